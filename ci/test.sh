@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite: what `.ci/run` runs and what the README's second command is.
+# Formatting, lints, every test of the workspace against the emulator (FUSE and root tests
+# included), the DAOS 2.6 ABI build, docs, the quickstart and manifest validation.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "setup"
+bash ci/setup.sh
+
+export CARGO_TERM_COLOR=never
+features=(--workspace --features emulator)
+
+step "format"
+cargo fmt --all --check
+
+step "clippy"
+cargo clippy "${features[@]}" --all-targets -- -D warnings
+
+step "build (every binary the tests start)"
+cargo build "${features[@]}" --bins
+
+step "tests against the emulator"
+test_log=$(mktemp)
+trap 'rm -f "$test_log"' EXIT
+set +e
+cargo test "${features[@]}" --no-fail-fast 2>&1 | tee "$test_log"
+test_status=${PIPESTATUS[0]}
+set -e
+passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$test_log")
+failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$test_log")
+[ "$test_status" -eq 0 ] || { echo "cargo test: ${passed:-0} passed, ${failed:-0} failed"; exit "$test_status"; }
+
+step "the DAOS 2.6 ABI builds"
+DAOS_VENDOR_VERSION=2.6 cargo check -p daos --features emulator --target-dir target/daos-2.6
+
+step "docs"
+RUSTDOCFLAGS="-D warnings" cargo doc "${features[@]}" --no-deps
+
+step "quickstart"
+bash ci/quickstart.sh
+
+step "manifests"
+bash ci/validate-manifests.sh
+bash ci/tests/validate-manifests-test.sh
+
+step "all checks passed"
+echo "cargo test: ${passed} passed, ${failed} failed"
