@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Proves ci/validate-manifests.sh passes on the real tree and fails, naming the file and the
+# problem, on copies of the tree broken one way at a time.
+#
+#   bash ci/tests/validate-manifests-test.sh
+set -uo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+validate=$repo/ci/validate-manifests.sh
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); echo "ok   - $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL - $1"; [ -n "${2:-}" ] && sed 's/^/       /' <<<"$2"; }
+
+# begin NAME: start a case on a fresh copy of the real tree, in $t.
+begin() {
+    case_name=$1
+    rm -rf "$work/tree"
+    mkdir -p "$work/tree"
+    cp -r "$repo/deploy/kubernetes" "$work/tree/kubernetes"
+    t=$work/tree/kubernetes
+}
+
+# edit FILE OLD NEW: replace exactly one occurrence. Anything else fails the case: a mutation
+# that did not apply would let the case pass for the wrong reason.
+edit() {
+    local message
+    if ! message=$(python3 - "$1" "$2" "$3" 2>&1 <<'PY'
+import sys
+path, old, new = sys.argv[1:]
+text = open(path).read()
+count = text.count(old)
+if count != 1:
+    sys.exit(f"mutation: {old!r} occurs {count} times in {path}, expected once")
+open(path, "w").write(text.replace(old, new))
+PY
+    ); then
+        not_ok "$case_name: the mutation did not apply" "$message"
+        return 1
+    fi
+}
+
+# expect_failure PATTERN...: the validator, run on $t, exits 1 and its output matches each
+# (extended regex) pattern.
+expect_failure() {
+    local name=$case_name output status pattern
+    output=$(bash "$validate" "$t" 2>&1)
+    status=$?
+    if [ "$status" -ne 1 ]; then
+        not_ok "$name: exit status $status, expected 1" "$output"
+        return
+    fi
+    for pattern in "$@"; do
+        if ! grep -Eq -- "$pattern" <<<"$output"; then
+            not_ok "$name: output lacks /$pattern/" "$output"
+            return
+        fi
+    done
+    ok "$name"
+}
+
+# --- the real tree passes
+output=$(bash "$validate" 2>&1)
+status=$?
+if [ "$status" -eq 0 ] && grep -q ': 0 problem(s)' <<<"$output"; then
+    ok "real tree validates"
+else
+    not_ok "real tree validates (exit $status)" "$output"
+fi
+
+# Same, without kubectl: the validator's own renderer alone.
+output=$(VALIDATE_KUBECTL=0 bash "$validate" 2>&1)
+status=$?
+if [ "$status" -eq 0 ]; then ok "real tree validates without kubectl"; else
+    not_ok "real tree validates without kubectl (exit $status)" "$output"; fi
+
+# --- schema errors
+begin "wrong field type" && edit "$t/base/controller.yaml" "replicas: 1" 'replicas: "one"' &&
+    expect_failure \
+        'base/controller.yaml.*spec\.replicas.*not of type'
+
+begin "unknown field (strict schema)" && edit "$t/base/mounter.yaml" "      hostNetwork: true" "      hostNetwrk: true" &&
+    expect_failure \
+        "base/mounter.yaml.*'hostNetwrk' was unexpected"
+
+begin "CSIDriver checked against its schema" && edit "$t/base/csidriver.yaml" "fsGroupPolicy: None" "fsGroupPolicy: [None]" &&
+    expect_failure \
+        'base/csidriver.yaml.*CSIDriver/csi.daos.io.*fsGroupPolicy'
+
+begin "example checked against its schema" && edit "$t/examples/pvc.yaml" "storage: 10Gi" "storage: {size: 10Gi}" &&
+    expect_failure \
+        'examples/pvc.yaml.*PersistentVolumeClaim/daos-shared.*storage'
+
+# --- files and kustomizations
+begin "missing resource" && edit "$t/base/kustomization.yaml" "  - mounter.yaml" $'  - mounter.yaml\n  - missing.yaml' &&
+    expect_failure 'base/kustomization.yaml: resource missing.yaml does not exist'
+
+begin "YAML syntax error" && edit "$t/examples/static-pv.yaml" "  capacity:" "  capacity: [" &&
+    expect_failure 'examples/static-pv.yaml: YAML does not parse'
+
+begin "patch without a target" && edit "$t/overlays/agent-socket/mounter-agent-socket.yaml" \
+        "name: daos-csi-mounter" "name: daos-csi-mountr" &&
+    expect_failure \
+        'overlays/agent-socket/mounter-agent-socket.yaml: patch matches no resource'
+
+# --- what the schemas cannot see
+begin "mount of an undeclared volume" && edit "$t/base/mounter.yaml" "            - name: state-dir
+              mountPath: /var/lib/daos-csi" "            - name: state-dri
+              mountPath: /var/lib/daos-csi" &&
+    expect_failure \
+        "base/mounter.yaml.*mounts volume 'state-dri', which the pod does not declare"
+
+begin "overlay leaves the old hostPath volume behind" && edit "$t/overlays/agent-socket/node-agent-socket.yaml" \
+        $'      volumes:\n        - name: daos-agent-dir' $'      volumes:\n        - name: daos-agent-socket' &&
+    edit "$t/overlays/agent-socket/node-agent-socket.yaml" \
+        "            - name: daos-agent-dir" "            - name: daos-agent-socket" &&
+    expect_failure \
+        'base/node.yaml \(patched by overlays/agent-socket/node-agent-socket.yaml\).*volume daos-agent-dir is declared but no container mounts it'
+
+begin "Bidirectional propagation without privilege" && edit "$t/base/node.yaml" "            - name: dev-fuse
+              mountPath: /dev/fuse" "            - name: dev-fuse
+              mountPath: /dev/fuse
+              mountPropagation: Bidirectional" &&
+    edit "$t/base/node.yaml" "            privileged: true" "            privileged: false" &&
+    expect_failure \
+        'base/node.yaml.*Bidirectional mount propagation needs a privileged container'
+
+begin "selector that misses the pod labels" && edit "$t/base/controller.yaml" "      app.kubernetes.io/component: controller
+  template:" "      app.kubernetes.io/component: controllr
+  template:" &&
+    expect_failure \
+        'base/controller.yaml.*selector app.kubernetes.io/component=controllr'
+
+begin "hostPath type" && edit "$t/base/node.yaml" "            type: CharDevice" "            type: Chardevice" &&
+    expect_failure "base/node.yaml.*hostPath type 'Chardevice'"
+
+begin "unpinned image" && edit "$t/base/controller.yaml" "csi-provisioner:v6.3.0" "csi-provisioner:latest" &&
+    edit "$t/base/kustomization.yaml" "    newTag: v6.3.0" "    newTag: latest" &&
+    expect_failure "base/controller.yaml.*image .*csi-provisioner:latest.* is not pinned"
+
+begin "binding to an undefined service account" && edit "$t/base/rbac-controller.yaml" "    name: daos-csi-controller
+    namespace: daos-csi
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role" "    name: daos-csi-controler
+    namespace: daos-csi
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role" &&
+    expect_failure \
+        'base/rbac-controller.yaml.*subject ServiceAccount daos-csi/daos-csi-controler is not defined'
+
+begin "StorageClass naming another driver" && edit "$t/examples/storageclass.yaml" "provisioner: csi.daos.io" "provisioner: daos.csi.io" &&
+    expect_failure \
+        "examples/storageclass.yaml.*provisioner 'daos.csi.io' is not a CSIDriver"
+
+begin "pod naming an undefined claim" && edit "$t/examples/pod.yaml" "claimName: daos-shared" "claimName: daos-share" &&
+    expect_failure "examples/pod.yaml.*claim 'daos-share' is not defined"
+
+# --- the comparison with kubectl kustomize reports a difference (a stand-in kubectl that
+# renders the base with one field changed)
+begin "kubectl parity"
+mkdir -p "$work/fakebin"
+cat >"$work/fakebin/kubectl" <<'EOF'
+#!/usr/bin/env bash
+# Stand-in for `kubectl kustomize DIR`: the files of DIR's base as they are, the mounter's
+# update strategy changed, so the validator must see a difference.
+dir=$2
+[ -d "$dir/../../base" ] && dir=$dir/../../base
+for f in namespace csidriver rbac-controller rbac-node controller node mounter; do
+    echo "---"
+    sed -e 's/type: OnDelete/type: RollingUpdate/' "$dir/$f.yaml"
+done
+EOF
+chmod +x "$work/fakebin/kubectl"
+output=$(PATH="$work/fakebin:$PATH" bash "$validate" "$t" 2>&1)
+status=$?
+if [ "$status" -eq 1 ] && grep -Eq \
+        'base/kustomization.yaml: DaemonSet/daos-csi/daos-csi-mounter differs from kubectl kustomize at \.spec\.updateStrategy\.type' \
+        <<<"$output"; then
+    ok "a render that differs from kubectl kustomize is reported"
+else
+    not_ok "a render that differs from kubectl kustomize is reported (exit $status)" "$output"
+fi
+
+echo "validate-manifests-test: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,306 @@
+//! Command-line flags (each also an environment variable `DAOS_CSI_*`) and the
+//! typed configuration derived from them.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+
+/// The roles one process can play; any subset may run together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
+pub enum Role {
+    /// CSI Identity + Controller services: creates and deletes containers.
+    Controller,
+    /// CSI Identity + Node services: stage, publish, stats.
+    Node,
+    /// The only code that runs dfuse; serves the node role on a local socket.
+    Mounter,
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// daos-csi: a Kubernetes CSI driver for DAOS POSIX containers.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "daos-csi", version, about)]
+pub struct Flags {
+    /// Roles this process runs (comma-separated subset of controller,node,mounter).
+    #[arg(long, env = "DAOS_CSI_ROLES", value_delimiter = ',', required = true)]
+    pub roles: Vec<Role>,
+
+    /// CSI gRPC endpoint (unix socket), e.g. unix:///csi/csi.sock.
+    #[arg(long, env = "DAOS_CSI_ENDPOINT", default_value = "unix:///csi/csi.sock")]
+    pub endpoint: String,
+
+    /// CSI driver name (GetPluginInfo; tag on the containers this driver creates).
+    #[arg(long, env = "DAOS_CSI_DRIVER_NAME", default_value = "csi.daos.io")]
+    pub driver_name: String,
+
+    /// Node id reported by NodeGetInfo (default: the host name).
+    #[arg(long, env = "DAOS_CSI_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Directory of the DAOS agent socket; exported as DAOS_AGENT_DRPC_DIR for
+    /// libdaos and for every dfuse.
+    #[arg(long, env = "DAOS_CSI_DAOS_AGENT_DIR")]
+    pub daos_agent_dir: Option<PathBuf>,
+
+    /// dfuse program (a path, or a name looked up on PATH).
+    #[arg(long, env = "DAOS_CSI_DFUSE_PATH", default_value = "dfuse")]
+    pub dfuse_path: PathBuf,
+
+    /// Directory for the mounter's state file and dfuse logs.
+    #[arg(long, env = "DAOS_CSI_STATE_DIR", default_value = "/var/lib/daos-csi")]
+    pub state_dir: PathBuf,
+
+    /// kubelet root: every staging/target path must be inside it.
+    #[arg(long, env = "DAOS_CSI_KUBELET_ROOT", default_value = "/var/lib/kubelet")]
+    pub kubelet_root: PathBuf,
+
+    /// Unix socket of the mounter's local API.
+    #[arg(
+        long,
+        env = "DAOS_CSI_MOUNTER_SOCKET",
+        default_value = "/var/lib/daos-csi/mounter.sock"
+    )]
+    pub mounter_socket: PathBuf,
+
+    /// Pools (labels or UUIDs) allowed for CSI inline ephemeral volumes; empty
+    /// refuses every inline volume.
+    #[arg(long, env = "DAOS_CSI_EPHEMERAL_POOLS", value_delimiter = ',')]
+    pub ephemeral_pools: Vec<String>,
+
+    /// Pools whose containers ListVolumes reports, besides the pools used
+    /// through this process since it started.
+    #[arg(long, env = "DAOS_CSI_LIST_POOLS", value_delimiter = ',')]
+    pub list_pools: Vec<String>,
+
+    /// DAOS system name used when a StorageClass/volume does not name one.
+    #[arg(long, env = "DAOS_CSI_DEFAULT_SYSTEM")]
+    pub default_system: Option<String>,
+
+    /// Log format.
+    #[arg(long, env = "DAOS_CSI_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// How long to wait for a started dfuse to show its mount.
+    #[arg(long, env = "DAOS_CSI_DFUSE_READY_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub dfuse_ready_timeout: Duration,
+
+    /// Deadline of statfs/stat calls on a mount (a dead FUSE daemon can hang them).
+    #[arg(long, env = "DAOS_CSI_STATS_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub stats_timeout: Duration,
+}
+
+/// Configuration after validation, shared by every role.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub roles: BTreeSet<Role>,
+    pub endpoint: PathBuf,
+    pub driver_name: String,
+    pub node_id: String,
+    pub dfuse_path: PathBuf,
+    pub state_dir: PathBuf,
+    pub kubelet_root: PathBuf,
+    pub mounter_socket: PathBuf,
+    pub ephemeral_pools: Vec<String>,
+    pub list_pools: Vec<String>,
+    pub default_system: Option<String>,
+    pub dfuse_ready_timeout: Duration,
+    pub stats_timeout: Duration,
+    /// Where libdaos will look for the agent socket (for Probe).
+    pub agent_socket: PathBuf,
+}
+
+impl Config {
+    /// Validates the flags. `agent_dir` is the DAOS_AGENT_DRPC_DIR in force.
+    pub fn from_flags(flags: Flags, agent_dir: Option<PathBuf>) -> Result<Config, String> {
+        let roles: BTreeSet<Role> = flags.roles.iter().copied().collect();
+        if roles.is_empty() {
+            return Err("--roles must name at least one of controller,node,mounter".into());
+        }
+        let endpoint = parse_endpoint(&flags.endpoint)?;
+        validate_driver_name(&flags.driver_name)?;
+        let node_id = match flags.node_id.filter(|n| !n.is_empty()) {
+            Some(n) => n,
+            None => hostname()?,
+        };
+        if !flags.kubelet_root.is_absolute() {
+            return Err("--kubelet-root must be an absolute path".into());
+        }
+        if !flags.state_dir.is_absolute() {
+            return Err("--state-dir must be an absolute path".into());
+        }
+        if !flags.mounter_socket.is_absolute() {
+            return Err("--mounter-socket must be an absolute path".into());
+        }
+        if let Some(system) = &flags.default_system {
+            crate::volume::SystemName::parse(system).map_err(|e| format!("--default-system: {e}"))?;
+        }
+        for pool in flags.ephemeral_pools.iter().chain(&flags.list_pools) {
+            crate::volume::EntityName::parse(pool).map_err(|e| format!("pool list entry {pool:?}: {e}"))?;
+        }
+        let agent_socket = agent_dir
+            .unwrap_or_else(|| PathBuf::from("/var/run/daos_agent"))
+            .join("daos_agent.sock");
+        Ok(Config {
+            roles,
+            endpoint,
+            driver_name: flags.driver_name,
+            node_id,
+            dfuse_path: flags.dfuse_path,
+            state_dir: flags.state_dir,
+            kubelet_root: flags.kubelet_root,
+            mounter_socket: flags.mounter_socket,
+            ephemeral_pools: non_empty(flags.ephemeral_pools),
+            list_pools: non_empty(flags.list_pools),
+            default_system: flags.default_system.filter(|s| !s.is_empty()),
+            dfuse_ready_timeout: flags.dfuse_ready_timeout,
+            stats_timeout: flags.stats_timeout,
+            agent_socket,
+        })
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+fn non_empty(list: Vec<String>) -> Vec<String> {
+    list.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// `unix:///abs/path`, `unix:/abs/path` or a bare absolute path.
+pub fn parse_endpoint(endpoint: &str) -> Result<PathBuf, String> {
+    let path = endpoint
+        .strip_prefix("unix://")
+        .or_else(|| endpoint.strip_prefix("unix:"))
+        .unwrap_or(endpoint);
+    if !path.starts_with('/') {
+        return Err(format!(
+            "--endpoint {endpoint:?}: only unix sockets with an absolute path are supported (unix:///path)"
+        ));
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// GetPluginInfo name rules: at most 63 characters, alphanumerics at both
+/// ends, dashes, dots and alphanumerics between.
+pub fn validate_driver_name(name: &str) -> Result<(), String> {
+    let ok_len = !name.is_empty() && name.len() <= 63;
+    let ends_ok = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let chars_ok = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    if ok_len && ends_ok && chars_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--driver-name {name:?}: must be 1-63 characters of [A-Za-z0-9.-], starting and ending alphanumeric"
+        ))
+    }
+}
+
+/// Durations as `30s`, `500ms`, `2m`, `1h`, or bare seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (e.g. 30s, 500ms, 2m)"))?;
+    let d = match unit {
+        "" | "s" => Duration::from_secs(n),
+        "ms" => Duration::from_millis(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        "h" => Duration::from_secs(n.saturating_mul(3600)),
+        _ => return Err(format!("{s:?}: unknown unit {unit:?} (use ms, s, m or h)")),
+    };
+    if d.is_zero() {
+        return Err(format!("{s:?}: must be greater than zero"));
+    }
+    Ok(d)
+}
+
+fn hostname() -> Result<String, String> {
+    nix::unistd::gethostname()
+        .map_err(|e| format!("cannot read the host name for --node-id: {e}"))?
+        .into_string()
+        .map_err(|_| "the host name is not UTF-8; pass --node-id".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(parse_endpoint("unix:///csi/csi.sock").unwrap(), PathBuf::from("/csi/csi.sock"));
+        assert_eq!(parse_endpoint("unix:/csi/csi.sock").unwrap(), PathBuf::from("/csi/csi.sock"));
+        assert_eq!(parse_endpoint("/csi/csi.sock").unwrap(), PathBuf::from("/csi/csi.sock"));
+        assert!(parse_endpoint("tcp://127.0.0.1:10000").is_err());
+        assert!(parse_endpoint("unix://relative.sock").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("7").unwrap(), Duration::from_secs(7));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn driver_names() {
+        assert!(validate_driver_name("csi.daos.io").is_ok());
+        assert!(validate_driver_name("a").is_ok());
+        assert!(validate_driver_name("-csi.daos.io").is_err());
+        assert!(validate_driver_name("csi_daos").is_err());
+        assert!(validate_driver_name(&"a".repeat(64)).is_err());
+        assert!(validate_driver_name("").is_err());
+    }
+
+    #[test]
+    fn flags_parse_with_roles_and_lists() {
+        let flags = Flags::try_parse_from([
+            "daos-csi",
+            "--roles",
+            "controller,node",
+            "--node-id",
+            "n1",
+            "--ephemeral-pools",
+            "tank,other",
+            "--dfuse-ready-timeout",
+            "10s",
+        ])
+        .unwrap();
+        let cfg = Config::from_flags(flags, Some(PathBuf::from("/tmp/agent"))).unwrap();
+        assert!(cfg.has(Role::Controller) && cfg.has(Role::Node) && !cfg.has(Role::Mounter));
+        assert_eq!(cfg.ephemeral_pools, vec!["tank", "other"]);
+        assert_eq!(cfg.dfuse_ready_timeout, Duration::from_secs(10));
+        assert_eq!(cfg.agent_socket, PathBuf::from("/tmp/agent/daos_agent.sock"));
+        assert_eq!(cfg.node_id, "n1");
+    }
+
+    #[test]
+    fn flags_reject_bad_values() {
+        assert!(Flags::try_parse_from(["daos-csi", "--roles", "gardener"]).is_err());
+        let flags = Flags::try_parse_from(["daos-csi", "--roles", "node", "--ephemeral-pools", "bad pool"]).unwrap();
+        assert!(Config::from_flags(flags, None).is_err());
+        let flags = Flags::try_parse_from(["daos-csi", "--roles", "node", "--kubelet-root", "rel"]).unwrap();
+        assert!(Config::from_flags(flags, None).is_err());
+    }
+}

@@ -1,0 +1,294 @@
+//! File system calls that can hang on a dead or stuck FUSE daemon (stat,
+//! statfs, umount), run off the async runtime's threads with a deadline, plus
+//! the bind-mount and unmount primitives.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::mount::{MntFlags, MsFlags};
+
+use crate::mountinfo::{self, MountEntry};
+
+/// Runs `f` on its own thread and waits at most `deadline` for it.
+///
+/// A call stuck in the kernel (hung FUSE request) cannot be cancelled; its
+/// thread is left behind, which is the price of never blocking a runtime or
+/// blocking-pool thread on it.
+pub async fn with_deadline<T, F>(deadline: Duration, what: &str, f: F) -> io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("daos-csi-fsop".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })?;
+    match tokio::time::timeout(deadline, rx).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_)) => Err(io::Error::other(format!("{what}: worker thread ended without a result"))),
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("{what}: no answer within {deadline:?} (hung file system?)"),
+        )),
+    }
+}
+
+/// What a `stat` of a path says about the mount behind it.
+#[derive(Debug)]
+pub enum PathHealth {
+    /// The path answers.
+    Live,
+    /// Nothing at the path.
+    Missing,
+    /// ENOTCONN: a FUSE mount whose daemon is gone.
+    Disconnected,
+    /// No answer within the deadline.
+    Hung,
+    /// Another error (e.g. EACCES, EIO).
+    Error(io::Error),
+}
+
+impl PathHealth {
+    pub fn is_dead(&self) -> bool {
+        matches!(self, PathHealth::Disconnected | PathHealth::Hung)
+    }
+}
+
+pub async fn probe(path: &Path, deadline: Duration) -> PathHealth {
+    let p = path.to_path_buf();
+    match with_deadline(deadline, "stat", move || std::fs::metadata(&p).map(|_| ())).await {
+        Ok(()) => PathHealth::Live,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => PathHealth::Missing,
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => PathHealth::Disconnected,
+        Err(e) if e.kind() == io::ErrorKind::TimedOut => PathHealth::Hung,
+        Err(e) => PathHealth::Error(e),
+    }
+}
+
+/// Byte and inode counts of a mounted file system.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsUsage {
+    pub total_bytes: u64,
+    pub free_bytes: u64,
+    pub available_bytes: u64,
+    /// `None` when the file system does not count inodes (dfuse reports -1).
+    pub inodes: Option<InodeUsage>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InodeUsage {
+    pub total: u64,
+    pub free: u64,
+}
+
+pub async fn statfs(path: &Path, deadline: Duration) -> io::Result<FsUsage> {
+    let p = path.to_path_buf();
+    with_deadline(deadline, "statfs", move || {
+        let st = nix::sys::statvfs::statvfs(&p).map_err(io::Error::from)?;
+        Ok(usage_from(
+            st.fragment_size(),
+            st.blocks(),
+            st.blocks_free(),
+            st.blocks_available(),
+            st.files(),
+            st.files_free(),
+        ))
+    })
+    .await
+}
+
+/// Turns raw statvfs numbers into byte counts; `u64::MAX` and 0 inode totals
+/// mean "not counted".
+#[allow(clippy::unnecessary_cast)] // the statvfs field types differ between targets
+fn usage_from(frsize: u64, blocks: u64, bfree: u64, bavail: u64, files: u64, ffree: u64) -> FsUsage {
+    let frsize = frsize.max(1);
+    let inodes = (files != 0 && files != u64::MAX).then_some(InodeUsage {
+        total: files,
+        free: ffree.min(files),
+    });
+    FsUsage {
+        total_bytes: blocks.saturating_mul(frsize),
+        free_bytes: bfree.saturating_mul(frsize),
+        available_bytes: bavail.saturating_mul(frsize),
+        inodes,
+    }
+}
+
+/// `mount --bind source target`, then a read-only remount when asked
+/// (MS_RDONLY is ignored on the initial bind; it needs MS_REMOUNT|MS_BIND).
+pub async fn bind_mount(source: &Path, target: &Path, read_only: bool, deadline: Duration) -> io::Result<()> {
+    let (src, dst) = (source.to_path_buf(), target.to_path_buf());
+    with_deadline(deadline, "bind mount", move || {
+        nix::mount::mount(Some(&src), &dst, None::<&str>, MsFlags::MS_BIND, None::<&str>)
+            .map_err(|e| errno_error(e, format!("bind mount {} on {}", src.display(), dst.display())))?;
+        if read_only {
+            let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+            if let Err(e) = nix::mount::mount(None::<&str>, &dst, None::<&str>, flags, None::<&str>) {
+                // Never leave a writable bind behind a failed read-only publish.
+                let _ = nix::mount::umount2(&dst, MntFlags::MNT_DETACH);
+                return Err(errno_error(e, format!("remount {} read-only", dst.display())));
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Unmounts `path`; a mount that is dead (ENOTCONN), busy or hangs is detached
+/// lazily (MNT_DETACH) instead, which cannot block.
+pub async fn unmount(path: &Path, deadline: Duration) -> io::Result<()> {
+    let p = path.to_path_buf();
+    let first = with_deadline(deadline, "umount", move || {
+        nix::mount::umount2(&p, MntFlags::empty()).map_err(io::Error::from)
+    })
+    .await;
+    match first {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+            // Not a mount point (any more): someone else unmounted it.
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "unmount failed; detaching lazily");
+            lazy_unmount(path)
+        }
+    }
+}
+
+/// MNT_DETACH: removes the mount from the namespace now, whatever state its
+/// file system is in. Does not touch the file system, so it cannot hang.
+pub fn lazy_unmount(path: &Path) -> io::Result<()> {
+    match nix::mount::umount2(path, MntFlags::MNT_DETACH) {
+        Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(()),
+        Err(e) => Err(errno_error(e, format!("lazy unmount of {}", path.display()))),
+    }
+}
+
+fn errno_error(e: Errno, what: String) -> io::Error {
+    io::Error::new(io::Error::from(e).kind(), format!("{what}: {e}"))
+}
+
+/// The dfuse mount at `path`, if the top-most mount there is one.
+pub fn dfuse_mount_at(path: &Path) -> io::Result<Option<MountEntry>> {
+    Ok(mountinfo::lookup(path)?.filter(MountEntry::is_dfuse))
+}
+
+/// If `path` holds a dead dfuse mount (ENOTCONN or hung), detaches it and
+/// returns true. Mounts of any other type are left alone: we only clean up
+/// what is ours.
+pub async fn clear_dead_dfuse_mount(path: &Path, deadline: Duration) -> io::Result<bool> {
+    let mut cleared = false;
+    // Stacked dead mounts (repeated failed attempts) are peeled one by one.
+    for _ in 0..8 {
+        if dfuse_mount_at(path)?.is_none() {
+            break;
+        }
+        if !probe(path, deadline).await.is_dead() {
+            break;
+        }
+        tracing::warn!(path = %path.display(), "detaching a dead dfuse mount");
+        lazy_unmount(path)?;
+        cleared = true;
+    }
+    Ok(cleared)
+}
+
+/// Creates `path` as a directory (parents must exist); an existing directory
+/// is fine.
+pub fn ensure_dir(path: &Path) -> io::Result<()> {
+    match std::fs::create_dir(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            if std::fs::symlink_metadata(path)?.is_dir() {
+                Ok(())
+            } else {
+                Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a directory", path.display()),
+                ))
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes an empty directory; a missing one is fine.
+pub fn remove_dir(path: &Path) -> io::Result<()> {
+    match std::fs::remove_dir(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// `path` with its parent canonicalised (symlinks resolved) and its last
+/// component kept as is, so that a dead mount at `path` itself is never
+/// touched.
+pub fn resolve_parent(path: &Path) -> io::Result<PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no last component"))?;
+    let parent = path
+        .parent()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no parent"))?;
+    Ok(parent.canonicalize()?.join(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_scales_by_fragment_size() {
+        let u = usage_from(4096, 100, 40, 30, 1000, 10);
+        assert_eq!(u.total_bytes, 409_600);
+        assert_eq!(u.free_bytes, 163_840);
+        assert_eq!(u.available_bytes, 122_880);
+        assert_eq!(u.inodes, Some(InodeUsage { total: 1000, free: 10 }));
+    }
+
+    #[test]
+    fn uncounted_inodes_are_none() {
+        assert_eq!(usage_from(1, 10, 5, 5, u64::MAX, u64::MAX).inodes, None);
+        assert_eq!(usage_from(1, 10, 5, 5, 0, 0).inodes, None);
+        // frsize 0 would zero everything; treat as 1.
+        assert_eq!(usage_from(0, 10, 5, 5, 0, 0).total_bytes, 10);
+    }
+
+    #[tokio::test]
+    async fn deadline_fires_on_a_stuck_call() {
+        let r: io::Result<()> = with_deadline(Duration::from_millis(50), "sleep", || {
+            std::thread::sleep(Duration::from_secs(2));
+            Ok(())
+        })
+        .await;
+        assert_eq!(r.unwrap_err().kind(), io::ErrorKind::TimedOut);
+        let r = with_deadline(Duration::from_secs(5), "quick", || Ok(7)).await;
+        assert_eq!(r.unwrap(), 7);
+    }
+
+    #[tokio::test]
+    async fn probe_tells_missing_from_live() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(probe(dir.path(), Duration::from_secs(5)).await, PathHealth::Live));
+        let gone = dir.path().join("gone");
+        assert!(matches!(probe(&gone, Duration::from_secs(5)).await, PathHealth::Missing));
+    }
+
+    #[test]
+    fn ensure_and_remove_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("t");
+        ensure_dir(&d).unwrap();
+        ensure_dir(&d).unwrap();
+        remove_dir(&d).unwrap();
+        remove_dir(&d).unwrap();
+        let f = dir.path().join("file");
+        std::fs::write(&f, b"x").unwrap();
+        assert!(ensure_dir(&f).is_err());
+    }
+}

@@ -1,0 +1,143 @@
+//! DeleteVolume never destroys what it must not: a container the driver did not make, or a
+//! volume still staged somewhere.
+
+use daos_csi_e2e::data::{sha256_file, write_pattern_file};
+use daos_csi_e2e::*;
+use daos_test_harness::unique_label;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_leaves_foreign_containers_intact() {
+    if !privileged_or_skip("delete_leaves_foreign_containers_intact") {
+        return;
+    }
+    within(
+        Duration::from_secs(120),
+        "delete of a foreign container",
+        async {
+            let cluster = Cluster::start(ClusterConfig::default()).await;
+            let label = unique_label("static");
+            let container_uuid = cluster.create_foreign_container(&label);
+            let handle = format!("{}/{}", cluster.pool(), label);
+            let volume = static_volume(&handle);
+
+            let staging = cluster
+                .stage(&volume)
+                .await
+                .must("NodeStageVolume of a static volume");
+            let target = cluster
+                .publish(&volume, &staging, "pod-s", false)
+                .await
+                .must("publish");
+            let written = write_pattern_file(&target.join("keep.bin"), 11, 1 << 20).expect("write");
+            cluster.unpublish(&handle, &target).await.must("unpublish");
+            cluster.unstage(&handle, &staging).await.must("unstage");
+
+            // Neither the static handle nor a driver-shaped id of the container may destroy it.
+            let answer = cluster.delete_volume(&handle).await;
+            assert_status(
+                answer,
+                Code::FailedPrecondition,
+                &[],
+                "DeleteVolume of a static handle",
+            );
+            if let Some(uuid) = &container_uuid {
+                let ours = cluster
+                    .create_volume(&format!("pvc-{label}"), &[])
+                    .await
+                    .must("CreateVolume");
+                let parts = parse_volume_id(&ours.volume_id);
+                let shaped = format!("{}/{}/{}", parts.system, parts.pool, uuid);
+                let answer = cluster.delete_volume(&shaped).await;
+                assert_status(
+                    answer,
+                    Code::FailedPrecondition,
+                    &[],
+                    "DeleteVolume of a foreign container",
+                );
+                cluster
+                    .delete_volume(&ours.volume_id)
+                    .await
+                    .must("DeleteVolume of our volume");
+            } else {
+                println!(
+                    "note: the container tool printed no UUID; only the static handle was tried"
+                );
+            }
+
+            let staging = cluster
+                .stage(&volume)
+                .await
+                .must("stage after the refused deletes");
+            let target = cluster
+                .publish(&volume, &staging, "pod-s2", false)
+                .await
+                .must("publish");
+            let (read, _) = sha256_file(&target.join("keep.bin")).expect("data still readable");
+            assert_eq!(read, written, "the foreign container's data is intact");
+            cluster.unpublish(&handle, &target).await.must("unpublish");
+            cluster.unstage(&handle, &staging).await.must("unstage");
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_of_a_staged_volume_is_refused() {
+    if !privileged_or_skip("delete_of_a_staged_volume_is_refused") {
+        return;
+    }
+    within(Duration::from_secs(120), "delete while staged", async {
+        let cluster = Cluster::start(ClusterConfig::default()).await;
+        let name = format!("pvc-{}", unique_label("busy"));
+        let volume = cluster.create_volume(&name, &[]).await.must("CreateVolume");
+        let id = volume.volume_id.clone();
+        let staging = cluster.stage(&volume).await.must("NodeStageVolume");
+        let target = cluster
+            .publish(&volume, &staging, "pod-b", false)
+            .await
+            .must("publish");
+        std::fs::write(target.join("busy.txt"), b"still in use").expect("write");
+
+        let answer = cluster.delete_volume(&id).await;
+        assert_status(
+            answer,
+            Code::FailedPrecondition,
+            &[],
+            "DeleteVolume while staged",
+        );
+        assert_eq!(
+            std::fs::read(target.join("busy.txt")).expect("read after the refused delete"),
+            b"still in use"
+        );
+        assert!(
+            cluster
+                .list_volume_ids()
+                .await
+                .must("ListVolumes")
+                .contains(&id)
+        );
+
+        cluster.unpublish(&id, &target).await.must("unpublish");
+        // Staged but not published is still in use.
+        let answer = cluster.delete_volume(&id).await;
+        assert_status(
+            answer,
+            Code::FailedPrecondition,
+            &[],
+            "DeleteVolume while staged only",
+        );
+        cluster.unstage(&id, &staging).await.must("unstage");
+        cluster
+            .delete_volume(&id)
+            .await
+            .must("DeleteVolume once unstaged");
+        let staging = cluster.kubelet.prepare_staging_path(&id);
+        let answer = cluster
+            .node()
+            .node_stage_volume(stage_request(&static_volume(&id), &staging))
+            .await;
+        assert_status(answer, Code::NotFound, &[], "stage after delete");
+    })
+    .await;
+}

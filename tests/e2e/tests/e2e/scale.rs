@@ -1,0 +1,165 @@
+//! Many volumes at once on one node, as a busy node sees them after a rollout.
+
+use daos_csi_e2e::*;
+use daos_test_harness::unique_label;
+use futures::stream::{self, StreamExt};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const VOLUMES: usize = 200;
+const IN_FLIGHT: usize = 32;
+
+struct Placed {
+    id: String,
+    staging: PathBuf,
+    target: PathBuf,
+    index: usize,
+}
+
+async fn bring_up(cluster: Arc<Cluster>, prefix: String, index: usize) -> Result<Placed, String> {
+    let fail =
+        |step: &str, s: Status| format!("volume {index}: {step}: {:?}: {}", s.code(), s.message());
+    let volume = cluster
+        .create_volume(&format!("{prefix}-{index:03}"), &[])
+        .await
+        .map_err(|s| fail("CreateVolume", s))?;
+    let staging = cluster
+        .stage(&volume)
+        .await
+        .map_err(|s| fail("NodeStageVolume", s))?;
+    let target = cluster
+        .publish(&volume, &staging, &format!("pod-{index:03}"), false)
+        .await
+        .map_err(|s| fail("NodePublishVolume", s))?;
+    let file = target.join("index");
+    tokio::task::spawn_blocking(move || std::fs::write(file, index.to_string()))
+        .await
+        .map_err(|e| format!("volume {index}: writer task: {e}"))?
+        .map_err(|e| format!("volume {index}: write: {e}"))?;
+    Ok(Placed {
+        id: volume.volume_id,
+        staging,
+        target,
+        index,
+    })
+}
+
+async fn tear_down(cluster: Arc<Cluster>, placed: Placed) -> Result<(), String> {
+    let index = placed.index;
+    let fail =
+        |step: &str, s: Status| format!("volume {index}: {step}: {:?}: {}", s.code(), s.message());
+    let file = placed.target.join("index");
+    let content = tokio::task::spawn_blocking(move || std::fs::read_to_string(file))
+        .await
+        .map_err(|e| format!("volume {index}: reader task: {e}"))?
+        .map_err(|e| format!("volume {index}: read: {e}"))?;
+    if content != index.to_string() {
+        return Err(format!(
+            "volume {index} holds another volume's data: {content:?}"
+        ));
+    }
+    cluster
+        .unpublish(&placed.id, &placed.target)
+        .await
+        .map_err(|s| fail("unpublish", s))?;
+    cluster
+        .unstage(&placed.id, &placed.staging)
+        .await
+        .map_err(|s| fail("unstage", s))?;
+    cluster
+        .delete_volume(&placed.id)
+        .await
+        .map_err(|s| fail("DeleteVolume", s))?;
+    Ok(())
+}
+
+fn check_all(results: Vec<Result<(), String>>, phase: &str) {
+    let errors: Vec<String> = results.into_iter().filter_map(Result::err).collect();
+    assert!(
+        errors.is_empty(),
+        "{} of {VOLUMES} volumes failed to {phase}; first ones: {:#?}",
+        errors.len(),
+        &errors[..errors.len().min(5)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_volumes_concurrently_on_one_node() {
+    if !privileged_or_skip("two_hundred_volumes_concurrently_on_one_node") {
+        return;
+    }
+    within(Duration::from_secs(300), "200 volumes", async {
+        let cluster = Arc::new(
+            Cluster::start(ClusterConfig {
+                pool_size: "64G".to_string(),
+                ..Default::default()
+            })
+            .await,
+        );
+        let prefix = format!("pvc-{}", unique_label("scale"));
+        let start = Instant::now();
+        let up: Vec<Result<Placed, String>> = stream::iter(0..VOLUMES)
+            .map(|i| bring_up(cluster.clone(), prefix.clone(), i))
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        let mut placed = Vec::new();
+        let mut errors = Vec::new();
+        for result in up {
+            match result {
+                Ok(p) => placed.push(p),
+                Err(e) => errors.push(Err(e)),
+            }
+        }
+        println!("e2e: {} volumes up in {:?}", placed.len(), start.elapsed());
+        check_all(errors, "come up");
+
+        let ids: BTreeSet<String> = placed.iter().map(|p| p.id.clone()).collect();
+        assert_eq!(ids.len(), VOLUMES, "every volume got its own id");
+        let listed: BTreeSet<String> = cluster
+            .list_volume_ids()
+            .await
+            .must("ListVolumes")
+            .into_iter()
+            .collect();
+        assert_eq!(listed, ids, "ListVolumes reports exactly the volumes made");
+        let mounts = cluster.kubelet_mounts();
+        assert_eq!(
+            mounts.len(),
+            2 * VOLUMES,
+            "one staging and one target mount per volume"
+        );
+
+        let start = Instant::now();
+        let down: Vec<Result<(), String>> = stream::iter(placed)
+            .map(|p| tear_down(cluster.clone(), p))
+            .buffer_unordered(IN_FLIGHT)
+            .collect()
+            .await;
+        println!("e2e: torn down in {:?}", start.elapsed());
+        check_all(down, "tear down");
+        assert!(
+            cluster
+                .list_volume_ids()
+                .await
+                .must("ListVolumes")
+                .is_empty()
+        );
+        assert!(
+            cluster.kubelet_mounts().is_empty(),
+            "{} mounts left",
+            cluster.kubelet_mounts().len()
+        );
+        let cluster_ref = cluster.clone();
+        assert!(
+            eventually(Duration::from_secs(20), move || cluster_ref
+                .my_dfuse_processes()
+                .is_empty())
+            .await,
+            "dfuse processes outlived their volumes"
+        );
+    })
+    .await;
+}

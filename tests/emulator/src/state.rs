@@ -1,0 +1,868 @@
+//! The emulated system on disk, shared by every process that uses it.
+//!
+//! Layout under `<agent dir>/emulated-system/`:
+//! ```text
+//! system.json                      system name
+//! pool-labels/<label>              pool uuid (created O_EXCL: labels are unique)
+//! pools/<uuid>/meta.json           PoolMeta (replaced atomically)
+//! pools/<uuid>/space               used bytes (mapped shared counter)
+//! pools/<uuid>/handles/<pid>.<start>.<cookie>           open pool handles
+//! pools/<uuid>/labels/<label>      container uuid (O_EXCL)
+//! pools/<uuid>/conts/<uuid>/meta.json                  ContMeta
+//! pools/<uuid>/conts/<uuid>/lock                       flock: SH open, EX destroy/update
+//! pools/<uuid>/conts/<uuid>/space                      bytes written to this container
+//! pools/<uuid>/conts/<uuid>/handles/<pid>.<start>.<cookie>.<pool cookie>
+//! pools/<uuid>/conts/<uuid>/fs/                        the POSIX namespace (DFS, dfuse)
+//! pools/<uuid>/conts/<uuid>/snaps/<epoch>/             frozen copy of fs/ per snapshot
+//! pools/<uuid>/trash/                                  destroyed containers being removed
+//! faults.json, faults.count/                           fault injection (see faults.rs)
+//! ```
+//! Handle files of processes that no longer exist are ignored (and swept), as the real agent
+//! evicts the handles of exited processes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::acl::Acl;
+use crate::der::{Der, DerResult};
+use crate::fsutil::{self, FileLock, ProcessId, SharedCounter};
+use crate::label::{self, NameOrUuid};
+use crate::props::{self, PropValue, Props, co};
+
+/// Name of the state directory inside the agent directory.
+pub const STATE_DIR: &str = "emulated-system";
+/// Name of the agent socket.
+pub const AGENT_SOCKET: &str = "daos_agent.sock";
+/// Where libdaos looks without `DAOS_AGENT_DRPC_DIR`.
+pub const DEFAULT_AGENT_DIR: &str = "/var/run/daos_agent";
+/// Default DAOS system name.
+pub const DEFAULT_SYSTEM_NAME: &str = "daos_server";
+/// Targets per emulated engine.
+pub const TARGETS: u32 = 8;
+
+/// One emulated DAOS system, found through its agent directory.
+#[derive(Clone, Debug)]
+pub struct System {
+    agent_dir: PathBuf,
+    root: PathBuf,
+}
+
+#[derive(Serialize, Deserialize)]
+struct SystemMeta {
+    name: String,
+}
+
+impl System {
+    /// The system whose agent lives in `agent_dir`.
+    pub fn new(agent_dir: &Path) -> System {
+        System { agent_dir: agent_dir.to_path_buf(), root: agent_dir.join(STATE_DIR) }
+    }
+
+    /// The system libdaos would use: `$DAOS_AGENT_DRPC_DIR`, else `/var/run/daos_agent`.
+    pub fn from_env() -> System {
+        let dir = std::env::var_os("DAOS_AGENT_DRPC_DIR")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_AGENT_DIR));
+        System::new(&dir)
+    }
+
+    /// The agent directory.
+    pub fn agent_dir(&self) -> &Path {
+        &self.agent_dir
+    }
+
+    /// The state directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The agent socket path.
+    pub fn socket_path(&self) -> PathBuf {
+        self.agent_dir.join(AGENT_SOCKET)
+    }
+
+    /// Creates the directory layout (the agent does this at start).
+    pub fn create_layout(&self) -> io::Result<()> {
+        for d in ["pools", "pool-labels", "faults.count"] {
+            fsutil::ensure_dir(&self.root.join(d))?;
+        }
+        let meta = self.root.join("system.json");
+        if !meta.exists() {
+            let m = SystemMeta { name: DEFAULT_SYSTEM_NAME.into() };
+            fsutil::write_atomic(&meta, &serde_json::to_vec_pretty(&m).map_err(io::Error::other)?)?;
+        }
+        Ok(())
+    }
+
+    /// True when the state directory exists.
+    pub fn exists(&self) -> bool {
+        self.root.join("pools").is_dir()
+    }
+
+    /// The DAOS system name.
+    pub fn name(&self) -> String {
+        std::fs::read(self.root.join("system.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<SystemMeta>(&b).ok())
+            .map(|m| m.name)
+            .unwrap_or_else(|| DEFAULT_SYSTEM_NAME.into())
+    }
+
+    fn pools_dir(&self) -> PathBuf {
+        self.root.join("pools")
+    }
+
+    fn pool_label_path(&self, label: &str) -> PathBuf {
+        self.root.join("pool-labels").join(label)
+    }
+
+    /// Creates a pool of `scm_bytes + nvme_bytes` owned by `owner`/`owner_group` (`name@`).
+    pub fn create_pool(&self, req: &PoolCreate) -> Result<PoolMeta, PoolError> {
+        if !label::is_valid(&req.label) || req.label == label::POOL_LABEL_DEFAULT {
+            return Err(PoolError::Der(Der::INVAL));
+        }
+        if req.scm_bytes + req.nvme_bytes == 0 {
+            return Err(PoolError::Der(Der::INVAL));
+        }
+        let uuid = Uuid::new_v4();
+        let label_path = self.pool_label_path(&req.label);
+        match fsutil::create_exclusive(&label_path, uuid.to_string().as_bytes()) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if self.find_pool(&NameOrUuid::Label(req.label.clone())).is_ok() {
+                    return Err(PoolError::DuplicateLabel(req.label.clone()));
+                }
+                // A leftover from an interrupted destroy: take it over.
+                fsutil::write_atomic(&label_path, uuid.to_string().as_bytes()).map_err(io_err)?;
+            }
+            Err(e) => return Err(io_err(e)),
+        }
+        let meta = PoolMeta {
+            uuid,
+            label: Some(req.label.clone()),
+            scm_bytes: req.scm_bytes,
+            nvme_bytes: req.nvme_bytes,
+            ntargets: TARGETS,
+            nnodes: 1,
+            map_version: 1,
+            owner: req.owner.clone(),
+            owner_group: req.owner_group.clone(),
+            acl: req.acl.clone().unwrap_or_else(Acl::default_pool).to_bytes(),
+            redun_fac: 0,
+            created_unix_ns: fsutil::unix_nanos(),
+            attrs: BTreeMap::new(),
+        };
+        let build = self.pools_dir().join(format!(".new-{uuid}"));
+        let result = (|| -> io::Result<()> {
+            for d in ["handles", "conts", "labels", "trash"] {
+                std::fs::create_dir_all(build.join(d))?;
+            }
+            SharedCounter::open(&build.join("space"))?;
+            fsutil::write_atomic(&build.join("meta.json"), &serde_json::to_vec_pretty(&meta).map_err(io::Error::other)?)?;
+            std::fs::rename(&build, self.pools_dir().join(uuid.to_string()))
+        })();
+        if let Err(e) = result {
+            let _ = fsutil::remove_tree(&build);
+            let _ = std::fs::remove_file(&label_path);
+            return Err(io_err(e));
+        }
+        Ok(meta)
+    }
+
+    /// Every pool, in label order.
+    pub fn list_pools(&self) -> Vec<PoolMeta> {
+        let mut pools: Vec<PoolMeta> = std::fs::read_dir(self.pools_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .filter_map(|e| read_json::<PoolMeta>(&e.path().join("meta.json")).ok())
+            .collect();
+        pools.sort_by(|a, b| a.label.cmp(&b.label).then(a.uuid.cmp(&b.uuid)));
+        pools
+    }
+
+    /// A pool by label or UUID; `-DER_NONEXIST` when there is none.
+    pub fn find_pool(&self, id: &NameOrUuid) -> DerResult<PoolDir> {
+        let uuid = match id {
+            NameOrUuid::Uuid(u) => *u,
+            NameOrUuid::Label(l) => std::fs::read_to_string(self.pool_label_path(l))
+                .ok()
+                .and_then(|s| Uuid::parse_str(s.trim()).ok())
+                .ok_or(Der::NONEXIST)?,
+        };
+        let dir = PoolDir { uuid, path: self.pools_dir().join(uuid.to_string()) };
+        let meta = dir.meta()?;
+        if let NameOrUuid::Label(l) = id
+            && meta.label.as_deref() != Some(l.as_str())
+        {
+            return Err(Der::NONEXIST);
+        }
+        Ok(dir)
+    }
+
+    /// Destroys a pool: refuses one with containers unless `recursive`, and one with open
+    /// handles unless `force` (which evicts them), as the control plane does.
+    pub fn destroy_pool(&self, id: &NameOrUuid, force: bool, recursive: bool) -> Result<(), PoolError> {
+        let pool = self.find_pool(id).map_err(PoolError::Der)?;
+        if !recursive && !pool.list_conts().is_empty() {
+            return Err(PoolError::HasContainers);
+        }
+        if !force && !pool.live_pool_handles().is_empty() {
+            return Err(PoolError::Der(Der::BUSY));
+        }
+        let meta = pool.meta().map_err(PoolError::Der)?;
+        let trash = self.pools_dir().join(format!(".destroyed-{}-{}", pool.uuid, fsutil::unix_nanos()));
+        std::fs::rename(&pool.path, &trash).map_err(io_err)?;
+        if let Some(l) = &meta.label {
+            let path = self.pool_label_path(l);
+            if std::fs::read_to_string(&path).map(|s| s.trim() == pool.uuid.to_string()).unwrap_or(false) {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+        fsutil::remove_tree(&trash).map_err(io_err)?;
+        Ok(())
+    }
+
+    /// Evicts every pool and container handle of every process (the agent does this when it
+    /// shuts down, unless auto-evict is disabled). Returns how many handles it evicted.
+    pub fn evict_all_handles(&self) -> usize {
+        let mut n = 0;
+        for pool in std::fs::read_dir(self.pools_dir()).into_iter().flatten().flatten() {
+            let pdir = pool.path();
+            n += clear_dir(&pdir.join("handles"));
+            for cont in std::fs::read_dir(pdir.join("conts")).into_iter().flatten().flatten() {
+                n += clear_dir(&cont.path().join("handles"));
+            }
+        }
+        n
+    }
+
+    /// Path of `faults.json`.
+    pub fn faults_path(&self) -> PathBuf {
+        self.root.join("faults.json")
+    }
+
+    /// Directory of the per-rule consumption counters.
+    pub fn faults_count_dir(&self) -> PathBuf {
+        self.root.join("faults.count")
+    }
+}
+
+fn clear_dir(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if std::fs::remove_file(e.path()).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn io_err(e: io::Error) -> PoolError {
+    PoolError::Der(crate::der::from_io(&e))
+}
+
+/// What pool creation needs.
+#[derive(Clone, Debug)]
+pub struct PoolCreate {
+    /// The label.
+    pub label: String,
+    /// SCM tier bytes.
+    pub scm_bytes: u64,
+    /// NVMe tier bytes.
+    pub nvme_bytes: u64,
+    /// Owner principal (`name@`).
+    pub owner: String,
+    /// Owner group principal.
+    pub owner_group: String,
+    /// ACL (default: `A::OWNER@:rw`, `A:G:GROUP@:rw`).
+    pub acl: Option<Acl>,
+}
+
+/// Why a control-plane pool operation failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PoolError {
+    /// A DAOS error.
+    Der(Der),
+    /// Another pool has the label.
+    DuplicateLabel(String),
+    /// Destroy without `--recursive` of a pool that has containers.
+    HasContainers,
+}
+
+impl std::fmt::Display for PoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PoolError::Der(d) => write!(f, "{d}"),
+            PoolError::DuplicateLabel(l) => write!(f, "pool label {l:?} already exists in the system"),
+            PoolError::HasContainers => write!(f, "cannot destroy a pool with existing containers"),
+        }
+    }
+}
+
+/// A pool's stored metadata.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PoolMeta {
+    /// UUID.
+    pub uuid: Uuid,
+    /// Label.
+    pub label: Option<String>,
+    /// SCM tier size.
+    pub scm_bytes: u64,
+    /// NVMe tier size.
+    pub nvme_bytes: u64,
+    /// Targets.
+    pub ntargets: u32,
+    /// Engines.
+    pub nnodes: u32,
+    /// Pool map version.
+    pub map_version: u32,
+    /// Owner principal.
+    pub owner: String,
+    /// Owner group principal.
+    pub owner_group: String,
+    /// Packed ACL.
+    pub acl: Vec<u8>,
+    /// Redundancy factor (what containers inherit).
+    pub redun_fac: u64,
+    /// Creation time.
+    pub created_unix_ns: u64,
+    /// User attributes (hex values).
+    #[serde(default)]
+    pub attrs: BTreeMap<String, String>,
+}
+
+impl PoolMeta {
+    /// Total bytes over both tiers.
+    pub fn total_bytes(&self) -> u64 {
+        self.scm_bytes + self.nvme_bytes
+    }
+}
+
+/// A pool's directory.
+#[derive(Clone, Debug)]
+pub struct PoolDir {
+    /// UUID.
+    pub uuid: Uuid,
+    /// `pools/<uuid>`.
+    pub path: PathBuf,
+}
+
+static SPACE_CACHE: parking_lot::Mutex<Option<HashMap<PathBuf, Arc<SharedCounter>>>> = parking_lot::Mutex::new(None);
+
+/// The shared used-bytes counter in `path`, mapped once per process.
+pub fn space_counter(path: &Path) -> io::Result<Arc<SharedCounter>> {
+    let mut cache = SPACE_CACHE.lock();
+    let map = cache.get_or_insert_with(HashMap::new);
+    if let Some(c) = map.get(path) {
+        return Ok(c.clone());
+    }
+    let c = Arc::new(SharedCounter::open(path)?);
+    map.insert(path.to_path_buf(), c.clone());
+    Ok(c)
+}
+
+/// Forgets the cached mappings below `dir` (after it was destroyed).
+fn forget_space_below(dir: &Path) {
+    if let Some(map) = SPACE_CACHE.lock().as_mut() {
+        map.retain(|p, _| !p.starts_with(dir));
+    }
+}
+
+impl PoolDir {
+    /// The stored metadata; `-DER_NONEXIST` once the pool is gone.
+    pub fn meta(&self) -> DerResult<PoolMeta> {
+        read_json(&self.path.join("meta.json")).map_err(|_| Der::NONEXIST)
+    }
+
+    /// Replaces the metadata under the pool lock.
+    pub fn update_meta<T>(&self, f: impl FnOnce(&mut PoolMeta) -> DerResult<T>) -> DerResult<T> {
+        let _lock = FileLock::acquire(&self.path.join("lock"), true).map_err(|_| Der::NONEXIST)?;
+        let mut meta = self.meta()?;
+        let out = f(&mut meta)?;
+        write_json(&self.path.join("meta.json"), &meta)?;
+        Ok(out)
+    }
+
+    /// The used-bytes counter of the pool.
+    pub fn space(&self) -> DerResult<Arc<SharedCounter>> {
+        space_counter(&self.path.join("space")).map_err(|e| crate::der::from_io(&e))
+    }
+
+    /// Bytes used and total.
+    pub fn usage(&self) -> DerResult<(u64, u64)> {
+        let meta = self.meta()?;
+        Ok((self.space()?.get().min(meta.total_bytes()), meta.total_bytes()))
+    }
+
+    /// Path of a pool handle file.
+    pub fn handle_path(&self, owner: ProcessId, cookie: u64) -> PathBuf {
+        self.path.join("handles").join(format!("{}.{cookie}", owner.tag()))
+    }
+
+    /// Open pool handles of live processes (files of dead ones are removed).
+    pub fn live_pool_handles(&self) -> Vec<PathBuf> {
+        live_handle_files(&self.path.join("handles"))
+    }
+
+    /// A container directory by UUID (it may not exist).
+    pub fn cont(&self, uuid: Uuid) -> ContDir {
+        ContDir { uuid, pool: self.clone(), path: self.path.join("conts").join(uuid.to_string()) }
+    }
+
+    fn label_path(&self, label: &str) -> PathBuf {
+        self.path.join("labels").join(label)
+    }
+
+    /// The UUID of a container named by label or UUID; `-DER_NONEXIST` when there is none.
+    pub fn resolve_cont(&self, id: &NameOrUuid) -> DerResult<Uuid> {
+        match id {
+            NameOrUuid::Uuid(u) => {
+                if self.cont(*u).path.join("meta.json").exists() {
+                    Ok(*u)
+                } else {
+                    Err(Der::NONEXIST)
+                }
+            }
+            NameOrUuid::Label(l) => {
+                let u = std::fs::read_to_string(self.label_path(l))
+                    .ok()
+                    .and_then(|s| Uuid::parse_str(s.trim()).ok())
+                    .ok_or(Der::NONEXIST)?;
+                let meta = self.cont(u).meta()?;
+                if meta.label() != Some(l.as_str()) {
+                    return Err(Der::NONEXIST);
+                }
+                Ok(u)
+            }
+        }
+    }
+
+    /// Creates a container. `props` must already hold every property (defaults merged).
+    pub fn create_cont(&self, uuid: Uuid, props: Props) -> DerResult<()> {
+        let label = match props.get(&co::LABEL) {
+            Some(PropValue::Str(s)) if s != label::CONT_LABEL_DEFAULT => Some(s.clone()),
+            Some(PropValue::Str(_)) => return Err(Der::INVAL),
+            _ => None,
+        };
+        let cont = self.cont(uuid);
+        if cont.path.exists() {
+            return Err(Der::EXIST);
+        }
+        if let Some(l) = &label {
+            self.claim_label(l, uuid)?;
+        }
+        let now = crate::hlc::now();
+        let meta = ContMeta { uuid, props, attrs: BTreeMap::new(), snapshots: Vec::new(), created_hlc: now };
+        let build = self.path.join("conts").join(format!(".new-{uuid}"));
+        let result = (|| -> io::Result<()> {
+            std::fs::create_dir(&build)?;
+            std::fs::create_dir(build.join("handles"))?;
+            std::fs::create_dir(build.join("fs"))?;
+            fsutil::write_atomic(&build.join("meta.json"), &serde_json::to_vec(&meta).map_err(io::Error::other)?)?;
+            std::fs::rename(&build, &cont.path)
+        })();
+        if let Err(e) = result {
+            let _ = fsutil::remove_tree(&build);
+            if let Some(l) = &label {
+                self.release_label(l, uuid);
+            }
+            return Err(if e.raw_os_error() == Some(libc::ENOTEMPTY) { Der::EXIST } else { crate::der::from_io(&e) });
+        }
+        Ok(())
+    }
+
+    /// Takes a container label for `uuid`; `-DER_EXIST` when another container has it.
+    fn claim_label(&self, label: &str, uuid: Uuid) -> DerResult<()> {
+        let path = self.label_path(label);
+        match fsutil::create_exclusive(&path, uuid.to_string().as_bytes()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                // The label file may be left over from a destroy that was interrupted.
+                let owner = std::fs::read_to_string(&path).ok().and_then(|s| Uuid::parse_str(s.trim()).ok());
+                let stale = match owner {
+                    Some(o) => self.cont(o).meta().map(|m| m.label() != Some(label)).unwrap_or(true),
+                    None => true,
+                };
+                if stale && std::fs::remove_file(&path).is_ok() {
+                    return self.claim_label(label, uuid);
+                }
+                Err(Der::EXIST)
+            }
+            Err(e) => Err(crate::der::from_io(&e)),
+        }
+    }
+
+    fn release_label(&self, label: &str, uuid: Uuid) {
+        let path = self.label_path(label);
+        if std::fs::read_to_string(&path).map(|s| s.trim() == uuid.to_string()).unwrap_or(false) {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
+    /// (uuid, label) of every container.
+    pub fn list_conts(&self) -> Vec<(Uuid, Option<String>)> {
+        let mut out: Vec<(Uuid, Option<String>)> = std::fs::read_dir(self.path.join("conts"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| Uuid::parse_str(&e.file_name().to_string_lossy()).ok())
+            .filter_map(|u| self.cont(u).meta().ok().map(|m| (u, m.label().map(str::to_string))))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Destroys a container: `-DER_BUSY` while any live process has it open, unless `force`
+    /// (whose open handles then fail with `-DER_NO_HDL`).
+    pub fn destroy_cont(&self, id: &NameOrUuid, force: bool) -> DerResult<()> {
+        let uuid = self.resolve_cont(id)?;
+        let cont = self.cont(uuid);
+        let _lock = cont.lock(true)?;
+        let meta = cont.meta()?;
+        if !force && !cont.live_handles().is_empty() {
+            return Err(Der::BUSY);
+        }
+        let used = cont.space().map(|s| s.get()).unwrap_or(0);
+        let trash = self.path.join("trash").join(format!("{uuid}.{}", fsutil::unix_nanos()));
+        std::fs::rename(&cont.path, &trash).map_err(|e| crate::der::from_io(&e))?;
+        if let Some(l) = meta.label() {
+            self.release_label(l, uuid);
+        }
+        if let Ok(space) = self.space() {
+            space.sub(used);
+        }
+        forget_space_below(&cont.path);
+        let _ = fsutil::remove_tree(&trash);
+        Ok(())
+    }
+}
+
+/// A container's stored metadata.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ContMeta {
+    /// UUID.
+    pub uuid: Uuid,
+    /// Every property.
+    pub props: Props,
+    /// User attributes, hex-encoded values.
+    #[serde(default)]
+    pub attrs: BTreeMap<String, String>,
+    /// Snapshot epochs, ascending.
+    #[serde(default)]
+    pub snapshots: Vec<u64>,
+    /// Creation time (HLC).
+    pub created_hlc: u64,
+}
+
+impl ContMeta {
+    /// The label, unless the container has none.
+    pub fn label(&self) -> Option<&str> {
+        match self.props.get(&co::LABEL) {
+            Some(PropValue::Str(s)) if s != label::CONT_LABEL_DEFAULT => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A numeric property (0 when absent).
+    pub fn val(&self, t: u32) -> u64 {
+        match self.props.get(&t) {
+            Some(PropValue::Val(v)) => *v,
+            _ => 0,
+        }
+    }
+
+    /// A string property.
+    pub fn str_prop(&self, t: u32) -> Option<&str> {
+        match self.props.get(&t) {
+            Some(PropValue::Str(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The ACL.
+    pub fn acl(&self) -> Acl {
+        match self.props.get(&co::ACL) {
+            Some(PropValue::Acl(b)) => Acl::from_bytes(b).unwrap_or_default(),
+            _ => Acl::default(),
+        }
+    }
+
+    /// True for a POSIX (DFS) container.
+    pub fn is_posix(&self) -> bool {
+        self.val(co::LAYOUT_TYPE) == props::LAYOUT_POSIX
+    }
+}
+
+/// A container's directory.
+#[derive(Clone, Debug)]
+pub struct ContDir {
+    /// UUID.
+    pub uuid: Uuid,
+    /// Its pool.
+    pub pool: PoolDir,
+    /// `conts/<uuid>`.
+    pub path: PathBuf,
+}
+
+impl ContDir {
+    /// The stored metadata; `-DER_NONEXIST` once destroyed.
+    pub fn meta(&self) -> DerResult<ContMeta> {
+        read_json(&self.path.join("meta.json")).map_err(|_| Der::NONEXIST)
+    }
+
+    /// Takes the container lock (shared for open, exclusive for destroy and updates) and
+    /// checks that the container still exists under it.
+    pub fn lock(&self, exclusive: bool) -> DerResult<FileLock> {
+        let lock = FileLock::acquire(&self.path.join("lock"), exclusive).map_err(|_| Der::NONEXIST)?;
+        if !self.path.join("meta.json").exists() {
+            return Err(Der::NONEXIST);
+        }
+        Ok(lock)
+    }
+
+    /// Changes the metadata atomically with respect to other processes.
+    pub fn update<T>(&self, f: impl FnOnce(&mut ContMeta) -> DerResult<T>) -> DerResult<T> {
+        let _lock = self.lock(true)?;
+        let mut meta = self.meta()?;
+        let out = f(&mut meta)?;
+        write_json(&self.path.join("meta.json"), &meta)?;
+        Ok(out)
+    }
+
+    /// Changes the label, keeping labels unique in the pool.
+    pub fn relabel(&self, meta: &mut ContMeta, new: &str) -> DerResult<()> {
+        if !label::is_valid(new) || new == label::CONT_LABEL_DEFAULT {
+            return Err(Der::INVAL);
+        }
+        let old = meta.label().map(str::to_string);
+        if old.as_deref() == Some(new) {
+            return Ok(());
+        }
+        self.pool.claim_label(new, self.uuid)?;
+        if let Some(o) = old {
+            self.pool.release_label(&o, self.uuid);
+        }
+        meta.props.insert(co::LABEL, PropValue::Str(new.into()));
+        Ok(())
+    }
+
+    /// The container's POSIX namespace.
+    pub fn fs_root(&self) -> PathBuf {
+        self.path.join("fs")
+    }
+
+    /// The frozen namespace of a snapshot.
+    pub fn snap_root(&self, epoch: u64) -> PathBuf {
+        self.path.join("snaps").join(epoch.to_string())
+    }
+
+    /// Bytes written to this container.
+    pub fn space(&self) -> DerResult<Arc<SharedCounter>> {
+        space_counter(&self.path.join("space")).map_err(|e| crate::der::from_io(&e))
+    }
+
+    /// Path of a container handle file.
+    pub fn handle_path(&self, owner: ProcessId, cookie: u64, pool_cookie: u64) -> PathBuf {
+        self.path.join("handles").join(format!("{}.{cookie}.{pool_cookie}", owner.tag()))
+    }
+
+    /// Open handles of live processes.
+    pub fn live_handles(&self) -> Vec<PathBuf> {
+        live_handle_files(&self.path.join("handles"))
+    }
+
+    /// Last open time (HLC): the handles directory changes whenever a handle is created.
+    pub fn open_time_hlc(&self) -> u64 {
+        mtime_hlc(&self.path.join("handles"))
+    }
+
+    /// Last metadata change (HLC).
+    pub fn modify_time_hlc(&self) -> u64 {
+        mtime_hlc(&self.path.join("meta.json"))
+    }
+}
+
+fn mtime_hlc(path: &Path) -> u64 {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| crate::hlc::from_unix_nanos(d.as_nanos() as u64))
+        .unwrap_or(0)
+}
+
+/// Handle files in `dir` whose process still runs; the others are swept away.
+fn live_handle_files(dir: &Path) -> Vec<PathBuf> {
+    let mut live = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let owner = ProcessId::from_tag(&name);
+        if owner.is_some_and(|p| p.is_alive()) {
+            live.push(e.path());
+        } else {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    live
+}
+
+/// Reads a JSON file.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<T> {
+    let bytes = std::fs::read(path)?;
+    serde_json::from_slice(&bytes).map_err(io::Error::other)
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> DerResult<()> {
+    let bytes = serde_json::to_vec(value).map_err(|_| Der::IO)?;
+    fsutil::write_atomic(path, &bytes).map_err(|e| crate::der::from_io(&e))
+}
+
+/// Copies a directory tree (a snapshot of a container namespace), keeping modes and owners.
+pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let meta = std::fs::symlink_metadata(src)?;
+    std::fs::create_dir_all(dst)?;
+    for e in std::fs::read_dir(src)? {
+        let e = e?;
+        let from = e.path();
+        let to = dst.join(e.file_name());
+        let m = std::fs::symlink_metadata(&from)?;
+        let ft = m.file_type();
+        if ft.is_dir() {
+            copy_tree(&from, &to)?;
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
+        } else if ft.is_file() {
+            std::fs::copy(&from, &to)?;
+        } else {
+            continue;
+        }
+        let _ = std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()));
+        if !ft.is_symlink() {
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        }
+    }
+    let _ = std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()));
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn system() -> (tempfile::TempDir, System) {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = System::new(dir.path());
+        sys.create_layout().unwrap();
+        (dir, sys)
+    }
+
+    fn pool(sys: &System, label: &str) -> PoolDir {
+        let req = PoolCreate {
+            label: label.into(),
+            scm_bytes: 60,
+            nvme_bytes: 940,
+            owner: "root@".into(),
+            owner_group: "root@".into(),
+            acl: None,
+        };
+        let meta = sys.create_pool(&req).unwrap();
+        sys.find_pool(&NameOrUuid::Uuid(meta.uuid)).unwrap()
+    }
+
+    fn props(label: Option<&str>) -> Props {
+        let mut p = props::container_defaults("root@", "root@", 0);
+        if let Some(l) = label {
+            p.insert(co::LABEL, PropValue::Str(l.into()));
+        }
+        p
+    }
+
+    #[test]
+    fn pool_labels_are_unique_and_found_both_ways() {
+        let (_d, sys) = system();
+        let p = pool(&sys, "tank");
+        assert_eq!(sys.find_pool(&NameOrUuid::Label("tank".into())).unwrap().uuid, p.uuid);
+        let dup = PoolCreate {
+            label: "tank".into(),
+            scm_bytes: 1,
+            nvme_bytes: 1,
+            owner: "root@".into(),
+            owner_group: "root@".into(),
+            acl: None,
+        };
+        assert_eq!(sys.create_pool(&dup).unwrap_err(), PoolError::DuplicateLabel("tank".into()));
+        assert_eq!(sys.find_pool(&NameOrUuid::Label("nope".into())).unwrap_err(), Der::NONEXIST);
+        assert_eq!(sys.list_pools().len(), 1);
+    }
+
+    #[test]
+    fn container_labels_are_unique_per_pool() {
+        let (_d, sys) = system();
+        let a = pool(&sys, "a");
+        let b = pool(&sys, "b");
+        a.create_cont(Uuid::new_v4(), props(Some("vol"))).unwrap();
+        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some("vol"))), Err(Der::EXIST));
+        b.create_cont(Uuid::new_v4(), props(Some("vol"))).unwrap();
+        a.create_cont(Uuid::new_v4(), props(None)).unwrap();
+        assert_eq!(a.list_conts().len(), 2);
+        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some(label::CONT_LABEL_DEFAULT))), Err(Der::INVAL));
+    }
+
+    #[test]
+    fn destroy_frees_label_and_space_and_refuses_pools_with_containers() {
+        let (_d, sys) = system();
+        let p = pool(&sys, "tank");
+        let u = Uuid::new_v4();
+        p.create_cont(u, props(Some("vol"))).unwrap();
+        p.cont(u).space().unwrap().add(100);
+        p.space().unwrap().add(100);
+        assert_eq!(
+            sys.destroy_pool(&NameOrUuid::Label("tank".into()), true, false),
+            Err(PoolError::HasContainers)
+        );
+        p.destroy_cont(&NameOrUuid::Label("vol".into()), false).unwrap();
+        assert_eq!(p.space().unwrap().get(), 0);
+        assert_eq!(p.resolve_cont(&NameOrUuid::Uuid(u)), Err(Der::NONEXIST));
+        p.create_cont(Uuid::new_v4(), props(Some("vol"))).unwrap();
+        sys.destroy_pool(&NameOrUuid::Label("tank".into()), false, true).unwrap();
+        assert!(sys.list_pools().is_empty());
+    }
+
+    #[test]
+    fn handles_of_dead_processes_do_not_count() {
+        let (_d, sys) = system();
+        let p = pool(&sys, "tank");
+        let u = Uuid::new_v4();
+        p.create_cont(u, props(Some("vol"))).unwrap();
+        let c = p.cont(u);
+        let dead = ProcessId { pid: u32::MAX - 1, start: 1 };
+        std::fs::write(c.handle_path(dead, 5, 3), b"").unwrap();
+        assert!(c.live_handles().is_empty());
+        std::fs::write(c.handle_path(ProcessId::current(), 21, 3), b"").unwrap();
+        assert_eq!(p.destroy_cont(&NameOrUuid::Uuid(u), false), Err(Der::BUSY));
+        p.destroy_cont(&NameOrUuid::Uuid(u), true).unwrap();
+    }
+
+    #[test]
+    fn relabel_keeps_labels_unique() {
+        let (_d, sys) = system();
+        let p = pool(&sys, "tank");
+        let (u1, u2) = (Uuid::new_v4(), Uuid::new_v4());
+        p.create_cont(u1, props(Some("one"))).unwrap();
+        p.create_cont(u2, props(Some("two"))).unwrap();
+        let c2 = p.cont(u2);
+        assert_eq!(c2.update(|m| c2.relabel(m, "one")), Err(Der::EXIST));
+        c2.update(|m| c2.relabel(m, "three")).unwrap();
+        assert_eq!(p.resolve_cont(&NameOrUuid::Label("three".into())).unwrap(), u2);
+        assert_eq!(p.resolve_cont(&NameOrUuid::Label("two".into())), Err(Der::NONEXIST));
+    }
+}
