@@ -369,6 +369,9 @@ impl<T> OpFuture<T> {
     }
 }
 
+// The value is only ever moved out whole, never pinned in place.
+impl<T> Unpin for OpFuture<T> {}
+
 impl<T> Future for OpFuture<T> {
     type Output = Result<T>;
 

@@ -1,1 +1,130 @@
-// placeholder
+//! Safe Rust bindings to the DAOS client libraries: libdaos (pools, containers, properties,
+//! attributes, snapshots, event queues), libdfs (POSIX containers) and libduns (namespace
+//! links), over the raw declarations of the `daos-sys` crate.
+//!
+//! # Shape
+//!
+//! One module per DAOS concept, one owned value per DAOS handle:
+//!
+//! | module | type | DAOS |
+//! | --- | --- | --- |
+//! | [`init`] | [`Daos`] | `daos_init`/`dfs_init` … `dfs_fini`/`daos_fini` |
+//! | [`pool`] | [`Pool`] | pool handle: connect, query, list/create/destroy/open containers |
+//! | [`container`] | [`Container`] | container handle: query, properties, close |
+//! | [`attr`] | methods of [`Container`] | user attributes |
+//! | [`snapshot`] | [`Epoch`], [`Snapshot`] | snapshots, named through attributes |
+//! | [`prop`] | [`Properties`] | `daos_prop_t` |
+//! | [`acl`] | [`Acl`] | `struct daos_acl`, ACE strings |
+//! | [`dfs`] | [`Dfs`], [`PosixContainerSpec`] | `dfs_t`, POSIX containers |
+//! | [`duns`] | functions | unified namespace paths |
+//! | [`eq`] | [`EventQueue`], [`OpFuture`] | event queues: asynchronous operations |
+//! | [`error`] | [`Error`], [`Der`] | DER codes and errnos |
+//! | [`label`], [`uuid`] | helpers | label rules, label-or-UUID references |
+//!
+//! Handles are released in `Drop` in the order libdaos needs (DFS unmount, container close,
+//! pool disconnect, `daos_fini`), because each value holds what it depends on: a
+//! [`Container`] holds its [`Pool`], every handle holds the [`Daos`] guard, and a [`Dfs`]
+//! mount borrows its container. `Pool` and `Container` are `Clone` (an `Arc` inside) and
+//! `Send + Sync`, like the libdaos handles behind them, so they can be shared across threads
+//! and moved into `'static` futures. See [`pool`] for why this crate uses `Arc`s where git2
+//! uses lifetimes.
+//!
+//! Nothing in this crate panics across the FFI boundary: it exports no callbacks, and the
+//! completion work its event-queue poller does is guarded with `catch_unwind`.
+//!
+//! # Errors
+//!
+//! Every fallible call returns [`Result`]. An [`Error`] keeps the code the C library returned
+//! (negative DER from libdaos, positive errno from libdfs/libduns), its name, the C function
+//! and what it was applied to, and answers the questions callers branch on:
+//! [`is_not_found`](Error::is_not_found), [`is_exists`](Error::is_exists),
+//! [`is_busy`](Error::is_busy), [`is_no_permission`](Error::is_no_permission),
+//! [`is_no_space`](Error::is_no_space), [`is_invalid`](Error::is_invalid),
+//! [`is_unavailable`](Error::is_unavailable).
+//!
+//! # Finding the DAOS system
+//!
+//! libdaos talks to the local DAOS agent through `$DAOS_AGENT_DRPC_DIR/daos_agent.sock`
+//! (default `/var/run/daos_agent/daos_agent.sock`), read once at the first [`Daos::init`].
+//! Logging goes through DAOS' own variables (`D_LOG_FILE`, `D_LOG_MASK`); a long-running
+//! process should set `D_POLL_TIMEOUT` (µs) so blocked calls do not busy-poll.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use daos::{ContainerAccess, Daos, Pool, PoolAccess, PosixContainerSpec, Properties};
+//!
+//! let daos = Daos::init()?;
+//! let pool = Pool::connect(&daos, "tank", None, PoolAccess::ReadWrite)?;
+//!
+//! let mut spec = PosixContainerSpec::new("vol-1");
+//! spec.properties = Properties::from_pairs(&[("rd_fac", "0")])?;
+//! match pool.create_posix_container(&spec) {
+//!     Ok(uuid) => println!("created {uuid}"),
+//!     Err(e) if e.is_exists() => println!("already there"),
+//!     Err(e) => return Err(e),
+//! }
+//!
+//! let cont = pool.open_container("vol-1", ContainerAccess::ReadWrite)?;
+//! cont.set_attrs(&[("requested-bytes", b"1073741824")])?;
+//! let snap = cont.create_named_snapshot("nightly")?;
+//! println!("snapshot {snap}, {} snapshots", cont.query()?.nsnapshots);
+//! drop(cont);
+//! pool.destroy_container("vol-1", true)?;
+//! # Ok::<(), daos::Error>(())
+//! ```
+//!
+//! Asynchronous forms go through an [`EventQueue`]; see [`eq`].
+
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod acl;
+pub mod attr;
+pub mod container;
+pub mod dfs;
+pub mod duns;
+pub mod eq;
+pub mod error;
+pub mod init;
+pub mod label;
+pub mod pool;
+pub mod prop;
+pub mod snapshot;
+pub mod uuid;
+
+pub use acl::{Ace, Acl};
+pub use container::{Container, ContainerAccess, ContainerInfo};
+pub use dfs::{DfsAttributes, DirEntry, FileStat, FileType, FsUsage, PosixContainerSpec};
+pub use dfs::Dfs;
+pub use eq::{EventQueue, OpFuture};
+pub use error::{Der, Error, Result};
+pub use init::Daos;
+pub use pool::{ContainerEntry, Pool, PoolAccess, PoolInfo, RebuildState};
+pub use prop::{PropType, PropValue, Properties};
+pub use snapshot::{Epoch, Snapshot};
+pub use crate::uuid::Uuid;
+
+/// The raw bindings this crate is built on, for calls it does not wrap.
+pub use daos_sys as sys;
+
+#[cfg(test)]
+mod send_sync {
+    use super::*;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn handles_are_thread_safe() {
+        assert_send_sync::<Daos>();
+        assert_send_sync::<Pool>();
+        assert_send_sync::<Container>();
+        assert_send_sync::<Dfs<'static>>();
+        assert_send_sync::<EventQueue>();
+        assert_send_sync::<Error>();
+        assert_send_sync::<Properties>();
+        fn assert_send<T: Send>() {}
+        assert_send::<OpFuture<Pool>>();
+    }
+}

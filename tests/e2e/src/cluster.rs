@@ -78,6 +78,7 @@ fn os(args: &[String]) -> Vec<OsString> {
 impl Cluster {
     pub async fn start(config: ClusterConfig) -> Cluster {
         let daos = daos_system(&config.pool_size);
+        crate::system::announce_once(&daos);
         println!("e2e: running against {}", daos.describe());
         if config.agent_down_at_start {
             daos.stop_agent(false);
@@ -322,9 +323,48 @@ impl Cluster {
             .into_iter()
             .filter(|p| p.mentions(container))
             .collect();
-        match mine.as_slice() {
-            [only] => Some(only.clone()),
+        if let [only] = mine.as_slice() {
+            return Some(only.clone());
+        }
+        // A driver may hand dfuse a pre-opened /dev/fuse and labels instead of the path and
+        // UUID; with a single volume mounted, the single dfuse of this system is the one.
+        match procs::dfuse_of_system(&self.daos.agent_dir).as_slice() {
+            [only] if self.daos.is_emulated() => Some(only.clone()),
             _ => None,
+        }
+    }
+
+    /// Asserts that ListVolumes reports `expected`: exactly, on a private emulated system;
+    /// at least, on a real pool other tests share.
+    pub async fn assert_volumes_listed(&self, expected: &[&str], what: &str) {
+        let mut listed = self.list_volume_ids().await.must("ListVolumes");
+        listed.sort();
+        let mut expected: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        if self.daos.is_emulated() {
+            assert_eq!(listed, expected, "{what}: ListVolumes");
+        } else {
+            for id in &expected {
+                assert!(
+                    listed.contains(id),
+                    "{what}: ListVolumes lacks {id}: {listed:?}"
+                );
+            }
+        }
+    }
+
+    /// Asserts that ListVolumes does not report `gone`, and on a private system reports
+    /// nothing at all.
+    pub async fn assert_volumes_not_listed(&self, gone: &[&str], what: &str) {
+        let listed = self.list_volume_ids().await.must("ListVolumes");
+        for id in gone {
+            assert!(!listed.iter().any(|l| l == id), "{what}: {id} still listed");
+        }
+        if self.daos.is_emulated() {
+            assert!(
+                listed.is_empty(),
+                "{what}: ListVolumes should be empty: {listed:?}"
+            );
         }
     }
 

@@ -95,3 +95,28 @@ pub fn emulator_only_or_skip(test: &str) -> bool {
     }
     true
 }
+
+/// Says once per test process, on the real stderr (not captured by the test runner), what the
+/// tests run against, so every test log shows it.
+pub fn announce_once(system: &DaosSystem) {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        use std::io::Write;
+        let what = if system.is_emulated() && !real_daos_requested() {
+            "the DAOS EMULATOR (a private emulated system per test)".to_string()
+        } else {
+            format!(
+                "{} DAOS pool {} (agent dir {}), dfuse {}",
+                if system.is_emulated() {
+                    "an external emulated"
+                } else {
+                    "a REAL"
+                },
+                system.pool,
+                system.agent_dir.display(),
+                system.dfuse_path().display()
+            )
+        };
+        let _ = writeln!(std::io::stderr(), "daos-csi e2e: running against {what}");
+    });
+}

@@ -446,7 +446,8 @@ impl PoolDir {
     }
 
     /// Creates a container. `props` must already hold every property (defaults merged).
-    pub fn create_cont(&self, uuid: Uuid, props: Props) -> DerResult<()> {
+    /// With `dfs`, the root directory is set up as `dfs_cont_create` leaves it.
+    pub fn create_cont(&self, uuid: Uuid, props: Props, dfs: Option<DfsAttrs>) -> DerResult<()> {
         let label = match props.get(&co::LABEL) {
             Some(PropValue::Str(s)) if s != label::CONT_LABEL_DEFAULT => Some(s.clone()),
             Some(PropValue::Str(_)) => return Err(Der::INVAL),
@@ -460,12 +461,18 @@ impl PoolDir {
             self.claim_label(l, uuid)?;
         }
         let now = crate::hlc::now();
-        let meta = ContMeta { uuid, props, attrs: BTreeMap::new(), snapshots: Vec::new(), created_hlc: now };
+        let root_owner = dfs.as_ref().map(|d| (d.root_uid, d.root_gid));
+        let meta = ContMeta { uuid, props, attrs: BTreeMap::new(), snapshots: Vec::new(), created_hlc: now, dfs };
         let build = self.path.join("conts").join(format!(".new-{uuid}"));
         let result = (|| -> io::Result<()> {
             std::fs::create_dir(&build)?;
             std::fs::create_dir(build.join("handles"))?;
             std::fs::create_dir(build.join("fs"))?;
+            if let Some((uid, gid)) = root_owner {
+                use std::os::unix::fs::PermissionsExt;
+                std::os::unix::fs::chown(build.join("fs"), Some(uid), Some(gid))?;
+                std::fs::set_permissions(build.join("fs"), std::fs::Permissions::from_mode(0o755))?;
+            }
             fsutil::write_atomic(&build.join("meta.json"), &serde_json::to_vec(&meta).map_err(io::Error::other)?)?;
             std::fs::rename(&build, &cont.path)
         })();
@@ -560,6 +567,30 @@ pub struct ContMeta {
     pub snapshots: Vec<u64>,
     /// Creation time (HLC).
     pub created_hlc: u64,
+    /// DFS superblock attributes of a POSIX container made by `dfs_cont_create`.
+    #[serde(default)]
+    pub dfs: Option<DfsAttrs>,
+}
+
+/// What DFS keeps in a POSIX container's superblock.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DfsAttrs {
+    /// Default chunk size.
+    pub chunk_size: u64,
+    /// Default object class.
+    pub oclass: u32,
+    /// Directory object class.
+    pub dir_oclass: u32,
+    /// File object class.
+    pub file_oclass: u32,
+    /// `DFS_RELAXED` or `DFS_BALANCED`.
+    pub mode: u32,
+    /// Object class hints.
+    pub hints: String,
+    /// Owner of the root directory at creation.
+    pub root_uid: u32,
+    /// Group of the root directory at creation.
+    pub root_gid: u32,
 }
 
 impl ContMeta {
@@ -809,12 +840,12 @@ mod tests {
         let (_d, sys) = system();
         let a = pool(&sys, "a");
         let b = pool(&sys, "b");
-        a.create_cont(Uuid::new_v4(), props(Some("vol"))).unwrap();
-        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some("vol"))), Err(Der::EXIST));
-        b.create_cont(Uuid::new_v4(), props(Some("vol"))).unwrap();
-        a.create_cont(Uuid::new_v4(), props(None)).unwrap();
+        a.create_cont(Uuid::new_v4(), props(Some("vol")), None).unwrap();
+        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some("vol")), None), Err(Der::EXIST));
+        b.create_cont(Uuid::new_v4(), props(Some("vol")), None).unwrap();
+        a.create_cont(Uuid::new_v4(), props(None), None).unwrap();
         assert_eq!(a.list_conts().len(), 2);
-        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some(label::CONT_LABEL_DEFAULT))), Err(Der::INVAL));
+        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some(label::CONT_LABEL_DEFAULT)), None), Err(Der::INVAL));
     }
 
     #[test]
@@ -822,7 +853,7 @@ mod tests {
         let (_d, sys) = system();
         let p = pool(&sys, "tank");
         let u = Uuid::new_v4();
-        p.create_cont(u, props(Some("vol"))).unwrap();
+        p.create_cont(u, props(Some("vol")), None).unwrap();
         p.cont(u).space().unwrap().add(100);
         p.space().unwrap().add(100);
         assert_eq!(
@@ -832,7 +863,7 @@ mod tests {
         p.destroy_cont(&NameOrUuid::Label("vol".into()), false).unwrap();
         assert_eq!(p.space().unwrap().get(), 0);
         assert_eq!(p.resolve_cont(&NameOrUuid::Uuid(u)), Err(Der::NONEXIST));
-        p.create_cont(Uuid::new_v4(), props(Some("vol"))).unwrap();
+        p.create_cont(Uuid::new_v4(), props(Some("vol")), None).unwrap();
         sys.destroy_pool(&NameOrUuid::Label("tank".into()), false, true).unwrap();
         assert!(sys.list_pools().is_empty());
     }
@@ -842,7 +873,7 @@ mod tests {
         let (_d, sys) = system();
         let p = pool(&sys, "tank");
         let u = Uuid::new_v4();
-        p.create_cont(u, props(Some("vol"))).unwrap();
+        p.create_cont(u, props(Some("vol")), None).unwrap();
         let c = p.cont(u);
         let dead = ProcessId { pid: u32::MAX - 1, start: 1 };
         std::fs::write(c.handle_path(dead, 5, 3), b"").unwrap();
@@ -857,8 +888,8 @@ mod tests {
         let (_d, sys) = system();
         let p = pool(&sys, "tank");
         let (u1, u2) = (Uuid::new_v4(), Uuid::new_v4());
-        p.create_cont(u1, props(Some("one"))).unwrap();
-        p.create_cont(u2, props(Some("two"))).unwrap();
+        p.create_cont(u1, props(Some("one")), None).unwrap();
+        p.create_cont(u2, props(Some("two")), None).unwrap();
         let c2 = p.cont(u2);
         assert_eq!(c2.update(|m| c2.relabel(m, "one")), Err(Der::EXIST));
         c2.update(|m| c2.relabel(m, "three")).unwrap();

@@ -98,15 +98,28 @@ impl TestSystem {
         let emulated = agent_dir.join(EMULATED_STATE_DIR).is_dir();
         eprintln!(
             "daos-test-harness: running against {} pool {pool} (agent dir {})",
-            if emulated { "an externally started DAOS EMULATOR" } else { "a REAL DAOS system" },
+            if emulated {
+                "an externally started DAOS EMULATOR"
+            } else {
+                "a REAL DAOS system"
+            },
             agent_dir.display()
         );
-        TestSystem { agent_dir, pool, emulated, agent: Mutex::new(None), owns_dir: false }
+        TestSystem {
+            agent_dir,
+            pool,
+            emulated,
+            agent: Mutex::new(None),
+            owns_dir: false,
+        }
     }
 
     /// Environment a child process needs to reach this system.
     pub fn env(&self) -> Vec<(String, String)> {
-        vec![("DAOS_AGENT_DRPC_DIR".to_string(), self.agent_dir.display().to_string())]
+        vec![(
+            "DAOS_AGENT_DRPC_DIR".to_string(),
+            self.agent_dir.display().to_string(),
+        )]
     }
 
     /// Path of the agent socket.
@@ -138,7 +151,9 @@ impl TestSystem {
         delay_ms: Option<u64>,
     ) -> bool {
         if !self.emulated {
-            eprintln!("daos-test-harness: fault injection ({op}) is not possible on real DAOS; that part was not run");
+            eprintln!(
+                "daos-test-harness: fault injection ({op}) is not possible on real DAOS; that part was not run"
+            );
             return false;
         }
         let mut args = vec!["fault".to_string(), "set".into(), "--op".into(), op.into()];
@@ -165,7 +180,13 @@ impl TestSystem {
     /// Creates a pool (emulator only).
     pub fn create_pool(&self, label: &str, size: &str) {
         assert!(self.emulated, "pools can only be created on the emulator");
-        self.dmg(&["pool".into(), "create".into(), "--size".into(), size.into(), label.into()]);
+        self.dmg(&[
+            "pool".into(),
+            "create".into(),
+            "--size".into(),
+            size.into(),
+            label.into(),
+        ]);
     }
 
     /// Runs the emulated `dmg` against this system and returns its standard output.
@@ -187,10 +208,17 @@ impl TestSystem {
     /// Stops the emulated agent: SIGTERM (it removes its socket) or SIGKILL (a dead socket
     /// stays behind, as when a real agent crashes).
     pub fn stop_agent(&self, graceful: bool) {
-        assert!(self.emulated, "the agent of a real DAOS system is not ours to stop");
+        assert!(
+            self.emulated,
+            "the agent of a real DAOS system is not ours to stop"
+        );
         let mut guard = self.agent.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(mut child) = guard.take() {
-            let signal = if graceful { libc::SIGTERM } else { libc::SIGKILL };
+            let signal = if graceful {
+                libc::SIGTERM
+            } else {
+                libc::SIGKILL
+            };
             // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
             unsafe { libc::kill(child.id() as libc::pid_t, signal) };
             let _ = child.wait();
@@ -199,7 +227,10 @@ impl TestSystem {
 
     /// Starts the emulated agent and waits until its socket accepts connections.
     pub fn start_agent(&self) {
-        assert!(self.emulated, "the agent of a real DAOS system is not ours to start");
+        assert!(
+            self.emulated,
+            "the agent of a real DAOS system is not ours to start"
+        );
         let mut guard = self.agent.lock().unwrap_or_else(|e| e.into_inner());
         assert!(guard.is_none(), "the agent is already running");
         let mut child = Command::new(emulator_bin("daos_agent"))
@@ -223,7 +254,10 @@ impl TestSystem {
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("the emulated daos_agent exited early: {status}");
             }
-            assert!(Instant::now() < deadline, "the emulated daos_agent did not listen within 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "the emulated daos_agent did not listen within 20 s"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         *guard = Some(child);
@@ -235,7 +269,11 @@ impl Drop for TestSystem {
         if !self.owns_dir {
             return;
         }
-        let agent = self.agent.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let agent = self
+            .agent
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some(mut child) = agent {
             // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
             unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
@@ -273,19 +311,24 @@ fn emulator_bin(name: &str) -> PathBuf {
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A new, empty directory under the system temp dir.
 pub fn fresh_dir(prefix: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(unique_label(prefix));
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    std::fs::create_dir_all(&dir)
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
     dir
 }
 
 /// Lazily unmounts every mount below `dir` (deepest first): a test's own temporary tree only.
 pub fn detach_mounts_under(dir: &Path) {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
     let mut points: Vec<String> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
@@ -358,7 +401,11 @@ mod tests {
         assert_ne!(a, b);
         for l in [a, b] {
             assert!(l.len() <= 127);
-            assert!(l.chars().all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c)), "{l}");
+            assert!(
+                l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._:-".contains(c)),
+                "{l}"
+            );
         }
     }
 }

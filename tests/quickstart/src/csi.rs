@@ -51,7 +51,10 @@ impl Client {
         let deadline = Instant::now() + timeout;
         while !socket.exists() {
             if Instant::now() > deadline {
-                return Err(format!("{} did not appear within {timeout:?}", socket.display()));
+                return Err(format!(
+                    "{} did not appear within {timeout:?}",
+                    socket.display()
+                ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -83,7 +86,9 @@ impl Client {
                 Err(e) => status("Probe", e),
             };
             if Instant::now() > deadline {
-                return Err(format!("the driver was not ready within {timeout:?}: {last}"));
+                return Err(format!(
+                    "the driver was not ready within {timeout:?}: {last}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -96,15 +101,29 @@ impl Client {
             .await
             .map_err(|e| status("GetPluginInfo", e))?
             .into_inner();
-        Ok(PluginInfo { name: r.name, vendor_version: r.vendor_version })
+        Ok(PluginInfo {
+            name: r.name,
+            vendor_version: r.vendor_version,
+        })
     }
 
-    pub async fn create_volume(&mut self, name: &str, bytes: i64, params: &[(&str, &str)]) -> Result<pb::Volume> {
+    pub async fn create_volume(
+        &mut self,
+        name: &str,
+        bytes: i64,
+        params: &[(&str, &str)],
+    ) -> Result<pb::Volume> {
         let request = pb::CreateVolumeRequest {
             name: name.to_string(),
-            capacity_range: Some(pb::CapacityRange { required_bytes: bytes, limit_bytes: 0 }),
+            capacity_range: Some(pb::CapacityRange {
+                required_bytes: bytes,
+                limit_bytes: 0,
+            }),
             volume_capabilities: vec![rwx()],
-            parameters: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            parameters: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
             ..Default::default()
         };
         self.controller
@@ -117,8 +136,14 @@ impl Client {
     }
 
     pub async fn delete_volume(&mut self, volume_id: &str) -> Result<()> {
-        let request = pb::DeleteVolumeRequest { volume_id: volume_id.to_string(), ..Default::default() };
-        self.controller.delete_volume(request).await.map_err(|e| status("DeleteVolume", e))?;
+        let request = pb::DeleteVolumeRequest {
+            volume_id: volume_id.to_string(),
+            ..Default::default()
+        };
+        self.controller
+            .delete_volume(request)
+            .await
+            .map_err(|e| status("DeleteVolume", e))?;
         Ok(())
     }
 
@@ -126,14 +151,21 @@ impl Client {
         let mut ids = Vec::new();
         let mut token = String::new();
         loop {
-            let request = pb::ListVolumesRequest { max_entries: 100, starting_token: token.clone() };
+            let request = pb::ListVolumesRequest {
+                max_entries: 100,
+                starting_token: token.clone(),
+            };
             let r = self
                 .controller
                 .list_volumes(request)
                 .await
                 .map_err(|e| status("ListVolumes", e))?
                 .into_inner();
-            ids.extend(r.entries.into_iter().filter_map(|e| e.volume.map(|v| v.volume_id)));
+            ids.extend(
+                r.entries
+                    .into_iter()
+                    .filter_map(|e| e.volume.map(|v| v.volume_id)),
+            );
             if r.next_token.is_empty() {
                 return Ok(ids);
             }
@@ -149,7 +181,10 @@ impl Client {
             volume_context: volume.volume_context.clone(),
             ..Default::default()
         };
-        self.node.node_stage_volume(request).await.map_err(|e| status("NodeStageVolume", e))?;
+        self.node
+            .node_stage_volume(request)
+            .await
+            .map_err(|e| status("NodeStageVolume", e))?;
         Ok(())
     }
 
@@ -158,11 +193,20 @@ impl Client {
             volume_id: volume_id.to_string(),
             staging_target_path: path_str(staging),
         };
-        self.node.node_unstage_volume(request).await.map_err(|e| status("NodeUnstageVolume", e))?;
+        self.node
+            .node_unstage_volume(request)
+            .await
+            .map_err(|e| status("NodeUnstageVolume", e))?;
         Ok(())
     }
 
-    pub async fn publish(&mut self, volume: &pb::Volume, staging: &Path, target: &Path, readonly: bool) -> Result<()> {
+    pub async fn publish(
+        &mut self,
+        volume: &pb::Volume,
+        staging: &Path,
+        target: &Path,
+        readonly: bool,
+    ) -> Result<()> {
         let request = pb::NodePublishVolumeRequest {
             volume_id: volume.volume_id.clone(),
             staging_target_path: path_str(staging),
@@ -172,13 +216,23 @@ impl Client {
             volume_context: volume.volume_context.clone(),
             ..Default::default()
         };
-        self.node.node_publish_volume(request).await.map_err(|e| status("NodePublishVolume", e))?;
+        self.node
+            .node_publish_volume(request)
+            .await
+            .map_err(|e| status("NodePublishVolume", e))?;
         Ok(())
     }
 
-    pub async fn publish_ephemeral(&mut self, volume_id: &str, target: &Path, context: &[(&str, &str)]) -> Result<()> {
-        let volume_context: HashMap<String, String> =
-            context.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    pub async fn publish_ephemeral(
+        &mut self,
+        volume_id: &str,
+        target: &Path,
+        context: &[(&str, &str)],
+    ) -> Result<()> {
+        let volume_context: HashMap<String, String> = context
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let request = pb::NodePublishVolumeRequest {
             volume_id: volume_id.to_string(),
             target_path: path_str(target),
@@ -188,7 +242,10 @@ impl Client {
             volume_context,
             ..Default::default()
         };
-        self.node.node_publish_volume(request).await.map_err(|e| status("NodePublishVolume", e))?;
+        self.node
+            .node_publish_volume(request)
+            .await
+            .map_err(|e| status("NodePublishVolume", e))?;
         Ok(())
     }
 
@@ -197,7 +254,10 @@ impl Client {
             volume_id: volume_id.to_string(),
             target_path: path_str(target),
         };
-        self.node.node_unpublish_volume(request).await.map_err(|e| status("NodeUnpublishVolume", e))?;
+        self.node
+            .node_unpublish_volume(request)
+            .await
+            .map_err(|e| status("NodeUnpublishVolume", e))?;
         Ok(())
     }
 
@@ -216,11 +276,25 @@ impl Client {
         let usage: Vec<String> = r
             .usage
             .iter()
-            .map(|u| format!("{} total={} used={} available={}", unit_name(u.unit), u.total, u.used, u.available))
+            .map(|u| {
+                format!(
+                    "{} total={} used={} available={}",
+                    unit_name(u.unit),
+                    u.total,
+                    u.used,
+                    u.available
+                )
+            })
             .collect();
         let condition = r
             .volume_condition
-            .map(|c| if c.abnormal { format!("abnormal: {}", c.message) } else { "healthy".to_string() })
+            .map(|c| {
+                if c.abnormal {
+                    format!("abnormal: {}", c.message)
+                } else {
+                    "healthy".to_string()
+                }
+            })
             .unwrap_or_else(|| "no condition".to_string());
         Ok(format!("{}; {condition}", usage.join("; ")))
     }

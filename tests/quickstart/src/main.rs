@@ -97,7 +97,11 @@ struct World {
 impl World {
     fn new() -> World {
         let dir = std::env::temp_dir().join(format!("daos-csi-quickstart-{}", std::process::id()));
-        World { dir, agent: None, driver: None }
+        World {
+            dir,
+            agent: None,
+            driver: None,
+        }
     }
 
     fn agent_dir(&self) -> PathBuf {
@@ -170,7 +174,8 @@ fn step(text: &str) {
 }
 
 async fn run(options: &Options, world: &mut World) -> Result<()> {
-    std::fs::create_dir_all(&world.dir).map_err(|e| format!("create {}: {e}", world.dir.display()))?;
+    std::fs::create_dir_all(&world.dir)
+        .map_err(|e| format!("create {}: {e}", world.dir.display()))?;
     for d in [world.agent_dir(), world.kubelet_root(), world.state_dir()] {
         std::fs::create_dir_all(&d).map_err(|e| format!("create {}: {e}", d.display()))?;
     }
@@ -197,7 +202,9 @@ async fn run(options: &Options, world: &mut World) -> Result<()> {
 
 async fn persistent_volume(csi: &mut csi::Client, options: &Options, world: &World) -> Result<()> {
     let name = format!("pvc-quickstart-{}", std::process::id());
-    step(&format!("CreateVolume {name} (2 GiB, pool {POOL}) as the external-provisioner would"));
+    step(&format!(
+        "CreateVolume {name} (2 GiB, pool {POOL}) as the external-provisioner would"
+    ));
     let volume = csi.create_volume(&name, 2 << 30, &[("pool", POOL)]).await?;
     println!("    volume id {}", volume.volume_id);
     let mut ctx: Vec<_> = volume.volume_context.iter().collect();
@@ -216,9 +223,15 @@ async fn persistent_volume(csi: &mut csi::Client, options: &Options, world: &Wor
     expect_mount(&target, "fuse.daos")?;
 
     let source = world.dir.join("source.bin");
-    step(&format!("write {} MiB of pseudo-random data to a local file", options.data_mib));
+    step(&format!(
+        "write {} MiB of pseudo-random data to a local file",
+        options.data_mib
+    ));
     let expected = write_source_file(&source, options.data_mib)?;
-    step(&format!("dd {} MiB into the volume through the pod's target", options.data_mib));
+    step(&format!(
+        "dd {} MiB into the volume through the pod's target",
+        options.data_mib
+    ));
     let rate = dd(&source, &target.join("data"))?;
     println!("    {rate}");
     let _ = std::fs::remove_file(&source);
@@ -239,7 +252,9 @@ async fn persistent_volume(csi: &mut csi::Client, options: &Options, world: &Wor
     csi.publish(&volume, &staging, &target_b, true).await?;
     let actual = sha256_file(&target_b.join("data"))?;
     if actual != expected {
-        return Err(format!("data read back differs: sha256 {actual} != {expected}"));
+        return Err(format!(
+            "data read back differs: sha256 {actual} != {expected}"
+        ));
     }
     println!("    sha256 {actual} matches");
     if std::fs::write(target_b.join("ro-check"), b"x").is_ok() {
@@ -253,7 +268,10 @@ async fn persistent_volume(csi: &mut csi::Client, options: &Options, world: &Wor
     csi.delete_volume(&volume.volume_id).await?;
     let left = csi.list_volume_ids().await?;
     if left.contains(&volume.volume_id) {
-        return Err(format!("{} is still listed after DeleteVolume", volume.volume_id));
+        return Err(format!(
+            "{} is still listed after DeleteVolume",
+            volume.volume_id
+        ));
     }
     println!("    the container is gone");
     Ok(())
@@ -264,7 +282,9 @@ async fn persistent_volume(csi: &mut csi::Client, options: &Options, world: &Wor
 async fn ephemeral_volume(csi: &mut csi::Client, world: &World, pool_uuid: &str) -> Result<()> {
     let volume_id = format!("csi-{}", &hex_sha256(b"quickstart-inline")[..32]);
     let target = target_path(world, "pod-inline", "dfuse");
-    step("NodePublishVolume of an inline ephemeral volume (poolid + uid, like the first DAOS driver's app.yaml)");
+    step(
+        "NodePublishVolume of an inline ephemeral volume (poolid + uid, like the first DAOS driver's app.yaml)",
+    );
     let context = [
         ("csi.storage.k8s.io/ephemeral", "true"),
         ("csi.storage.k8s.io/pod.name", "test-app"),
@@ -274,10 +294,14 @@ async fn ephemeral_volume(csi: &mut csi::Client, world: &World, pool_uuid: &str)
     ];
     csi.publish_ephemeral(&volume_id, &target, &context).await?;
     expect_mount(&target, "fuse.daos")?;
-    let owner = std::fs::metadata(&target).map_err(|e| format!("stat {}: {e}", target.display()))?;
+    let owner =
+        std::fs::metadata(&target).map_err(|e| format!("stat {}: {e}", target.display()))?;
     use std::os::unix::fs::MetadataExt;
     if owner.uid() != 1000 {
-        return Err(format!("the inline volume's root is owned by uid {}, not 1000", owner.uid()));
+        return Err(format!(
+            "the inline volume's root is owned by uid {}, not 1000",
+            owner.uid()
+        ));
     }
     std::fs::write(target.join("hello"), b"hello from an inline volume\n")
         .map_err(|e| format!("write into the inline volume: {e}"))?;
@@ -297,8 +321,10 @@ fn start_agent(options: &Options, dir: &Path) -> Result<Child> {
         .spawn()
         .map_err(|e| format!("start daos_agent: {e}"))?;
     let socket = dir.join("daos_agent.sock");
-    wait_for(Duration::from_secs(20), || std::os::unix::net::UnixStream::connect(&socket).is_ok())
-        .map_err(|_| "daos_agent did not listen within 20 s".to_string())?;
+    wait_for(Duration::from_secs(20), || {
+        std::os::unix::net::UnixStream::connect(&socket).is_ok()
+    })
+    .map_err(|_| "daos_agent did not listen within 20 s".to_string())?;
     println!("    listening on {}", socket.display());
     Ok(child)
 }
@@ -311,13 +337,17 @@ fn create_pool(options: &Options, agent_dir: &Path) -> Result<String> {
         .map_err(|e| format!("run dmg: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
-        return Err(format!("dmg pool create failed: {text}{}", String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "dmg pool create failed: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     first_uuid(&text).ok_or_else(|| format!("dmg printed no pool UUID: {text}"))
 }
 
 fn start_driver(options: &Options, world: &World) -> Result<Child> {
-    let log = std::fs::File::create(world.driver_log()).map_err(|e| format!("create the driver log: {e}"))?;
+    let log = std::fs::File::create(world.driver_log())
+        .map_err(|e| format!("create the driver log: {e}"))?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
     let child = Command::new(options.bin("daos-csi")?)
         .arg("--roles=controller,node,mounter")
@@ -328,7 +358,10 @@ fn start_driver(options: &Options, world: &World) -> Result<Child> {
         .arg(format!("--dfuse-path={}", options.bin("dfuse")?.display()))
         .arg(format!("--state-dir={}", world.state_dir().display()))
         .arg(format!("--kubelet-root={}", world.kubelet_root().display()))
-        .arg(format!("--mounter-socket={}", world.state_dir().join("mounter.sock").display()))
+        .arg(format!(
+            "--mounter-socket={}",
+            world.state_dir().join("mounter.sock").display()
+        ))
         .arg(format!("--ephemeral-pools={POOL}"))
         .arg("--log-format=text")
         .stdout(log)
@@ -366,7 +399,8 @@ fn target_path(world: &World, pod: &str, pv: &str) -> PathBuf {
 /// Writes `mib` MiB from a fast deterministic generator and returns the data's sha256.
 fn write_source_file(path: &Path, mib: u64) -> Result<String> {
     use std::io::Write;
-    let file = std::fs::File::create(path).map_err(|e| format!("create {}: {e}", path.display()))?;
+    let file =
+        std::fs::File::create(path).map_err(|e| format!("create {}: {e}", path.display()))?;
     let mut out = std::io::BufWriter::with_capacity(4 * MIB as usize, file);
     let mut hasher = Sha256::new();
     let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -380,9 +414,11 @@ fn write_source_file(path: &Path, mib: u64) -> Result<String> {
             chunk.copy_from_slice(&state.wrapping_mul(0x2545_F491_4F6C_DD1D).to_le_bytes());
         }
         hasher.update(&block);
-        out.write_all(&block).map_err(|e| format!("write {}: {e}", path.display()))?;
+        out.write_all(&block)
+            .map_err(|e| format!("write {}: {e}", path.display()))?;
     }
-    out.flush().map_err(|e| format!("flush {}: {e}", path.display()))?;
+    out.flush()
+        .map_err(|e| format!("flush {}: {e}", path.display()))?;
     Ok(hex(&hasher.finalize()))
 }
 
@@ -403,11 +439,14 @@ fn dd(source: &Path, dest: &Path) -> Result<String> {
 
 fn sha256_file(path: &Path) -> Result<String> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 4 * MIB as usize];
     loop {
-        let n = file.read(&mut buf).map_err(|e| format!("read {}: {e}", path.display()))?;
+        let n = file
+            .read(&mut buf)
+            .map_err(|e| format!("read {}: {e}", path.display()))?;
         if n == 0 {
             break;
         }
@@ -434,7 +473,9 @@ fn is_uuid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups.iter().map(|g| g.len()).eq([8, 4, 4, 4, 12])
-        && groups.iter().all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
+        && groups
+            .iter()
+            .all(|g| g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// The mount at `path` as /proc/self/mountinfo lists it: (fs type, source).
@@ -448,7 +489,10 @@ fn mount_at(path: &Path) -> Option<(String, String)> {
             return None;
         }
         let sep = fields.iter().position(|f| *f == "-")?;
-        Some((fields.get(sep + 1)?.to_string(), fields.get(sep + 2)?.to_string()))
+        Some((
+            fields.get(sep + 1)?.to_string(),
+            fields.get(sep + 2)?.to_string(),
+        ))
     })
 }
 
@@ -458,7 +502,10 @@ fn expect_mount(path: &Path, fstype: &str) -> Result<()> {
             println!("    {} is a {t} mount (source {source})", path.display());
             Ok(())
         }
-        Some((t, _)) => Err(format!("{} is a {t} mount, expected {fstype}", path.display())),
+        Some((t, _)) => Err(format!(
+            "{} is a {t} mount, expected {fstype}",
+            path.display()
+        )),
         None => Err(format!("{} is not a mount point", path.display())),
     }
 }
@@ -475,12 +522,13 @@ fn unescape(field: &str) -> String {
     let bytes = field.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&field[i + 1..i + 4], 8) {
-                out.push(v);
-                i += 4;
-                continue;
-            }
+        if bytes[i] == b'\\'
+            && i + 3 < bytes.len()
+            && let Ok(v) = u8::from_str_radix(&field[i + 1..i + 4], 8)
+        {
+            out.push(v);
+            i += 4;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
@@ -489,7 +537,9 @@ fn unescape(field: &str) -> String {
 }
 
 fn detach_mounts_under(dir: &Path) {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
     let mut points: Vec<String> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4).map(unescape))

@@ -52,8 +52,9 @@ async fn agent_down_means_unavailable_and_nothing_half_made() {
             },
             "Probe did not become ready within 20 s of the agent coming back"
         );
-        let listed = cluster.list_volume_ids().await.must("ListVolumes");
-        assert!(listed.is_empty(), "a failed CreateVolume left {listed:?}");
+        cluster
+            .assert_volumes_not_listed(&[], "after CreateVolume failed with the agent down")
+            .await;
 
         let volume = cluster
             .create_volume(&name, &[])
@@ -81,13 +82,9 @@ async fn agent_down_means_unavailable_and_nothing_half_made() {
             .delete_volume(&volume.volume_id)
             .await
             .must("DeleteVolume");
-        assert!(
-            cluster
-                .list_volume_ids()
-                .await
-                .must("ListVolumes")
-                .is_empty()
-        );
+        cluster
+            .assert_volumes_not_listed(&[&volume.volume_id], "after DeleteVolume")
+            .await;
     })
     .await;
 }

@@ -43,12 +43,9 @@ async fn controller_calls_are_idempotent() {
             "same name, other parameters",
         );
 
-        let listed = cluster.list_volume_ids().await.must("ListVolumes");
-        assert_eq!(
-            listed,
-            vec![first.volume_id.clone()],
-            "the repeats made no other volume"
-        );
+        cluster
+            .assert_volumes_listed(&[&first.volume_id], "the repeats made no other volume")
+            .await;
 
         cluster
             .delete_volume(&first.volume_id)
@@ -68,13 +65,9 @@ async fn controller_calls_are_idempotent() {
             .delete_volume(&never)
             .await
             .must("DeleteVolume of a never-made volume");
-        assert!(
-            cluster
-                .list_volume_ids()
-                .await
-                .must("ListVolumes")
-                .is_empty()
-        );
+        cluster
+            .assert_volumes_not_listed(&[&first.volume_id], "after DeleteVolume")
+            .await;
     })
     .await;
 }

@@ -25,12 +25,9 @@ async fn full_pvc_lifecycle() {
             "capacity {} < the 1 GiB asked for",
             volume.capacity_bytes
         );
-        let listed = cluster.list_volume_ids().await.must("ListVolumes");
-        assert_eq!(
-            listed,
-            vec![id.clone()],
-            "ListVolumes after one CreateVolume"
-        );
+        cluster
+            .assert_volumes_listed(&[&id], "after one CreateVolume")
+            .await;
 
         // Stage: one dfuse mount at the staging path.
         let staging = cluster.stage(&volume).await.must("NodeStageVolume");
@@ -137,14 +134,9 @@ async fn full_pvc_lifecycle() {
         );
 
         cluster.delete_volume(&id).await.must("DeleteVolume");
-        let listed = cluster
-            .list_volume_ids()
-            .await
-            .must("ListVolumes after delete");
-        assert!(
-            !listed.contains(&id),
-            "deleted volume still listed: {listed:?}"
-        );
+        cluster
+            .assert_volumes_not_listed(&[&id], "after DeleteVolume")
+            .await;
         // The container itself is gone: staging its id as a static volume finds nothing.
         let staging = cluster.kubelet.prepare_staging_path(&id);
         let stage_deleted = cluster

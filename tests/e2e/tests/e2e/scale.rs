@@ -118,13 +118,10 @@ async fn two_hundred_volumes_concurrently_on_one_node() {
 
         let ids: BTreeSet<String> = placed.iter().map(|p| p.id.clone()).collect();
         assert_eq!(ids.len(), VOLUMES, "every volume got its own id");
-        let listed: BTreeSet<String> = cluster
-            .list_volume_ids()
-            .await
-            .must("ListVolumes")
-            .into_iter()
-            .collect();
-        assert_eq!(listed, ids, "ListVolumes reports exactly the volumes made");
+        let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+        cluster
+            .assert_volumes_listed(&id_refs, "with 200 volumes")
+            .await;
         let mounts = cluster.kubelet_mounts();
         assert_eq!(
             mounts.len(),
@@ -140,13 +137,9 @@ async fn two_hundred_volumes_concurrently_on_one_node() {
             .await;
         println!("e2e: torn down in {:?}", start.elapsed());
         check_all(down, "tear down");
-        assert!(
-            cluster
-                .list_volume_ids()
-                .await
-                .must("ListVolumes")
-                .is_empty()
-        );
+        cluster
+            .assert_volumes_not_listed(&id_refs, "after tearing all down")
+            .await;
         assert!(
             cluster.kubelet_mounts().is_empty(),
             "{} mounts left",

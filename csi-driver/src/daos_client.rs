@@ -1,0 +1,111 @@
+//! The driver's handle on libdaos: lazy initialisation (retried until the
+//! agent answers), cached pool connections (reconnected after handle
+//! errors), and every blocking DAOS call moved off the async runtime.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use daos::{Daos, Der, Pool, PoolAccess};
+use tokio::sync::OnceCell;
+
+use crate::volume::{EntityName, SystemName};
+
+pub struct DaosClient {
+    daos: OnceCell<Arc<Daos>>,
+    pools: Mutex<HashMap<(String, String), Pool>>,
+    agent_socket: PathBuf,
+}
+
+/// Handle errors after which a cached pool connection is not worth keeping.
+fn stale_handle(err: &daos::Error) -> bool {
+    matches!(err.der(), Some(Der::NoHdl) | Some(Der::Stale) | Some(Der::Excluded)) || err.is_unavailable()
+}
+
+impl DaosClient {
+    pub fn new(agent_socket: PathBuf) -> Arc<DaosClient> {
+        Arc::new(DaosClient {
+            daos: OnceCell::new(),
+            pools: Mutex::new(HashMap::new()),
+            agent_socket,
+        })
+    }
+
+    /// The library guard; `daos_init` is tried again on every call until it
+    /// succeeds once (the agent may start after the driver).
+    pub async fn daos(&self) -> Result<Arc<Daos>, daos::Error> {
+        self.daos
+            .get_or_try_init(|| async {
+                let daos = tokio::task::spawn_blocking(Daos::init)
+                    .await
+                    .map_err(|e| daos::Error::invalid("daos_init", format!("init task failed: {e}")))??;
+                tracing::info!("libdaos initialised");
+                Ok(daos)
+            })
+            .await
+            .cloned()
+    }
+
+    pub fn is_initialised(&self) -> bool {
+        self.daos.initialized()
+    }
+
+    /// Whether the agent socket accepts a connection right now.
+    pub async fn agent_reachable(&self) -> bool {
+        let connect = tokio::net::UnixStream::connect(&self.agent_socket);
+        matches!(tokio::time::timeout(Duration::from_secs(2), connect).await, Ok(Ok(_)))
+    }
+
+    /// Runs `f` with a read-write connection to `pool` on a blocking thread.
+    /// The connection is cached; after a stale-handle error it is dropped and
+    /// `f` is tried once more on a fresh connection.
+    pub async fn with_pool<T, F>(&self, system: &SystemName, pool: &EntityName, f: F) -> Result<T, daos::Error>
+    where
+        T: Send + 'static,
+        F: Fn(&Pool) -> Result<T, daos::Error> + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let key = (system.as_str().to_string(), pool.to_string());
+        let mut last_err = None;
+        for attempt in 0..2 {
+            let pool = self.pool(system, pool, &key).await?;
+            let f = Arc::clone(&f);
+            let result = tokio::task::spawn_blocking(move || f(&pool))
+                .await
+                .map_err(|e| daos::Error::invalid("daos call", format!("worker task failed: {e}")))?;
+            match result {
+                Err(e) if stale_handle(&e) => {
+                    tracing::warn!(pool = %key.1, attempt, error = %e, "dropping cached pool connection");
+                    self.forget(&key);
+                    last_err = Some(e);
+                }
+                other => return other,
+            }
+        }
+        Err(last_err.unwrap_or_else(|| daos::Error::from_der("daos_pool_connect2", Der::NoHdl)))
+    }
+
+    fn forget(&self, key: &(String, String)) {
+        self.pools.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+    }
+
+    async fn pool(&self, system: &SystemName, pool: &EntityName, key: &(String, String)) -> Result<Pool, daos::Error> {
+        if let Some(p) = self.pools.lock().unwrap_or_else(PoisonError::into_inner).get(key) {
+            return Ok(p.clone());
+        }
+        let daos = self.daos().await?;
+        let name = pool.to_string();
+        let sys = system.for_daos().map(str::to_string);
+        let connected = tokio::task::spawn_blocking(move || {
+            Pool::connect(&daos, &name, sys.as_deref(), PoolAccess::ReadWrite)
+        })
+        .await
+        .map_err(|e| daos::Error::invalid("daos_pool_connect2", format!("connect task failed: {e}")))??;
+        self.pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key.clone(), connected.clone());
+        Ok(connected)
+    }
+}

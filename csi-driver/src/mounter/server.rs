@@ -1,0 +1,644 @@
+//! The mounter process: serves the local API, starts and stops dfuse,
+//! and adopts the dfuse processes it finds when it starts.
+
+use std::future::Future;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{Mutex, oneshot};
+use tokio::task::JoinSet;
+use tonic::{Code, Status};
+
+use super::state::{self, MountRecord, StateFile};
+use super::{MAX_LINE, MountSpec, MountStatus, Request, Response, dfuse};
+use crate::locks::OpLocks;
+use crate::sysmount;
+
+/// Environment variables set on every dfuse child, so that a mounter that
+/// lost its state file can still tell which volume a dfuse serves (root can
+/// read /proc/<pid>/environ).
+const ENV_VOLUME_ID: &str = "DAOS_CSI_VOLUME_ID";
+const ENV_EPHEMERAL: &str = "DAOS_CSI_EPHEMERAL";
+
+#[derive(Debug, Clone)]
+pub struct MounterConfig {
+    pub dfuse_path: PathBuf,
+    pub state_dir: PathBuf,
+    pub kubelet_root: PathBuf,
+    /// How long a new dfuse may take to show its mount.
+    pub ready_timeout: Duration,
+    /// Deadline of stat/statfs/umount calls.
+    pub fs_timeout: Duration,
+    /// How long an unmounted dfuse may take to exit before SIGKILL.
+    pub stop_timeout: Duration,
+}
+
+pub struct Mounter {
+    cfg: MounterConfig,
+    state: Mutex<StateFile>,
+    locks: Arc<OpLocks>,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn internal(what: &str, e: impl std::fmt::Display) -> Status {
+    Status::internal(format!("{what}: {e}"))
+}
+
+impl Mounter {
+    /// Loads the state file and adopts the dfuse processes still running.
+    pub async fn start(cfg: MounterConfig) -> io::Result<Arc<Mounter>> {
+        std::fs::create_dir_all(cfg.state_dir.join("logs"))?;
+        let loaded = state::load(&cfg.state_dir)?;
+        let mounter = Arc::new(Mounter {
+            cfg,
+            state: Mutex::new(StateFile::default()),
+            locks: OpLocks::new(),
+        });
+        mounter.adopt(loaded).await?;
+        Ok(mounter)
+    }
+
+    async fn adopt(&self, loaded: StateFile) -> io::Result<()> {
+        let mut kept = StateFile::default();
+        for (mp, rec) in loaded.mounts {
+            if dfuse_process_for(rec.pid, &mp).is_some() {
+                tracing::info!(mountpoint = %mp.display(), pid = rec.pid, volume = %rec.spec.volume_id, "adopted running dfuse");
+                kept.mounts.insert(mp, rec);
+            } else {
+                tracing::warn!(mountpoint = %mp.display(), pid = rec.pid, volume = %rec.spec.volume_id,
+                    "dfuse from the previous run is gone; its mount is dead until the volume is staged again");
+                if let Err(e) = sysmount::clear_dead_dfuse_mount(&mp, self.cfg.fs_timeout).await {
+                    tracing::warn!(mountpoint = %mp.display(), error = %e, "could not detach dead mount");
+                }
+            }
+        }
+        // dfuse processes of ours that the state file does not know (lost or
+        // older file): found through /proc, recognised by argv and env.
+        for (pid, spec) in scan_dfuse_processes() {
+            if kept.mounts.contains_key(&spec.mountpoint) || !spec.mountpoint.starts_with(&self.cfg.kubelet_root) {
+                continue;
+            }
+            tracing::info!(mountpoint = %spec.mountpoint.display(), pid, volume = %spec.volume_id, "adopted dfuse found in /proc");
+            let log = self.log_path(&spec.mountpoint);
+            kept.mounts.insert(
+                spec.mountpoint.clone(),
+                MountRecord {
+                    spec,
+                    pid,
+                    log,
+                    started: now_secs(),
+                },
+            );
+        }
+        state::save(&self.cfg.state_dir, &kept)?;
+        *self.state.lock().await = kept;
+        Ok(())
+    }
+
+    fn log_path(&self, mountpoint: &Path) -> PathBuf {
+        let tag = &crate::volume::sha256_hex(mountpoint.as_os_str().as_encoded_bytes())[..16];
+        self.cfg.state_dir.join("logs").join(format!("dfuse-{tag}.log"))
+    }
+
+    /// Serves the local API until `shutdown` resolves, then waits (bounded)
+    /// for requests in flight. Never touches a mount on the way out.
+    pub async fn serve(self: Arc<Self>, socket: &Path, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+        let listener = bind_private_socket(socket)?;
+        tracing::info!(socket = %socket.display(), "mounter listening");
+        let mut tasks = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let me = Arc::clone(&self);
+                        tasks.spawn(async move { me.connection(stream).await });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "mounter accept failed"),
+                },
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let _ = std::fs::remove_file(socket);
+        let grace = self.cfg.ready_timeout + self.cfg.stop_timeout + Duration::from_secs(5);
+        if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+            .await
+            .is_err()
+        {
+            tracing::warn!("mounter requests still running at shutdown; leaving them");
+        }
+        tracing::info!("mounter stopped; dfuse processes keep running");
+        Ok(())
+    }
+
+    async fn connection(&self, stream: UnixStream) {
+        let uid = stream.peer_cred().map(|c| c.uid());
+        let (read, mut write) = stream.into_split();
+        let mut reader = BufReader::new(read);
+        loop {
+            let mut line = String::new();
+            match (&mut reader).take(MAX_LINE).read_line(&mut line).await {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "mounter connection read failed");
+                    return;
+                }
+            }
+            let response = match uid {
+                Ok(0) => match serde_json::from_str::<Request>(&line) {
+                    Ok(req) => self.handle(req).await,
+                    Err(e) => Response::from_status(&Status::invalid_argument(format!("bad request: {e}"))),
+                },
+                Ok(uid) => Response::from_status(&Status::permission_denied(format!(
+                    "the mounter serves uid 0 only (caller uid {uid})"
+                ))),
+                Err(ref e) => Response::from_status(&internal("reading peer credentials", e)),
+            };
+            let mut out = match serde_json::to_string(&response) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(error = %e, "encoding a mounter response");
+                    return;
+                }
+            };
+            out.push('\n');
+            if write.write_all(out.as_bytes()).await.is_err() || !matches!(uid, Ok(0)) {
+                return;
+            }
+        }
+    }
+
+    pub async fn handle(&self, req: Request) -> Response {
+        let result = match req {
+            Request::Mount(spec) => self.mount(spec).await.map(|()| Response::Ok),
+            Request::Unmount { mountpoint } => self.unmount(&mountpoint).await.map(|()| Response::Ok),
+            Request::List => Ok(Response::Mounts {
+                mounts: self.list().await,
+            }),
+            Request::Status { mountpoint } => self.status(&mountpoint).await.map(|mount| Response::Mount { mount }),
+        };
+        result.unwrap_or_else(|s| {
+            tracing::warn!(code = ?s.code(), message = s.message(), "mounter request failed");
+            Response::from_status(&s)
+        })
+    }
+
+    async fn resolve(&self, field: &'static str, mountpoint: &Path) -> Result<PathBuf, Status> {
+        let root = self.cfg.kubelet_root.clone();
+        let raw = mountpoint
+            .to_str()
+            .ok_or_else(|| Status::invalid_argument(format!("{field} is not UTF-8")))?
+            .to_string();
+        let fs_timeout = self.cfg.fs_timeout;
+        sysmount::with_deadline(fs_timeout, "resolving a mountpoint", move || {
+            Ok(crate::paths::contain(&root, field, &raw))
+        })
+        .await
+        .map_err(|e| crate::errors::io_status("resolving the mountpoint", &e))?
+    }
+
+    async fn status_of(&self, rec: &MountRecord) -> MountStatus {
+        let mounted = matches!(sysmount::dfuse_mount_at(&rec.spec.mountpoint), Ok(Some(_)));
+        MountStatus {
+            spec: rec.spec.clone(),
+            pid: rec.pid,
+            alive: dfuse_process_for(rec.pid, &rec.spec.mountpoint).is_some(),
+            mounted,
+            log: rec.log.clone(),
+        }
+    }
+
+    pub async fn list(&self) -> Vec<MountStatus> {
+        let records: Vec<MountRecord> = self.state.lock().await.mounts.values().cloned().collect();
+        let mut out = Vec::with_capacity(records.len());
+        for rec in &records {
+            out.push(self.status_of(rec).await);
+        }
+        out
+    }
+
+    pub async fn status(&self, mountpoint: &Path) -> Result<Option<MountStatus>, Status> {
+        let mp = self.resolve("mountpoint", mountpoint).await?;
+        let rec = self.state.lock().await.mounts.get(&mp).cloned();
+        match rec {
+            Some(rec) => Ok(Some(self.status_of(&rec).await)),
+            None => Ok(None),
+        }
+    }
+
+    async fn save(&self, state: &StateFile) -> Result<(), Status> {
+        let dir = self.cfg.state_dir.clone();
+        let snapshot = state.clone();
+        tokio::task::spawn_blocking(move || state::save(&dir, &snapshot))
+            .await
+            .map_err(|e| internal("saving mounter state", e))?
+            .map_err(|e| internal("saving mounter state", e))
+    }
+
+    pub async fn mount(&self, requested: MountSpec) -> Result<(), Status> {
+        let root = self.cfg.kubelet_root.clone();
+        let spec = tokio::task::spawn_blocking(move || dfuse::validate(&requested, &root))
+            .await
+            .map_err(|e| internal("validating the mount", e))??;
+        let mp = spec.mountpoint.clone();
+        let key = mp.display().to_string();
+        let _guard = self.locks.try_lock(&[&key])?;
+
+        let existing = self.state.lock().await.mounts.get(&mp).cloned();
+        if let Some(rec) = existing {
+            let st = self.status_of(&rec).await;
+            let health = sysmount::probe(&mp, self.cfg.fs_timeout).await;
+            if st.healthy() && !health.is_dead() {
+                if rec.spec == spec {
+                    tracing::info!(mountpoint = %mp.display(), volume = %spec.volume_id, "already mounted");
+                    return Ok(());
+                }
+                return Err(Status::already_exists(format!(
+                    "{} already has dfuse for volume {} with other options",
+                    mp.display(),
+                    rec.spec.volume_id
+                )));
+            }
+            tracing::warn!(mountpoint = %mp.display(), pid = rec.pid, alive = st.alive, mounted = st.mounted,
+                "replacing a broken dfuse");
+            self.stop(&rec).await;
+            let mut state = self.state.lock().await;
+            state.mounts.remove(&mp);
+            self.save(&state).await?;
+        }
+
+        sysmount::clear_dead_dfuse_mount(&mp, self.cfg.fs_timeout)
+            .await
+            .map_err(|e| internal("clearing a dead mount", e))?;
+        match crate::mountinfo::lookup(&mp).map_err(|e| internal("reading mountinfo", e))? {
+            Some(m) if m.is_dfuse() => {
+                return Err(Status::failed_precondition(format!(
+                    "a dfuse mount this mounter did not start is at {}; unmount it first",
+                    mp.display()
+                )));
+            }
+            Some(m) => {
+                return Err(Status::failed_precondition(format!(
+                    "{} already has a {} mount; refusing to mount over it",
+                    mp.display(),
+                    m.fs_type
+                )));
+            }
+            None => {}
+        }
+        match std::fs::symlink_metadata(&mp) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(Status::failed_precondition(format!("{} is not a directory", mp.display()))),
+            Err(e) => return Err(Status::failed_precondition(format!("mountpoint {}: {e}", mp.display()))),
+        }
+        self.start_dfuse(spec).await
+    }
+
+    async fn start_dfuse(&self, spec: MountSpec) -> Result<(), Status> {
+        let mp = spec.mountpoint.clone();
+        let log = self.log_path(&mp);
+        let log_file = std::fs::File::create(&log).map_err(|e| internal("creating the dfuse log", e))?;
+        let log_err = log_file.try_clone().map_err(|e| internal("creating the dfuse log", e))?;
+        let argv = dfuse::args(&spec);
+        tracing::info!(program = %self.cfg.dfuse_path.display(), args = ?argv, volume = %spec.volume_id, "starting dfuse");
+        let mut cmd = tokio::process::Command::new(&self.cfg.dfuse_path);
+        cmd.args(&argv)
+            .env(ENV_VOLUME_ID, &spec.volume_id)
+            .env(ENV_EPHEMERAL, if spec.ephemeral { "1" } else { "0" })
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(log_file))
+            .stderr(Stdio::from(log_err))
+            // Its own process group: a terminal's Ctrl-C or a signal to the
+            // mounter's group must not reach dfuse.
+            .process_group(0)
+            .kill_on_drop(false);
+        let mut child = cmd.spawn().map_err(|e| {
+            Status::failed_precondition(format!("cannot run dfuse ({}): {e}", self.cfg.dfuse_path.display()))
+        })?;
+        let pid = child
+            .id()
+            .ok_or_else(|| Status::internal("dfuse exited before its pid could be read"))?;
+        let record = MountRecord {
+            spec: spec.clone(),
+            pid,
+            log: log.clone(),
+            started: now_secs(),
+        };
+        {
+            // Recorded before readiness, so a mounter that dies while dfuse
+            // starts still finds and adopts (or cleans) it.
+            let mut state = self.state.lock().await;
+            state.mounts.insert(mp.clone(), record.clone());
+            self.save(&state).await?;
+        }
+        let (exit_tx, mut exit_rx) = oneshot::channel();
+        let reaped_mp = mp.clone();
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            tracing::info!(mountpoint = %reaped_mp.display(), pid, status = ?status, "dfuse exited");
+            let _ = exit_tx.send(status);
+        });
+
+        let deadline = tokio::time::Instant::now() + self.cfg.ready_timeout;
+        let failure = loop {
+            if matches!(sysmount::dfuse_mount_at(&mp), Ok(Some(_))) {
+                tracing::info!(mountpoint = %mp.display(), pid, volume = %spec.volume_id, "dfuse is mounted");
+                return Ok(());
+            }
+            if let Ok(status) = exit_rx.try_recv() {
+                let how = status.map_or_else(|e| e.to_string(), |s| s.to_string());
+                let tail = log_tail(&log);
+                let code = code_from_dfuse_output(&tail);
+                break Status::new(code, format!("dfuse for {} exited ({how}) before mounting: {tail}", spec.volume_id));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                self.stop(&record).await;
+                let tail = log_tail(&log);
+                break Status::deadline_exceeded(format!(
+                    "dfuse for {} did not mount {} within {:?}: {tail}",
+                    spec.volume_id,
+                    mp.display(),
+                    self.cfg.ready_timeout
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut state = self.state.lock().await;
+        state.mounts.remove(&mp);
+        self.save(&state).await?;
+        Err(failure)
+    }
+
+    /// Unmounts (lazily if dead or stuck) and waits for the dfuse to exit,
+    /// SIGKILL after the stop timeout.
+    async fn stop(&self, rec: &MountRecord) {
+        let mp = &rec.spec.mountpoint;
+        if matches!(sysmount::dfuse_mount_at(mp), Ok(Some(_))) {
+            if let Err(e) = sysmount::unmount(mp, self.cfg.fs_timeout).await {
+                tracing::warn!(mountpoint = %mp.display(), error = %e, "unmount failed");
+            }
+        }
+        if !wait_for_exit(rec.pid, mp, self.cfg.stop_timeout).await {
+            tracing::warn!(mountpoint = %mp.display(), pid = rec.pid, "dfuse did not exit after unmount; killing it");
+            if dfuse_process_for(rec.pid, mp).is_some() {
+                let _ = kill(Pid::from_raw(rec.pid as i32), Signal::SIGKILL);
+            }
+            wait_for_exit(rec.pid, mp, Duration::from_secs(5)).await;
+            // A killed dfuse leaves a dead mount if the unmount did not work.
+            let _ = sysmount::clear_dead_dfuse_mount(mp, self.cfg.fs_timeout).await;
+        }
+    }
+
+    pub async fn unmount(&self, mountpoint: &Path) -> Result<(), Status> {
+        let mp = self.resolve("mountpoint", mountpoint).await?;
+        let key = mp.display().to_string();
+        let _guard = self.locks.try_lock(&[&key])?;
+        let rec = self.state.lock().await.mounts.get(&mp).cloned();
+        match rec {
+            Some(rec) => {
+                self.stop(&rec).await;
+                if matches!(sysmount::dfuse_mount_at(&mp), Ok(Some(_))) {
+                    return Err(Status::internal(format!("{} is still mounted after unmount", mp.display())));
+                }
+                let mut state = self.state.lock().await;
+                state.mounts.remove(&mp);
+                self.save(&state).await?;
+                let _ = std::fs::remove_file(&rec.log);
+                tracing::info!(mountpoint = %mp.display(), volume = %rec.spec.volume_id, "unmounted and stopped dfuse");
+                Ok(())
+            }
+            None => match crate::mountinfo::lookup(&mp).map_err(|e| internal("reading mountinfo", e))? {
+                // A dfuse mount we have no record of (state lost, dfuse died):
+                // still a DAOS mount in the kubelet tree, so ours to remove.
+                Some(m) if m.is_dfuse() => sysmount::unmount(&mp, self.cfg.fs_timeout)
+                    .await
+                    .map_err(|e| crate::errors::io_status("unmounting", &e)),
+                Some(m) => Err(Status::failed_precondition(format!(
+                    "{} is a {} mount, not a dfuse mount; not touching it",
+                    mp.display(),
+                    m.fs_type
+                ))),
+                None => Ok(()),
+            },
+        }
+    }
+}
+
+/// Binds a unix socket only root can use, replacing a stale socket file.
+pub fn bind_private_socket(path: &Path) -> io::Result<UnixListener> {
+    bind_socket(path, 0o600)
+}
+
+/// Binds a unix socket with `mode`, removing a leftover socket file first
+/// (anything else at the path is an error, never deleted).
+pub fn bind_socket(path: &Path, mode: u32) -> io::Result<UnixListener> {
+    use std::os::unix::fs::FileTypeExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_socket() => std::fs::remove_file(path)?,
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists and is not a socket", path.display()),
+            ));
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))?;
+    Ok(listener)
+}
+
+/// `Some(argv)` when `pid` is a live (not zombie) dfuse started for
+/// `mountpoint` in the form this module builds.
+fn dfuse_process_for(pid: u32, mountpoint: &Path) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let state = stat.rsplit_once(") ")?.1.chars().next()?;
+    if matches!(state, 'Z' | 'X' | 'x') {
+        return None;
+    }
+    let argv = read_cmdline(pid)?;
+    let spec = dfuse::spec_from_args(&argv)?;
+    (spec.mountpoint == mountpoint).then_some(argv)
+}
+
+fn read_cmdline(pid: u32) -> Option<Vec<String>> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        raw.split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
+fn read_environ(pid: u32, name: &str) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    raw.split(|b| *b == 0).find_map(|kv| {
+        let kv = String::from_utf8_lossy(kv);
+        kv.strip_prefix(name)?.strip_prefix('=').map(str::to_string)
+    })
+}
+
+/// dfuse processes started by a daos-csi mounter (they carry our env tag)
+/// whose mount is still in place.
+fn scan_dfuse_processes() -> Vec<(u32, MountSpec)> {
+    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut found = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
+        let Some(volume_id) = read_environ(pid, ENV_VOLUME_ID) else { continue };
+        let Some(argv) = read_cmdline(pid) else { continue };
+        let Some(mut spec) = dfuse::spec_from_args(&argv) else { continue };
+        if dfuse_process_for(pid, &spec.mountpoint).is_none()
+            || !matches!(sysmount::dfuse_mount_at(&spec.mountpoint), Ok(Some(_)))
+        {
+            continue;
+        }
+        spec.volume_id = volume_id;
+        spec.ephemeral = read_environ(pid, ENV_EPHEMERAL).is_some_and(|v| v == "1");
+        found.push((pid, spec));
+    }
+    found
+}
+
+async fn wait_for_exit(pid: u32, mountpoint: &Path, limit: Duration) -> bool {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if dfuse_process_for(pid, mountpoint).is_none() {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The last lines of a dfuse log (its own error text for the caller).
+fn log_tail(log: &Path) -> String {
+    const MAX_BYTES: usize = 2048;
+    let Ok(bytes) = std::fs::read(log) else { return "(no dfuse output)".into() };
+    let start = bytes.len().saturating_sub(MAX_BYTES);
+    let text = String::from_utf8_lossy(&bytes[start..]);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(10)..].join(" | ");
+    if tail.is_empty() { "(no dfuse output)".into() } else { tail }
+}
+
+/// A gRPC code for a dfuse start-up failure, from what dfuse printed.
+fn code_from_dfuse_output(out: &str) -> Code {
+    if out.contains("DER_NONEXIST") || out.contains("-1005") || out.contains("DER_CONT_NONEXIST") {
+        Code::NotFound
+    } else if out.contains("DER_NO_PERM") || out.contains("-1001") {
+        Code::PermissionDenied
+    } else if out.contains("DER_AGENT_COMM") || out.contains("DER_UNREACH") || out.contains("DER_MISC") {
+        Code::Unavailable
+    } else {
+        Code::Internal
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("l");
+        let body: String = (0..50).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&log, body).unwrap();
+        let t = log_tail(&log);
+        assert!(t.ends_with("line 49"), "{t}");
+        assert!(!t.contains("line 39 "), "{t}");
+        assert_eq!(log_tail(&dir.path().join("none")), "(no dfuse output)");
+    }
+
+    #[test]
+    fn dfuse_errors_classified() {
+        assert_eq!(code_from_dfuse_output("Exiting -1005 DER_NONEXIST"), Code::NotFound);
+        assert_eq!(code_from_dfuse_output("DER_NO_PERM(-1001)"), Code::PermissionDenied);
+        assert_eq!(code_from_dfuse_output("Stale mount point"), Code::Internal);
+    }
+
+    #[test]
+    fn this_process_is_not_a_dfuse() {
+        assert!(dfuse_process_for(std::process::id(), Path::new("/x")).is_none());
+        assert!(dfuse_process_for(u32::MAX - 1, Path::new("/x")).is_none());
+    }
+
+    #[tokio::test]
+    async fn stale_socket_is_replaced_but_files_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("m.sock");
+        let first = bind_private_socket(&sock).unwrap();
+        drop(first);
+        let _second = bind_private_socket(&sock).unwrap();
+        let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let file = dir.path().join("plain");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(bind_private_socket(&file).is_err());
+        assert!(file.exists());
+    }
+
+    fn test_mounter(root: &Path, state: &Path) -> MounterConfig {
+        MounterConfig {
+            dfuse_path: "/bin/false".into(),
+            state_dir: state.to_path_buf(),
+            kubelet_root: root.to_path_buf(),
+            ready_timeout: Duration::from_secs(5),
+            fs_timeout: Duration::from_secs(5),
+            stop_timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_dfuse_start_reports_and_forgets() {
+        let root = tempfile::tempdir().unwrap();
+        let state_dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("m")).unwrap();
+        let mounter = Mounter::start(test_mounter(root.path(), state_dir.path())).await.unwrap();
+        let spec = MountSpec {
+            volume_id: "v".into(),
+            mountpoint: root.path().join("m"),
+            pool: "tank".into(),
+            container: "c".into(),
+            system: None,
+            read_only: false,
+            multi_user: true,
+            caching: None,
+            wb_cache: None,
+            thread_count: None,
+            eq_count: None,
+            ephemeral: false,
+        };
+        let err = mounter.mount(spec).await.unwrap_err();
+        assert!(err.message().contains("exited"), "{}", err.message());
+        assert!(mounter.list().await.is_empty());
+        assert!(state::load(state_dir.path()).unwrap().mounts.is_empty());
+        // Unmount of something never mounted is fine.
+        mounter.unmount(&root.path().join("m")).await.unwrap();
+        // Paths outside the kubelet root are refused.
+        let err = mounter.unmount(Path::new("/etc")).await.unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+    }
+}

@@ -1,0 +1,704 @@
+//! POSIX containers through libdfs (`daos_fs.h`): create one, mount it, and work with paths.
+//!
+//! libdfs functions return 0 or a **positive errno**; errors here carry it
+//! ([`Error::errno`](crate::Error::errno)), so `is_not_found()` is true for `ENOENT`.
+//!
+//! A [`Dfs`] mount borrows its [`Container`]: `dfs_umount` must run before the container
+//! handle can be closed (`daos_cont_close` returns `-DER_BUSY` otherwise), and the borrow makes
+//! the compiler enforce that order. The mount is `Send` and `Sync`; libdfs serialises what
+//! needs it.
+//!
+//! Paths are absolute within the container (`/`, `/dir/file`; a leading `/` is optional).
+//! `.` components are ignored; `..` is refused.
+//!
+//! ```no_run
+//! use daos::{ContainerAccess, Daos, Pool, PoolAccess, PosixContainerSpec};
+//!
+//! let daos = Daos::init()?;
+//! let pool = Pool::connect(&daos, "tank", None, PoolAccess::ReadWrite)?;
+//! let mut spec = PosixContainerSpec::new("vol-1");
+//! spec.root_owner = Some((1000, 1000));
+//! spec.root_mode = Some(0o2775);
+//! pool.create_posix_container(&spec)?;
+//!
+//! let cont = pool.open_container("vol-1", ContainerAccess::ReadWrite)?;
+//! let fs = cont.mount_dfs(ContainerAccess::ReadWrite)?;
+//! fs.mkdir("/data", 0o755)?;
+//! fs.write_file("/data/hello.txt", b"hello")?;
+//! assert_eq!(fs.read_file("/data/hello.txt")?, b"hello");
+//! assert_eq!(fs.stat("/")?.uid, 1000);
+//! # Ok::<(), daos::Error>(())
+//! ```
+
+use std::ffi::{CStr, CString, c_char};
+use std::ptr::{NonNull, null, null_mut};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::container::{Container, ContainerAccess};
+use crate::error::{Error, Result, check_errno};
+use crate::pool::{Pool, c_string};
+use crate::prop::{PropType, Properties, RawProp};
+use crate::uuid::Uuid;
+
+/// Longest hints string in bytes (`DAOS_CONT_HINT_MAX_LEN` less the NUL).
+pub const MAX_HINTS_LEN: usize = daos_sys::DAOS_CONT_HINT_MAX_LEN as usize - 1;
+
+/// What a new POSIX container should look like.
+///
+/// Object classes are names such as `"SX"`, `"RP_3G1"` or `"EC_4P2GX"`, converted with
+/// libdaos' `daos_oclass_name2id`; a decimal or `0x` hexadecimal number is taken as a class id
+/// as is (for classes the local libdaos does not know by name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PosixContainerSpec {
+    /// Container label.
+    pub label: String,
+    /// Further properties (redundancy factor, owner group, ACL, ...). Must not contain the
+    /// label; the layout type is set to POSIX by libdfs.
+    pub properties: Properties,
+    /// Default file chunk size in bytes (DFS default 1 MiB).
+    pub chunk_size: Option<u64>,
+    /// Default object class of files and directories.
+    pub object_class: Option<String>,
+    /// Object class of directories.
+    pub dir_object_class: Option<String>,
+    /// Object class of files.
+    pub file_object_class: Option<String>,
+    /// Object class hints, e.g. `"file:single,dir:max"`.
+    pub hints: Option<String>,
+    /// Owner (uid, gid) of the root directory (default: the creating process' euid/egid).
+    pub root_owner: Option<(u32, u32)>,
+    /// Permission bits of the root directory (default 0755), e.g. `0o2775`.
+    pub root_mode: Option<u32>,
+}
+
+impl PosixContainerSpec {
+    /// A spec with just a label; DAOS defaults for the rest.
+    pub fn new(label: impl Into<String>) -> PosixContainerSpec {
+        PosixContainerSpec { label: label.into(), ..PosixContainerSpec::default() }
+    }
+}
+
+/// Turns an object class name or number into its id.
+pub fn object_class_id(class: &str) -> Result<u32> {
+    const OP: &str = "daos_oclass_name2id";
+    let class = class.trim();
+    let numeric = match class.strip_prefix("0x").or_else(|| class.strip_prefix("0X")) {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => class.parse::<u32>().ok(),
+    };
+    if let Some(id) = numeric {
+        return Ok(id);
+    }
+    let name = c_string(OP, "object class", class)?;
+    // SAFETY: `name` is a valid C string for the duration of the call.
+    let id = unsafe { daos_sys::daos_oclass_name2id(name.as_ptr()) };
+    if id <= 0 {
+        return Err(Error::invalid(OP, format!("unknown object class {class:?}")));
+    }
+    Ok(id as u32)
+}
+
+fn dfs_attr(spec: &PosixContainerSpec, props: Option<&RawProp>) -> Result<daos_sys::dfs_attr_t> {
+    const OP: &str = "dfs_cont_create_with_label";
+    let mut attr = daos_sys::dfs_attr_t::default();
+    attr.da_chunk_size = spec.chunk_size.unwrap_or(0);
+    attr.da_oclass_id = spec.object_class.as_deref().map(object_class_id).transpose()?.unwrap_or(0);
+    attr.da_dir_oclass_id = spec.dir_object_class.as_deref().map(object_class_id).transpose()?.unwrap_or(0);
+    attr.da_file_oclass_id = spec.file_object_class.as_deref().map(object_class_id).transpose()?.unwrap_or(0);
+    attr.da_props = props.map_or(null_mut(), RawProp::as_ptr);
+    attr.da_mode = daos_sys::DFS_RELAXED;
+    if let Some(hints) = &spec.hints {
+        if hints.len() > MAX_HINTS_LEN || hints.contains('\0') {
+            return Err(Error::invalid(OP, format!("hints {hints:?} must be at most {MAX_HINTS_LEN} bytes")));
+        }
+        for (dst, src) in attr.da_hints.iter_mut().zip(hints.bytes()) {
+            *dst = src as c_char;
+        }
+    }
+    Ok(attr)
+}
+
+impl Pool {
+    /// Creates a POSIX container (`dfs_cont_create_with_label`) and returns its UUID.
+    ///
+    /// If the spec asks for a root owner or mode, the new container is then mounted and its
+    /// root directory changed (`dfs_chown`/`dfs_chmod`). Should that fail, the container is
+    /// destroyed again, so a retry starts clean, and the error is returned.
+    pub fn create_posix_container(&self, spec: &PosixContainerSpec) -> Result<Uuid> {
+        const OP: &str = "dfs_cont_create_with_label";
+        crate::label::validate_container_label(&spec.label)
+            .map_err(|e| Error::invalid(OP, e.context().unwrap_or("invalid label").to_string()))?;
+        if spec.properties.contains(PropType::LABEL) {
+            return Err(Error::invalid(OP, "the label is given as PosixContainerSpec::label, not as a property"));
+        }
+        let props = if spec.properties.is_empty() { None } else { Some(RawProp::from_properties(&spec.properties)?) };
+        let mut attr = dfs_attr(spec, props.as_ref())?;
+        let label = c_string(OP, "label", &spec.label)?;
+        let mut uuid: daos_sys::uuid_t = [0; 16];
+        // SAFETY: every pointer is valid for the call (attr, props and label live on this frame);
+        // no container handle or mount is requested.
+        let rc = unsafe {
+            daos_sys::dfs_cont_create_with_label(self.raw_handle(), label.as_ptr(), &mut attr, &mut uuid, null_mut(), null_mut())
+        };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("container {:?}", spec.label)))?;
+        let uuid = crate::uuid::from_raw(&uuid);
+        if spec.root_owner.is_some() || spec.root_mode.is_some() {
+            if let Err(e) = self.prepare_root(&uuid, spec) {
+                if let Err(undo) = self.destroy_container(&uuid.to_string(), true) {
+                    tracing::warn!(error = %undo, "could not remove a POSIX container whose root setup failed");
+                }
+                return Err(e);
+            }
+        }
+        Ok(uuid)
+    }
+
+    fn prepare_root(&self, uuid: &Uuid, spec: &PosixContainerSpec) -> Result<()> {
+        let cont = self.open_container(&uuid.to_string(), ContainerAccess::ReadWrite)?;
+        let fs = cont.mount_dfs(ContainerAccess::ReadWrite)?;
+        if let Some((uid, gid)) = spec.root_owner {
+            fs.chown("/", uid, gid)?;
+        }
+        if let Some(mode) = spec.root_mode {
+            fs.chmod("/", mode)?;
+        }
+        fs.unmount()?;
+        cont.close()
+    }
+}
+
+/// What `dfs_stat` reports about a file or directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStat {
+    /// Type and permission bits (`st_mode`).
+    pub mode: u32,
+    /// Owner uid (recorded by DFS, not enforced).
+    pub uid: u32,
+    /// Owner gid.
+    pub gid: u32,
+    /// Size in bytes.
+    pub size: u64,
+    /// Inode number.
+    pub ino: u64,
+    /// Last access.
+    pub atime: SystemTime,
+    /// Last modification.
+    pub mtime: SystemTime,
+    /// Last status change.
+    pub ctime: SystemTime,
+}
+
+impl FileStat {
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFDIR
+    }
+
+    /// Whether this is a regular file.
+    pub fn is_file(&self) -> bool {
+        self.mode & libc::S_IFMT == libc::S_IFREG
+    }
+
+    /// The permission bits (including setuid, setgid and sticky).
+    pub fn permissions(&self) -> u32 {
+        self.mode & 0o7777
+    }
+}
+
+fn time_of(ts: &daos_sys::timespec) -> SystemTime {
+    if ts.tv_sec >= 0 {
+        UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec.clamp(0, 999_999_999) as u32)
+    } else {
+        UNIX_EPOCH
+    }
+}
+
+impl From<&daos_sys::stat> for FileStat {
+    fn from(st: &daos_sys::stat) -> FileStat {
+        FileStat {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: st.st_size.max(0) as u64,
+            ino: st.st_ino,
+            atime: time_of(&st.st_atim),
+            mtime: time_of(&st.st_mtim),
+            ctime: time_of(&st.st_ctim),
+        }
+    }
+}
+
+/// Attributes of a mounted POSIX container (`dfs_query`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DfsAttributes {
+    /// Internal id of the file system.
+    pub id: u64,
+    /// Default chunk size in bytes.
+    pub chunk_size: u64,
+    /// Default object class id.
+    pub object_class: u32,
+    /// Object class id of directories.
+    pub dir_object_class: u32,
+    /// Object class id of files.
+    pub file_object_class: u32,
+    /// Consistency mode (`DFS_RELAXED` 0 or `DFS_BALANCED` 4).
+    pub mode: u32,
+    /// Object class hints.
+    pub hints: String,
+}
+
+/// Pool space as a file system sees it (what dfuse's `statfs` reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FsUsage {
+    /// Total bytes of the pool.
+    pub total_bytes: u64,
+    /// Free bytes of the pool.
+    pub free_bytes: u64,
+}
+
+/// Kind of a directory entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    /// Directory.
+    Directory,
+    /// Regular file.
+    File,
+    /// Symbolic link.
+    Symlink,
+    /// Anything else, or not reported.
+    Other,
+}
+
+/// One entry of [`Dfs::read_dir`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// Name within the directory.
+    pub name: String,
+    /// Kind.
+    pub file_type: FileType,
+}
+
+/// An object opened with `dfs_open`/`dfs_lookup`, released on drop.
+struct DfsObj(NonNull<daos_sys::dfs_obj_t>);
+
+impl DfsObj {
+    fn as_ptr(&self) -> *mut daos_sys::dfs_obj_t {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for DfsObj {
+    fn drop(&mut self) {
+        // SAFETY: obtained from libdfs and released exactly once.
+        let rc = unsafe { daos_sys::dfs_release(self.0.as_ptr()) };
+        if rc != 0 {
+            tracing::warn!(error = %Error::from_errno("dfs_release", rc), "DFS object leaked");
+        }
+    }
+}
+
+/// A path split into the parent directory components and the last name (None for the root).
+struct SplitPath {
+    parent: Vec<String>,
+    name: Option<CString>,
+    display: String,
+}
+
+fn split_path(op: &'static str, path: &str) -> Result<SplitPath> {
+    let mut parts: Vec<String> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(Error::invalid(op, format!("path {path:?}: '..' is not supported"))),
+            p if p.len() > daos_sys::DFS_MAX_NAME as usize => {
+                return Err(Error::from_errno(op, libc::ENAMETOOLONG).with_context(format!("path {path:?}")));
+            }
+            p => parts.push(p.to_string()),
+        }
+    }
+    if path.contains('\0') {
+        return Err(Error::invalid(op, format!("path {path:?} contains a NUL byte")));
+    }
+    let name = parts.pop().map(|n| c_string(op, "name", &n)).transpose()?;
+    Ok(SplitPath { parent: parts, name, display: path.to_string() })
+}
+
+/// A mounted POSIX container. Unmounted (`dfs_umount`) on drop, before its container can close.
+pub struct Dfs<'c> {
+    raw: NonNull<daos_sys::dfs_t>,
+    container: &'c Container,
+    unmounted: bool,
+}
+
+// SAFETY: a dfs_t is safe to use from several threads at once (libdfs protects its shared
+// state; dfuse serves all FUSE threads from one mount). The borrowed Container is Sync.
+unsafe impl Send for Dfs<'_> {}
+// SAFETY: as above.
+unsafe impl Sync for Dfs<'_> {}
+
+impl std::fmt::Debug for Dfs<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dfs").field("container", self.container).finish()
+    }
+}
+
+impl Container {
+    /// Mounts the container's POSIX file system (`dfs_mount`). The container must have been
+    /// created as a POSIX container (`EINVAL` otherwise); a read-write mount needs a
+    /// read-write container handle.
+    pub fn mount_dfs(&self, access: ContainerAccess) -> Result<Dfs<'_>> {
+        let flags = match access {
+            ContainerAccess::ReadOnly => libc::O_RDONLY,
+            ContainerAccess::ReadWrite | ContainerAccess::Exclusive => libc::O_RDWR,
+        };
+        let mut raw: *mut daos_sys::dfs_t = null_mut();
+        // SAFETY: both handles are live (we borrow the container, which holds its pool);
+        // `raw` is a valid out-pointer.
+        let rc = unsafe { daos_sys::dfs_mount(self.pool().raw_handle(), self.raw_handle(), flags, &mut raw) };
+        check_errno("dfs_mount", rc).map_err(|e| e.with_context(self.describe()))?;
+        let raw = NonNull::new(raw).ok_or_else(|| Error::from_errno("dfs_mount", libc::EIO))?;
+        Ok(Dfs { raw, container: self, unmounted: false })
+    }
+}
+
+impl<'c> Dfs<'c> {
+    /// The container this file system lives in.
+    pub fn container(&self) -> &'c Container {
+        self.container
+    }
+
+    fn ptr(&self) -> *mut daos_sys::dfs_t {
+        self.raw.as_ptr()
+    }
+
+    fn lookup_dir(&self, op: &'static str, components: &[String], display: &str) -> Result<Option<DfsObj>> {
+        let mut current: Option<DfsObj> = None;
+        for component in components {
+            let name = c_string(op, "name", component)?;
+            let mut obj: *mut daos_sys::dfs_obj_t = null_mut();
+            let mut mode: daos_sys::mode_t = 0;
+            let parent = current.as_ref().map_or(null_mut(), DfsObj::as_ptr);
+            // SAFETY: the mount is live; parent is NULL (root) or an object we hold; out
+            // pointers are valid; stbuf is optional.
+            let rc = unsafe {
+                daos_sys::dfs_lookup_rel(self.ptr(), parent, name.as_ptr(), libc::O_RDWR, &mut obj, &mut mode, null_mut())
+            };
+            check_errno("dfs_lookup_rel", rc).map_err(|e| e.with_context(format!("path {display:?}")))?;
+            let obj = NonNull::new(obj).map(DfsObj).ok_or_else(|| Error::from_errno("dfs_lookup_rel", libc::EIO))?;
+            if mode & libc::S_IFMT != libc::S_IFDIR {
+                return Err(Error::from_errno(op, libc::ENOTDIR).with_context(format!("path {display:?}")));
+            }
+            current = Some(obj);
+        }
+        Ok(current)
+    }
+
+    /// Resolves the parent of `path`; returns (parent object or None for root, last name).
+    fn resolve(&self, op: &'static str, path: &str) -> Result<(Option<DfsObj>, Option<CString>, String)> {
+        let split = split_path(op, path)?;
+        let parent = self.lookup_dir(op, &split.parent, &split.display)?;
+        Ok((parent, split.name, split.display))
+    }
+
+    fn name_ptr(name: &Option<CString>) -> *const c_char {
+        name.as_ref().map_or(null(), |n| n.as_ptr())
+    }
+
+    /// Status of a file or directory; `/` is the root.
+    pub fn stat(&self, path: &str) -> Result<FileStat> {
+        const OP: &str = "dfs_stat";
+        let (parent, name, display) = self.resolve(OP, path)?;
+        let mut st = daos_sys::stat::default();
+        let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
+        // SAFETY: live mount; parent/name NULL together mean the root; `st` is a valid buffer.
+        let rc = unsafe { daos_sys::dfs_stat(self.ptr(), parent_ptr, Self::name_ptr(&name), &mut st) };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))?;
+        Ok(FileStat::from(&st))
+    }
+
+    /// Whether `path` exists.
+    pub fn exists(&self, path: &str) -> Result<bool> {
+        match self.stat(path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Changes the owner of a file or directory (`dfs_chown`, following symlinks). DFS
+    /// records uid and gid; it does not enforce them.
+    pub fn chown(&self, path: &str, uid: u32, gid: u32) -> Result<()> {
+        const OP: &str = "dfs_chown";
+        let (parent, name, display) = self.resolve(OP, path)?;
+        let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
+        // SAFETY: live mount; parent/name as in `stat`.
+        let rc = unsafe { daos_sys::dfs_chown(self.ptr(), parent_ptr, Self::name_ptr(&name), uid, gid, 0) };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
+    }
+
+    /// Changes the permission bits of a file or directory (`dfs_chmod`).
+    pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
+        const OP: &str = "dfs_chmod";
+        let (parent, name, display) = self.resolve(OP, path)?;
+        let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
+        // SAFETY: live mount; parent/name as in `stat`.
+        let rc = unsafe { daos_sys::dfs_chmod(self.ptr(), parent_ptr, Self::name_ptr(&name), mode & 0o7777) };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
+    }
+
+    /// Creates a directory (`dfs_mkdir`); `EEXIST` if it exists, `ENOENT` if the parent does
+    /// not.
+    pub fn mkdir(&self, path: &str, mode: u32) -> Result<()> {
+        const OP: &str = "dfs_mkdir";
+        let (parent, name, display) = self.resolve(OP, path)?;
+        let Some(name) = name else {
+            return Err(Error::from_errno(OP, libc::EEXIST).with_context("the root directory"));
+        };
+        let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
+        // SAFETY: live mount; parent NULL means root; class 0 = container default.
+        let rc = unsafe { daos_sys::dfs_mkdir(self.ptr(), parent_ptr, name.as_ptr(), mode & 0o7777, 0) };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
+    }
+
+    /// Creates a directory and any missing parents; existing directories are fine.
+    pub fn mkdir_all(&self, path: &str, mode: u32) -> Result<()> {
+        let split = split_path("dfs_mkdir", path)?;
+        let mut prefix = String::new();
+        for component in split.parent.iter().map(String::as_str).chain(split.name.as_deref().and_then(|n| n.to_str().ok())) {
+            prefix.push('/');
+            prefix.push_str(component);
+            match self.mkdir(&prefix, mode) {
+                Ok(()) => {}
+                Err(e) if e.is_exists() && self.stat(&prefix)?.is_dir() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&self, op: &'static str, path: &str, flags: i32, mode: u32) -> Result<DfsObj> {
+        let (parent, name, display) = self.resolve(op, path)?;
+        let Some(name) = name else {
+            return Err(Error::from_errno(op, libc::EISDIR).with_context("the root directory"));
+        };
+        let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
+        let mut obj: *mut daos_sys::dfs_obj_t = null_mut();
+        // SAFETY: live mount; valid name and out pointer; class/chunk 0 = defaults; no
+        // symlink value.
+        let rc = unsafe {
+            daos_sys::dfs_open(self.ptr(), parent_ptr, name.as_ptr(), libc::S_IFREG | (mode & 0o7777), flags, 0, 0, null(), &mut obj)
+        };
+        check_errno("dfs_open", rc).map_err(|e| e.with_context(format!("path {display:?}")))?;
+        NonNull::new(obj).map(DfsObj).ok_or_else(|| Error::from_errno("dfs_open", libc::EIO))
+    }
+
+    /// Writes `data` as the whole content of a file, creating it (mode 0644) or truncating it.
+    pub fn write_file(&self, path: &str, data: &[u8]) -> Result<()> {
+        self.write_file_with_mode(path, data, 0o644)
+    }
+
+    /// [`Dfs::write_file`] with the mode a new file gets.
+    pub fn write_file_with_mode(&self, path: &str, data: &[u8], mode: u32) -> Result<()> {
+        const OP: &str = "dfs_write";
+        let obj = self.open(OP, path, libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC, mode)?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut iov = daos_sys::d_iov_t { iov_buf: null_mut(), iov_buf_len: 0, iov_len: 0 };
+        // libdfs only reads a write's buffers.
+        daos_sys::d_iov_set(&mut iov, data.as_ptr() as *mut _, data.len());
+        let mut sgl = daos_sys::d_sg_list_t { sg_nr: 1, sg_nr_out: 0, sg_iovs: &mut iov };
+        // SAFETY: live mount and object; the list points at `data`, valid for the blocking call.
+        let rc = unsafe { daos_sys::dfs_write(self.ptr(), obj.as_ptr(), &mut sgl, 0, null_mut()) };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))
+    }
+
+    /// Reads a whole file.
+    pub fn read_file(&self, path: &str) -> Result<Vec<u8>> {
+        const OP: &str = "dfs_read";
+        let obj = self.open(OP, path, libc::O_RDONLY, 0)?;
+        let mut size: daos_sys::daos_size_t = 0;
+        // SAFETY: live mount and object; valid out pointer.
+        let rc = unsafe { daos_sys::dfs_get_size(self.ptr(), obj.as_ptr(), &mut size) };
+        check_errno("dfs_get_size", rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
+        let len = usize::try_from(size).map_err(|_| Error::from_errno(OP, libc::EFBIG))?;
+        let mut buf = vec![0u8; len];
+        if len == 0 {
+            return Ok(buf);
+        }
+        let mut iov = daos_sys::d_iov_t { iov_buf: null_mut(), iov_buf_len: 0, iov_len: 0 };
+        daos_sys::d_iov_set(&mut iov, buf.as_mut_ptr() as *mut _, len);
+        let mut sgl = daos_sys::d_sg_list_t { sg_nr: 1, sg_nr_out: 0, sg_iovs: &mut iov };
+        let mut read: daos_sys::daos_size_t = 0;
+        // SAFETY: live mount and object; the list points at `buf` (len bytes) for the
+        // blocking call.
+        let rc = unsafe { daos_sys::dfs_read(self.ptr(), obj.as_ptr(), &mut sgl, 0, &mut read, null_mut()) };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
+        buf.truncate(read.min(size) as usize);
+        Ok(buf)
+    }
+
+    /// Entries of a directory (without `.` and `..`), in the order DFS returns them.
+    pub fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>> {
+        const OP: &str = "dfs_readdir";
+        let split = split_path(OP, path)?;
+        let mut components = split.parent.clone();
+        if let Some(name) = &split.name {
+            components.push(name.to_string_lossy().into_owned());
+        }
+        let dir = self.lookup_dir(OP, &components, &split.display)?;
+        // The root needs an object too: look "/" up explicitly.
+        let root;
+        let dir_ptr = match &dir {
+            Some(d) => d.as_ptr(),
+            None => {
+                root = self.lookup_root(OP)?;
+                root.as_ptr()
+            }
+        };
+        let mut anchor = daos_sys::DAOS_ANCHOR_INIT;
+        let mut entries = Vec::new();
+        const BATCH: usize = 64;
+        let mut dirents = vec![daos_sys::dirent::default(); BATCH];
+        while !daos_sys::daos_anchor_is_eof(&anchor) {
+            let mut nr = BATCH as u32;
+            // SAFETY: live mount and directory object; `dirents` has room for `nr` entries.
+            let rc = unsafe { daos_sys::dfs_readdir(self.ptr(), dir_ptr, &mut anchor, &mut nr, dirents.as_mut_ptr()) };
+            check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
+            for d in &dirents[..(nr as usize).min(BATCH)] {
+                // SAFETY: libdfs NUL-terminates d_name within its 256 bytes.
+                let name = unsafe { CStr::from_ptr(d.d_name.as_ptr()) }.to_string_lossy().into_owned();
+                if name == "." || name == ".." {
+                    continue;
+                }
+                let file_type = match d.d_type {
+                    libc::DT_DIR => FileType::Directory,
+                    libc::DT_REG => FileType::File,
+                    libc::DT_LNK => FileType::Symlink,
+                    _ => FileType::Other,
+                };
+                entries.push(DirEntry { name, file_type });
+            }
+            if nr == 0 && !daos_sys::daos_anchor_is_eof(&anchor) {
+                // Defensive: a listing that neither advances nor ends would spin forever.
+                break;
+            }
+        }
+        Ok(entries)
+    }
+
+    fn lookup_root(&self, op: &'static str) -> Result<DfsObj> {
+        let mut obj: *mut daos_sys::dfs_obj_t = null_mut();
+        let mut mode: daos_sys::mode_t = 0;
+        let root = c"/";
+        // SAFETY: live mount; valid path and out pointers.
+        let rc = unsafe { daos_sys::dfs_lookup(self.ptr(), root.as_ptr(), libc::O_RDWR, &mut obj, &mut mode, null_mut()) };
+        check_errno("dfs_lookup", rc).map_err(|e| e.with_context("the root directory"))?;
+        NonNull::new(obj).map(DfsObj).ok_or_else(|| Error::from_errno(op, libc::EIO))
+    }
+
+    /// Removes a file or an empty directory; with `recursive`, a directory and everything in
+    /// it (`dfs_remove` with `force`).
+    pub fn remove(&self, path: &str, recursive: bool) -> Result<()> {
+        const OP: &str = "dfs_remove";
+        let (parent, name, display) = self.resolve(OP, path)?;
+        let Some(name) = name else {
+            return Err(Error::from_errno(OP, libc::EBUSY).with_context("the root directory cannot be removed"));
+        };
+        let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
+        // SAFETY: live mount; valid name; the removed object's id is not wanted.
+        let rc = unsafe { daos_sys::dfs_remove(self.ptr(), parent_ptr, name.as_ptr(), recursive, null_mut()) };
+        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
+    }
+
+    /// The file system's creation attributes (`dfs_query`).
+    pub fn query(&self) -> Result<DfsAttributes> {
+        let mut attr = daos_sys::dfs_attr_t::default();
+        // SAFETY: live mount; `attr` is a valid buffer.
+        let rc = unsafe { daos_sys::dfs_query(self.ptr(), &mut attr) };
+        check_errno("dfs_query", rc).map_err(|e| e.with_context(self.container.describe()))?;
+        // SAFETY: da_hints is a fixed array; CStr stops at its NUL or the array end.
+        let hint_bytes: &[u8] = unsafe { std::slice::from_raw_parts(attr.da_hints.as_ptr() as *const u8, attr.da_hints.len()) };
+        let hints = CStr::from_bytes_until_nul(hint_bytes)
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| String::from_utf8_lossy(hint_bytes).into_owned());
+        Ok(DfsAttributes {
+            id: attr.da_id,
+            chunk_size: attr.da_chunk_size,
+            object_class: attr.da_oclass_id,
+            dir_object_class: attr.da_dir_oclass_id,
+            file_object_class: attr.da_file_oclass_id,
+            mode: attr.da_mode,
+            hints,
+        })
+    }
+
+    /// Size and free space, as `statfs` on a dfuse mount reports them (the pool's).
+    pub fn statfs(&self) -> Result<FsUsage> {
+        let info = self.container.pool().query()?;
+        Ok(FsUsage { total_bytes: info.total_bytes, free_bytes: info.free_bytes })
+    }
+
+    /// Unmounts now and reports the result (`dfs_umount`).
+    pub fn unmount(mut self) -> Result<()> {
+        // SAFETY: live mount, unmounted once (Drop sees `unmounted`).
+        let rc = unsafe { daos_sys::dfs_umount(self.ptr()) };
+        self.unmounted = rc == 0;
+        check_errno("dfs_umount", rc).map_err(|e| e.with_context(self.container.describe()))
+    }
+}
+
+impl Drop for Dfs<'_> {
+    fn drop(&mut self) {
+        if self.unmounted {
+            return;
+        }
+        // SAFETY: live mount; every DfsObj of it was released (they never outlive a method).
+        let rc = unsafe { daos_sys::dfs_umount(self.ptr()) };
+        if rc != 0 {
+            tracing::warn!(error = %Error::from_errno("dfs_umount", rc).with_context(self.container.describe()), "DFS mount leaked");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        let p = split_path("op", "/a/./b//c").unwrap();
+        assert_eq!(p.parent, vec!["a", "b"]);
+        assert_eq!(p.name.unwrap().to_str().unwrap(), "c");
+        let root = split_path("op", "/").unwrap();
+        assert!(root.parent.is_empty() && root.name.is_none());
+        assert!(split_path("op", "").unwrap().name.is_none());
+        assert_eq!(split_path("op", "x").unwrap().name.unwrap().to_str().unwrap(), "x");
+        assert!(split_path("op", "/a/../b").unwrap_err().is_invalid());
+        assert!(split_path("op", "/a\0b").unwrap_err().is_invalid());
+        let long = format!("/{}", "n".repeat(256));
+        assert_eq!(split_path("op", &long).unwrap_err().errno(), Some(libc::ENAMETOOLONG));
+    }
+
+    #[test]
+    fn object_class_numbers() {
+        assert_eq!(object_class_id("0").unwrap(), 0);
+        assert_eq!(object_class_id("200").unwrap(), 200);
+        assert_eq!(object_class_id("0x10").unwrap(), 16);
+    }
+
+    #[test]
+    fn attr_from_spec() {
+        let mut spec = PosixContainerSpec::new("v");
+        spec.chunk_size = Some(4096);
+        spec.object_class = Some("17".into());
+        spec.hints = Some("file:single".into());
+        let attr = dfs_attr(&spec, None).unwrap();
+        assert_eq!(attr.da_chunk_size, 4096);
+        assert_eq!(attr.da_oclass_id, 17);
+        assert_eq!(attr.da_hints[0] as u8, b'f');
+        assert_eq!(attr.da_hints[11], 0);
+        spec.hints = Some("x".repeat(MAX_HINTS_LEN + 1));
+        assert!(dfs_attr(&spec, None).unwrap_err().is_invalid());
+    }
+}
