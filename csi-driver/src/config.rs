@@ -34,7 +34,11 @@ pub struct Flags {
     pub roles: Vec<Role>,
 
     /// CSI gRPC endpoint (unix socket), e.g. unix:///csi/csi.sock.
-    #[arg(long, env = "DAOS_CSI_ENDPOINT", default_value = "unix:///csi/csi.sock")]
+    #[arg(
+        long,
+        env = "DAOS_CSI_ENDPOINT",
+        default_value = "unix:///csi/csi.sock"
+    )]
     pub endpoint: String,
 
     /// CSI driver name (GetPluginInfo; tag on the containers this driver creates).
@@ -59,7 +63,11 @@ pub struct Flags {
     pub state_dir: PathBuf,
 
     /// kubelet root: every staging/target path must be inside it.
-    #[arg(long, env = "DAOS_CSI_KUBELET_ROOT", default_value = "/var/lib/kubelet")]
+    #[arg(
+        long,
+        env = "DAOS_CSI_KUBELET_ROOT",
+        default_value = "/var/lib/kubelet"
+    )]
     pub kubelet_root: PathBuf,
 
     /// Unix socket of the mounter's local API.
@@ -140,10 +148,12 @@ impl Config {
             return Err("--mounter-socket must be an absolute path".into());
         }
         if let Some(system) = &flags.default_system {
-            crate::volume::SystemName::parse(system).map_err(|e| format!("--default-system: {e}"))?;
+            crate::volume::SystemName::parse(system)
+                .map_err(|e| format!("--default-system: {e}"))?;
         }
         for pool in flags.ephemeral_pools.iter().chain(&flags.list_pools) {
-            crate::volume::EntityName::parse(pool).map_err(|e| format!("pool list entry {pool:?}: {e}"))?;
+            crate::volume::EntityName::parse(pool)
+                .map_err(|e| format!("pool list entry {pool:?}: {e}"))?;
         }
         let agent_socket = agent_dir
             .unwrap_or_else(|| PathBuf::from("/var/run/daos_agent"))
@@ -244,9 +254,18 @@ mod tests {
 
     #[test]
     fn endpoints() {
-        assert_eq!(parse_endpoint("unix:///csi/csi.sock").unwrap(), PathBuf::from("/csi/csi.sock"));
-        assert_eq!(parse_endpoint("unix:/csi/csi.sock").unwrap(), PathBuf::from("/csi/csi.sock"));
-        assert_eq!(parse_endpoint("/csi/csi.sock").unwrap(), PathBuf::from("/csi/csi.sock"));
+        assert_eq!(
+            parse_endpoint("unix:///csi/csi.sock").unwrap(),
+            PathBuf::from("/csi/csi.sock")
+        );
+        assert_eq!(
+            parse_endpoint("unix:/csi/csi.sock").unwrap(),
+            PathBuf::from("/csi/csi.sock")
+        );
+        assert_eq!(
+            parse_endpoint("/csi/csi.sock").unwrap(),
+            PathBuf::from("/csi/csi.sock")
+        );
         assert!(parse_endpoint("tcp://127.0.0.1:10000").is_err());
         assert!(parse_endpoint("unix://relative.sock").is_err());
     }
@@ -291,16 +310,27 @@ mod tests {
         assert!(cfg.has(Role::Controller) && cfg.has(Role::Node) && !cfg.has(Role::Mounter));
         assert_eq!(cfg.ephemeral_pools, vec!["tank", "other"]);
         assert_eq!(cfg.dfuse_ready_timeout, Duration::from_secs(10));
-        assert_eq!(cfg.agent_socket, PathBuf::from("/tmp/agent/daos_agent.sock"));
+        assert_eq!(
+            cfg.agent_socket,
+            PathBuf::from("/tmp/agent/daos_agent.sock")
+        );
         assert_eq!(cfg.node_id, "n1");
     }
 
     #[test]
     fn flags_reject_bad_values() {
         assert!(Flags::try_parse_from(["daos-csi", "--roles", "gardener"]).is_err());
-        let flags = Flags::try_parse_from(["daos-csi", "--roles", "node", "--ephemeral-pools", "bad pool"]).unwrap();
+        let flags = Flags::try_parse_from([
+            "daos-csi",
+            "--roles",
+            "node",
+            "--ephemeral-pools",
+            "bad pool",
+        ])
+        .unwrap();
         assert!(Config::from_flags(flags, None).is_err());
-        let flags = Flags::try_parse_from(["daos-csi", "--roles", "node", "--kubelet-root", "rel"]).unwrap();
+        let flags = Flags::try_parse_from(["daos-csi", "--roles", "node", "--kubelet-root", "rel"])
+            .unwrap();
         assert!(Config::from_flags(flags, None).is_err());
     }
 }

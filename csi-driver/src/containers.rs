@@ -43,23 +43,39 @@ impl VolumeTags {
             (ATTR_CREATED_BY, self.created_by.as_bytes().to_vec()),
             // DAOS refuses empty values; a name is never empty (checked first).
             (ATTR_VOLUME_NAME, self.volume_name.as_bytes().to_vec()),
-            (ATTR_PARAMETERS_HASH, self.parameters_hash.as_bytes().to_vec()),
-            (ATTR_REQUESTED_BYTES, self.requested_bytes.to_string().into_bytes()),
+            (
+                ATTR_PARAMETERS_HASH,
+                self.parameters_hash.as_bytes().to_vec(),
+            ),
+            (
+                ATTR_REQUESTED_BYTES,
+                self.requested_bytes.to_string().into_bytes(),
+            ),
             (ATTR_VOLUME_CONTEXT, ctx),
-            (ATTR_EPHEMERAL, if self.ephemeral { b"true".to_vec() } else { b"false".to_vec() }),
+            (
+                ATTR_EPHEMERAL,
+                if self.ephemeral {
+                    b"true".to_vec()
+                } else {
+                    b"false".to_vec()
+                },
+            ),
         ]
     }
 
     /// `None` when the container carries no `created-by` tag (not made by a
     /// daos-csi driver).
     fn from_values(values: Vec<Option<Vec<u8>>>) -> Option<VolumeTags> {
-        let text = |v: &Option<Vec<u8>>| v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+        let text =
+            |v: &Option<Vec<u8>>| v.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
         let created_by = text(values.first()?)?;
         Some(VolumeTags {
             created_by,
             volume_name: text(values.get(1)?).unwrap_or_default(),
             parameters_hash: text(values.get(2)?).unwrap_or_default(),
-            requested_bytes: text(values.get(3)?).and_then(|s| s.parse().ok()).unwrap_or(0),
+            requested_bytes: text(values.get(3)?)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
             volume_context: values
                 .get(4)?
                 .as_ref()
@@ -92,11 +108,17 @@ pub fn lookup(pool: &Pool, cont: &str) -> Result<Option<(Uuid, Option<VolumeTags
     }
 }
 
-/// Creates the container and tags it. If tagging fails the container is
-/// destroyed again: an untagged container with our label would otherwise
-/// block every retry with ALREADY_EXISTS.
-pub fn create(pool: &Pool, spec: &PosixContainerSpec, tags: &VolumeTags) -> Result<Uuid, daos::Error> {
+/// Creates the container and tags it (`tags_for` gets the new UUID, which
+/// the volume context carries). If tagging fails the container is destroyed
+/// again: an untagged container with our label would otherwise block every
+/// retry with ALREADY_EXISTS.
+pub fn create(
+    pool: &Pool,
+    spec: &PosixContainerSpec,
+    tags_for: impl FnOnce(Uuid) -> VolumeTags,
+) -> Result<(Uuid, VolumeTags), daos::Error> {
     let uuid = pool.create_posix_container(spec)?;
+    let tags = tags_for(uuid);
     let tag = || -> Result<(), daos::Error> {
         let cont = pool.open_container(&uuid.to_string(), ContainerAccess::ReadWrite)?;
         let attrs = tags.to_attrs();
@@ -110,7 +132,7 @@ pub fn create(pool: &Pool, spec: &PosixContainerSpec, tags: &VolumeTags) -> Resu
         }
         return Err(e);
     }
-    Ok(uuid)
+    Ok((uuid, tags))
 }
 
 /// Outcome of [`destroy_if_ours`].
@@ -121,17 +143,40 @@ pub enum Destroyed {
     Missing,
     /// The container is not tagged by `driver` (a static volume, or another
     /// driver's): left alone.
-    NotOurs { created_by: Option<String> },
+    NotOurs {
+        created_by: Option<String>,
+    },
 }
 
 /// Destroys `cont` only if its `created-by` tag names `driver`, without
 /// force: a container a dfuse still holds open fails with DER_BUSY.
 pub fn destroy_if_ours(pool: &Pool, cont: &str, driver: &str) -> Result<Destroyed, daos::Error> {
+    destroy_when(pool, cont, |t| t.created_by == driver)
+}
+
+/// Destroys the container of inline ephemeral volume `volume_id`, only if
+/// this driver made it for that very volume.
+pub fn destroy_ephemeral(
+    pool: &Pool,
+    cont: &str,
+    driver: &str,
+    volume_id: &str,
+) -> Result<Destroyed, daos::Error> {
+    destroy_when(pool, cont, |t| {
+        t.created_by == driver && t.ephemeral && t.volume_name == volume_id
+    })
+}
+
+fn destroy_when(
+    pool: &Pool,
+    cont: &str,
+    ours: impl Fn(&VolumeTags) -> bool,
+) -> Result<Destroyed, daos::Error> {
     let Some((uuid, tags)) = lookup(pool, cont)? else {
         return Ok(Destroyed::Missing);
     };
     match tags {
-        Some(t) if t.created_by == driver => {}
+        Some(t) if ours(&t) => {}
         other => {
             return Ok(Destroyed::NotOurs {
                 created_by: other.map(|t| t.created_by),
@@ -165,8 +210,13 @@ mod tests {
 
     #[test]
     fn untagged_container_has_no_tags() {
-        assert_eq!(VolumeTags::from_values(vec![None, Some(b"x".to_vec()), None, None, None, None]), None);
-        let only_owner = VolumeTags::from_values(vec![Some(b"d".to_vec()), None, None, None, None, None]).unwrap();
+        assert_eq!(
+            VolumeTags::from_values(vec![None, Some(b"x".to_vec()), None, None, None, None]),
+            None
+        );
+        let only_owner =
+            VolumeTags::from_values(vec![Some(b"d".to_vec()), None, None, None, None, None])
+                .unwrap();
         assert_eq!(only_owner.created_by, "d");
         assert_eq!(only_owner.requested_bytes, 0);
         assert!(!only_owner.ephemeral);

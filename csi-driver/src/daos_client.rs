@@ -20,7 +20,10 @@ pub struct DaosClient {
 
 /// Handle errors after which a cached pool connection is not worth keeping.
 fn stale_handle(err: &daos::Error) -> bool {
-    matches!(err.der(), Some(Der::NoHdl) | Some(Der::Stale) | Some(Der::Excluded)) || err.is_unavailable()
+    matches!(
+        err.der(),
+        Some(Der::NoHdl) | Some(Der::Stale) | Some(Der::Excluded)
+    ) || err.is_unavailable()
 }
 
 impl DaosClient {
@@ -39,7 +42,9 @@ impl DaosClient {
             .get_or_try_init(|| async {
                 let daos = tokio::task::spawn_blocking(Daos::init)
                     .await
-                    .map_err(|e| daos::Error::invalid("daos_init", format!("init task failed: {e}")))??;
+                    .map_err(|e| {
+                        daos::Error::invalid("daos_init", format!("init task failed: {e}"))
+                    })??;
                 tracing::info!("libdaos initialised");
                 Ok(daos)
             })
@@ -54,13 +59,21 @@ impl DaosClient {
     /// Whether the agent socket accepts a connection right now.
     pub async fn agent_reachable(&self) -> bool {
         let connect = tokio::net::UnixStream::connect(&self.agent_socket);
-        matches!(tokio::time::timeout(Duration::from_secs(2), connect).await, Ok(Ok(_)))
+        matches!(
+            tokio::time::timeout(Duration::from_secs(2), connect).await,
+            Ok(Ok(_))
+        )
     }
 
     /// Runs `f` with a read-write connection to `pool` on a blocking thread.
     /// The connection is cached; after a stale-handle error it is dropped and
     /// `f` is tried once more on a fresh connection.
-    pub async fn with_pool<T, F>(&self, system: &SystemName, pool: &EntityName, f: F) -> Result<T, daos::Error>
+    pub async fn with_pool<T, F>(
+        &self,
+        system: &SystemName,
+        pool: &EntityName,
+        f: F,
+    ) -> Result<T, daos::Error>
     where
         T: Send + 'static,
         F: Fn(&Pool) -> Result<T, daos::Error> + Send + Sync + 'static,
@@ -73,7 +86,9 @@ impl DaosClient {
             let f = Arc::clone(&f);
             let result = tokio::task::spawn_blocking(move || f(&pool))
                 .await
-                .map_err(|e| daos::Error::invalid("daos call", format!("worker task failed: {e}")))?;
+                .map_err(|e| {
+                    daos::Error::invalid("daos call", format!("worker task failed: {e}"))
+                })?;
             match result {
                 Err(e) if stale_handle(&e) => {
                     tracing::warn!(pool = %key.1, attempt, error = %e, "dropping cached pool connection");
@@ -87,11 +102,24 @@ impl DaosClient {
     }
 
     fn forget(&self, key: &(String, String)) {
-        self.pools.lock().unwrap_or_else(PoisonError::into_inner).remove(key);
+        self.pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
     }
 
-    async fn pool(&self, system: &SystemName, pool: &EntityName, key: &(String, String)) -> Result<Pool, daos::Error> {
-        if let Some(p) = self.pools.lock().unwrap_or_else(PoisonError::into_inner).get(key) {
+    async fn pool(
+        &self,
+        system: &SystemName,
+        pool: &EntityName,
+        key: &(String, String),
+    ) -> Result<Pool, daos::Error> {
+        if let Some(p) = self
+            .pools
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+        {
             return Ok(p.clone());
         }
         let daos = self.daos().await?;
@@ -101,7 +129,9 @@ impl DaosClient {
             Pool::connect(&daos, &name, sys.as_deref(), PoolAccess::ReadWrite)
         })
         .await
-        .map_err(|e| daos::Error::invalid("daos_pool_connect2", format!("connect task failed: {e}")))??;
+        .map_err(|e| {
+            daos::Error::invalid("daos_pool_connect2", format!("connect task failed: {e}"))
+        })??;
         self.pools
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -32,12 +32,15 @@ pub fn code_for_der(der: Der) -> Code {
         NoPerm | EpRo => Code::PermissionDenied,
         Nospace | Nomem | Dos | OverloadRetry => Code::ResourceExhausted,
         Busy | EqBusy => Code::FailedPrecondition,
-        Unreach | Hg | HgFatal | Noreply | Oog | Notleader | Notreplica | NoService | Again | Stale | Grpver
-        | Excluded | Shutdown | AgentComm | Inprogress | TxRestart | Uninit | ContDestroying => Code::Unavailable,
+        Unreach | Hg | HgFatal | Noreply | Oog | Notleader | Notreplica | NoService | Again
+        | Stale | Grpver | Excluded | Shutdown | AgentComm | Inprogress | TxRestart | Uninit
+        | ContDestroying => Code::Unavailable,
         Timedout => Code::DeadlineExceeded,
         Canceled | OpCanceled => Code::Aborted,
         Nosys | Notsupported => Code::Unimplemented,
-        AgentIncompat | ControlIncompat | BadCert | NoCert | Rf | DataLoss => Code::FailedPrecondition,
+        AgentIncompat | ControlIncompat | BadCert | NoCert | Rf | DataLoss => {
+            Code::FailedPrecondition
+        }
         _ => Code::Internal,
     }
 }
@@ -50,8 +53,13 @@ pub fn code_for_errno(errno: i32) -> Code {
         libc::EPERM | libc::EACCES => Code::PermissionDenied,
         libc::ENOSPC | libc::EDQUOT | libc::ENOMEM => Code::ResourceExhausted,
         libc::EBUSY => Code::FailedPrecondition,
-        libc::EAGAIN | libc::EHOSTUNREACH | libc::ENETUNREACH | libc::ECONNREFUSED | libc::ESHUTDOWN
-        | libc::ESTALE | libc::ENOTCONN => Code::Unavailable,
+        libc::EAGAIN
+        | libc::EHOSTUNREACH
+        | libc::ENETUNREACH
+        | libc::ECONNREFUSED
+        | libc::ESHUTDOWN
+        | libc::ESTALE
+        | libc::ENOTCONN => Code::Unavailable,
         libc::ETIMEDOUT => Code::DeadlineExceeded,
         libc::ECANCELED => Code::Aborted,
         libc::ENOSYS | libc::ENOTSUP => Code::Unimplemented,
@@ -120,10 +128,19 @@ mod tests {
     #[test]
     fn agent_down_is_unavailable() {
         // Agent socket exists but nobody listens: daos_init says DER_MISC.
-        assert_eq!(code_for(&Error::from_der("daos_init", Der::Misc)), Code::Unavailable);
+        assert_eq!(
+            code_for(&Error::from_der("daos_init", Der::Misc)),
+            Code::Unavailable
+        );
         // Elsewhere DER_MISC is just unexplained.
-        assert_eq!(code_for(&Error::from_der("daos_cont_query", Der::Misc)), Code::Internal);
-        assert_eq!(code_for(&Error::from_der("daos_init", Der::AgentComm)), Code::Unavailable);
+        assert_eq!(
+            code_for(&Error::from_der("daos_cont_query", Der::Misc)),
+            Code::Internal
+        );
+        assert_eq!(
+            code_for(&Error::from_der("daos_init", Der::AgentComm)),
+            Code::Unavailable
+        );
     }
 
     #[test]
@@ -138,17 +155,27 @@ mod tests {
             (libc::EIO, Code::Internal),
         ];
         for (errno, code) in table {
-            assert_eq!(code_for(&Error::from_errno("dfs_chown", errno)), code, "errno {errno}");
+            assert_eq!(
+                code_for(&Error::from_errno("dfs_chown", errno)),
+                code,
+                "errno {errno}"
+            );
         }
     }
 
     #[test]
     fn status_message_names_the_operation_and_code() {
-        let s = daos_status("creating container pvc-1", &Error::from_der("daos_cont_create", Der::NoPerm));
+        let s = daos_status(
+            "creating container pvc-1",
+            &Error::from_der("daos_cont_create", Der::NoPerm),
+        );
         assert_eq!(s.code(), Code::PermissionDenied);
         assert!(s.message().contains("pvc-1"), "{}", s.message());
         assert!(s.message().contains("DER_NO_PERM"), "{}", s.message());
-        let s = daos_status("connecting", &Error::from_der("daos_pool_connect2", Der::AgentComm));
+        let s = daos_status(
+            "connecting",
+            &Error::from_der("daos_pool_connect2", Der::AgentComm),
+        );
         assert!(s.message().contains("agent"), "{}", s.message());
     }
 }

@@ -51,7 +51,11 @@ impl OpLocks {
 
 impl Drop for OpGuard {
     fn drop(&mut self) {
-        let mut busy = self.locks.busy.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut busy = self
+            .locks
+            .busy
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         for k in &self.keys {
             busy.remove(k);
         }

@@ -18,17 +18,25 @@ pub fn check_syntax(field: &str, raw: &str) -> Result<PathBuf, Status> {
         return Err(Status::invalid_argument(format!("{field} is required")));
     }
     if raw.contains('\0') {
-        return Err(Status::invalid_argument(format!("{field} contains a NUL byte")));
+        return Err(Status::invalid_argument(format!(
+            "{field} contains a NUL byte"
+        )));
     }
     let path = Path::new(raw);
     if !path.is_absolute() {
-        return Err(Status::invalid_argument(format!("{field} {raw:?} must be an absolute path")));
+        return Err(Status::invalid_argument(format!(
+            "{field} {raw:?} must be an absolute path"
+        )));
     }
     if path.components().any(|c| c == Component::ParentDir) {
-        return Err(Status::invalid_argument(format!("{field} {raw:?} must not contain '..'")));
+        return Err(Status::invalid_argument(format!(
+            "{field} {raw:?} must not contain '..'"
+        )));
     }
     if path.parent().is_none() {
-        return Err(Status::invalid_argument(format!("{field} {raw:?} cannot be the root directory")));
+        return Err(Status::invalid_argument(format!(
+            "{field} {raw:?} cannot be the root directory"
+        )));
     }
     Ok(path.components().collect())
 }
@@ -39,7 +47,10 @@ pub fn check_syntax(field: &str, raw: &str) -> Result<PathBuf, Status> {
 pub fn contain(root: &Path, field: &str, raw: &str) -> Result<PathBuf, Status> {
     let path = check_syntax(field, raw)?;
     let root = root.canonicalize().map_err(|e| {
-        Status::failed_precondition(format!("kubelet root {} is not usable: {e}", root.display()))
+        Status::failed_precondition(format!(
+            "kubelet root {} is not usable: {e}",
+            root.display()
+        ))
     })?;
     let resolved = crate::sysmount::resolve_parent(&path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => Status::invalid_argument(format!(
@@ -54,10 +65,12 @@ pub fn contain(root: &Path, field: &str, raw: &str) -> Result<PathBuf, Status> {
             root.display()
         )));
     }
-    if let Ok(meta) = std::fs::symlink_metadata(&resolved) {
-        if meta.file_type().is_symlink() {
-            return Err(Status::invalid_argument(format!("{field} {raw:?} is a symbolic link")));
-        }
+    if let Ok(meta) = std::fs::symlink_metadata(&resolved)
+        && meta.file_type().is_symlink()
+    {
+        return Err(Status::invalid_argument(format!(
+            "{field} {raw:?} is a symbolic link"
+        )));
     }
     Ok(resolved)
 }
@@ -70,13 +83,22 @@ mod tests {
 
     #[test]
     fn syntax_rules() {
-        assert_eq!(check_syntax("target_path", "").unwrap_err().code(), Code::InvalidArgument);
+        assert_eq!(
+            check_syntax("target_path", "").unwrap_err().code(),
+            Code::InvalidArgument
+        );
         assert!(check_syntax("target_path", "rel/path").is_err());
         assert!(check_syntax("target_path", "/a/../b").is_err());
         assert!(check_syntax("target_path", "/").is_err());
         assert!(check_syntax("target_path", "/a\0b").is_err());
-        assert_eq!(check_syntax("target_path", "/a/./b/").unwrap(), PathBuf::from("/a/b"));
-        let msg = check_syntax("staging_target_path", "").unwrap_err().message().to_string();
+        assert_eq!(
+            check_syntax("target_path", "/a/./b/").unwrap(),
+            PathBuf::from("/a/b")
+        );
+        let msg = check_syntax("staging_target_path", "")
+            .unwrap_err()
+            .message()
+            .to_string();
         assert!(msg.contains("staging_target_path"), "{msg}");
     }
 
@@ -96,7 +118,11 @@ mod tests {
         let escaped = format!("{}/pods/escape/mount", root.display());
         let err = contain(root, "target_path", &escaped).unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
-        assert!(err.message().contains("outside the kubelet root"), "{}", err.message());
+        assert!(
+            err.message().contains("outside the kubelet root"),
+            "{}",
+            err.message()
+        );
 
         // The last component is a symlink.
         symlink(outside.path(), root.join("pods/p1/vol/link")).unwrap();
@@ -110,10 +136,20 @@ mod tests {
         // The root itself is not a valid target.
         let parent_of_root = root.parent().unwrap();
         let name = root.file_name().unwrap().to_str().unwrap();
-        assert!(contain(parent_of_root, "target_path", &format!("{}/{name}/..", parent_of_root.display())).is_err());
+        assert!(
+            contain(
+                parent_of_root,
+                "target_path",
+                &format!("{}/{name}/..", parent_of_root.display())
+            )
+            .is_err()
+        );
 
         // Parent missing.
         let missing = format!("{}/pods/nope/mount", root.display());
-        assert_eq!(contain(root, "target_path", &missing).unwrap_err().code(), Code::InvalidArgument);
+        assert_eq!(
+            contain(root, "target_path", &missing).unwrap_err().code(),
+            Code::InvalidArgument
+        );
     }
 }

@@ -29,7 +29,9 @@ where
         })?;
     match tokio::time::timeout(deadline, rx).await {
         Ok(Ok(result)) => result,
-        Ok(Err(_)) => Err(io::Error::other(format!("{what}: worker thread ended without a result"))),
+        Ok(Err(_)) => Err(io::Error::other(format!(
+            "{what}: worker thread ended without a result"
+        ))),
         Err(_) => Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!("{what}: no answer within {deadline:?} (hung file system?)"),
@@ -58,9 +60,17 @@ impl PathHealth {
     }
 }
 
+/// Asks the file system at `path` for its statistics: unlike `stat`, which
+/// the kernel may answer from FUSE's attribute cache, `statfs` always
+/// reaches the daemon, so a dead dfuse shows as ENOTCONN at once.
 pub async fn probe(path: &Path, deadline: Duration) -> PathHealth {
     let p = path.to_path_buf();
-    match with_deadline(deadline, "stat", move || std::fs::metadata(&p).map(|_| ())).await {
+    let check = move || {
+        nix::sys::statvfs::statvfs(&p)
+            .map(|_| ())
+            .map_err(io::Error::from)
+    };
+    match with_deadline(deadline, "statfs", check).await {
         Ok(()) => PathHealth::Live,
         Err(e) if e.kind() == io::ErrorKind::NotFound => PathHealth::Missing,
         Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => PathHealth::Disconnected,
@@ -104,7 +114,14 @@ pub async fn statfs(path: &Path, deadline: Duration) -> io::Result<FsUsage> {
 /// Turns raw statvfs numbers into byte counts; `u64::MAX` and 0 inode totals
 /// mean "not counted".
 #[allow(clippy::unnecessary_cast)] // the statvfs field types differ between targets
-fn usage_from(frsize: u64, blocks: u64, bfree: u64, bavail: u64, files: u64, ffree: u64) -> FsUsage {
+fn usage_from(
+    frsize: u64,
+    blocks: u64,
+    bfree: u64,
+    bavail: u64,
+    files: u64,
+    ffree: u64,
+) -> FsUsage {
     let frsize = frsize.max(1);
     let inodes = (files != 0 && files != u64::MAX).then_some(InodeUsage {
         total: files,
@@ -120,17 +137,37 @@ fn usage_from(frsize: u64, blocks: u64, bfree: u64, bavail: u64, files: u64, ffr
 
 /// `mount --bind source target`, then a read-only remount when asked
 /// (MS_RDONLY is ignored on the initial bind; it needs MS_REMOUNT|MS_BIND).
-pub async fn bind_mount(source: &Path, target: &Path, read_only: bool, deadline: Duration) -> io::Result<()> {
+pub async fn bind_mount(
+    source: &Path,
+    target: &Path,
+    read_only: bool,
+    deadline: Duration,
+) -> io::Result<()> {
     let (src, dst) = (source.to_path_buf(), target.to_path_buf());
     with_deadline(deadline, "bind mount", move || {
-        nix::mount::mount(Some(&src), &dst, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .map_err(|e| errno_error(e, format!("bind mount {} on {}", src.display(), dst.display())))?;
+        nix::mount::mount(
+            Some(&src),
+            &dst,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            errno_error(
+                e,
+                format!("bind mount {} on {}", src.display(), dst.display()),
+            )
+        })?;
         if read_only {
             let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
-            if let Err(e) = nix::mount::mount(None::<&str>, &dst, None::<&str>, flags, None::<&str>) {
+            if let Err(e) = nix::mount::mount(None::<&str>, &dst, None::<&str>, flags, None::<&str>)
+            {
                 // Never leave a writable bind behind a failed read-only publish.
                 let _ = nix::mount::umount2(&dst, MntFlags::MNT_DETACH);
-                return Err(errno_error(e, format!("remount {} read-only", dst.display())));
+                return Err(errno_error(
+                    e,
+                    format!("remount {} read-only", dst.display()),
+                ));
             }
         }
         Ok(())
@@ -164,7 +201,10 @@ pub async fn unmount(path: &Path, deadline: Duration) -> io::Result<()> {
 pub fn lazy_unmount(path: &Path) -> io::Result<()> {
     match nix::mount::umount2(path, MntFlags::MNT_DETACH) {
         Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(()),
-        Err(e) => Err(errno_error(e, format!("lazy unmount of {}", path.display()))),
+        Err(e) => Err(errno_error(
+            e,
+            format!("lazy unmount of {}", path.display()),
+        )),
     }
 }
 
@@ -248,7 +288,13 @@ mod tests {
         assert_eq!(u.total_bytes, 409_600);
         assert_eq!(u.free_bytes, 163_840);
         assert_eq!(u.available_bytes, 122_880);
-        assert_eq!(u.inodes, Some(InodeUsage { total: 1000, free: 10 }));
+        assert_eq!(
+            u.inodes,
+            Some(InodeUsage {
+                total: 1000,
+                free: 10
+            })
+        );
     }
 
     #[test]
@@ -274,9 +320,15 @@ mod tests {
     #[tokio::test]
     async fn probe_tells_missing_from_live() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(probe(dir.path(), Duration::from_secs(5)).await, PathHealth::Live));
+        assert!(matches!(
+            probe(dir.path(), Duration::from_secs(5)).await,
+            PathHealth::Live
+        ));
         let gone = dir.path().join("gone");
-        assert!(matches!(probe(&gone, Duration::from_secs(5)).await, PathHealth::Missing));
+        assert!(matches!(
+            probe(&gone, Duration::from_secs(5)).await,
+            PathHealth::Missing
+        ));
     }
 
     #[test]

@@ -52,7 +52,7 @@ fn invalid(msg: impl Into<String>) -> Status {
 }
 
 /// A pool or container reference: a DAOS label or a UUID.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum EntityName {
     Label(String),
     Uuid(Uuid),
@@ -92,14 +92,15 @@ impl fmt::Display for EntityName {
 }
 
 /// A DAOS system name (what `--sys-name` / `daos_pool_connect(sys)` take).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SystemName(String);
 
 impl SystemName {
     pub fn parse(s: &str) -> Result<SystemName, String> {
         let ok = !s.is_empty()
             && s.len() <= SYSTEM_NAME_MAX
-            && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
+            && s.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'));
         if ok {
             Ok(SystemName(s.to_string()))
         } else {
@@ -142,7 +143,12 @@ pub struct VolumeId {
 impl VolumeId {
     /// The id of a container this driver created.
     pub fn new(system: SystemName, pool: Uuid, container: Uuid) -> VolumeId {
-        let raw = format!("{}/{}/{}", system, pool.hyphenated(), container.hyphenated());
+        let raw = format!(
+            "{}/{}/{}",
+            system,
+            pool.hyphenated(),
+            container.hyphenated()
+        );
         VolumeId {
             system,
             pool: EntityName::Uuid(pool),
@@ -153,11 +159,17 @@ impl VolumeId {
 
     /// Parses `[system/]pool/container`; a missing system is `default`.
     pub fn parse(s: &str, default: &SystemName) -> Result<VolumeId, Status> {
-        let bad = |why: String| invalid(format!("volume_id {s:?}: {why}; expected [system/]pool/container"));
+        let bad = |why: String| {
+            invalid(format!(
+                "volume_id {s:?}: {why}; expected [system/]pool/container"
+            ))
+        };
         let parts: Vec<&str> = s.split('/').collect();
         let (system, pool, container) = match parts.as_slice() {
             [pool, container] => (default.clone(), *pool, *container),
-            [system, pool, container] => (SystemName::parse(system).map_err(&bad)?, *pool, *container),
+            [system, pool, container] => {
+                (SystemName::parse(system).map_err(&bad)?, *pool, *container)
+            }
             _ => return Err(bad("wrong number of '/'-separated parts".into())),
         };
         Ok(VolumeId {
@@ -202,14 +214,18 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, Status> {
     match v.to_ascii_lowercase().as_str() {
         "on" | "true" | "yes" | "1" => Ok(true),
         "off" | "false" | "no" | "0" => Ok(false),
-        _ => Err(invalid(format!("{key}={v:?}: expected on/off or true/false"))),
+        _ => Err(invalid(format!(
+            "{key}={v:?}: expected on/off or true/false"
+        ))),
     }
 }
 
 fn parse_count(key: &str, v: &str, max: u32) -> Result<u32, Status> {
     match v.parse::<u32>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(invalid(format!("{key}={v:?}: expected a whole number from 1 to {max}"))),
+        _ => Err(invalid(format!(
+            "{key}={v:?}: expected a whole number from 1 to {max}"
+        ))),
     }
 }
 
@@ -301,11 +317,14 @@ impl DfuseOptions {
 /// Object class names as `daos cont create --oclass` takes them (SX, RP_3GX,
 /// EC_4P2GX, ...): checked for shape here, resolved by libdaos.
 fn parse_oclass(key: &str, v: &str) -> Result<String, Status> {
-    let ok = !v.is_empty() && v.len() <= 32 && v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
+    let ok =
+        !v.is_empty() && v.len() <= 32 && v.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_');
     if ok {
         Ok(v.to_ascii_uppercase())
     } else {
-        Err(invalid(format!("{key}={v:?}: not an object class name (e.g. SX, RP_3GX, EC_4P2GX)")))
+        Err(invalid(format!(
+            "{key}={v:?}: not an object class name (e.g. SX, RP_3GX, EC_4P2GX)"
+        )))
     }
 }
 
@@ -314,7 +333,11 @@ fn parse_mode(key: &str, v: &str) -> Result<u32, Status> {
     u32::from_str_radix(v, 8)
         .ok()
         .filter(|m| *m <= 0o7777)
-        .ok_or_else(|| invalid(format!("{key}={v:?}: expected octal permission bits such as 0775")))
+        .ok_or_else(|| {
+            invalid(format!(
+                "{key}={v:?}: expected octal permission bits such as 0775"
+            ))
+        })
 }
 
 /// Root directory mode when a StorageClass does not set `rootMode`: group-
@@ -374,7 +397,11 @@ impl CreateParams {
 
         let dfuse = DfuseOptions::take_from(&mut rest)?;
         let mut properties = Vec::new();
-        let property_keys: Vec<String> = rest.keys().filter(|k| k.starts_with("property.")).cloned().collect();
+        let property_keys: Vec<String> = rest
+            .keys()
+            .filter(|k| k.starts_with("property."))
+            .cloned()
+            .collect();
         for key in property_keys {
             let value = rest.remove(&key).unwrap_or_default();
             let name = key.trim_start_matches("property.").to_string();
@@ -404,18 +431,31 @@ impl CreateParams {
             None => return Err(invalid("parameter pool is required (a pool label or UUID)")),
         };
         let system = match rest.get("system") {
-            Some(s) => SystemName::parse(s).map_err(|e| invalid(format!("parameter system: {e}")))?,
+            Some(s) => {
+                SystemName::parse(s).map_err(|e| invalid(format!("parameter system: {e}")))?
+            }
             None => default_system.clone(),
         };
-        let oclass = rest.get("oclass").map(|v| parse_oclass("oclass", v)).transpose()?;
-        let dir_oclass = rest.get("dirOclass").map(|v| parse_oclass("dirOclass", v)).transpose()?;
-        let file_oclass = rest.get("fileOclass").map(|v| parse_oclass("fileOclass", v)).transpose()?;
+        let oclass = rest
+            .get("oclass")
+            .map(|v| parse_oclass("oclass", v))
+            .transpose()?;
+        let dir_oclass = rest
+            .get("dirOclass")
+            .map(|v| parse_oclass("dirOclass", v))
+            .transpose()?;
+        let file_oclass = rest
+            .get("fileOclass")
+            .map(|v| parse_oclass("fileOclass", v))
+            .transpose()?;
         let chunk_size = rest
             .get("chunkSize")
             .map(|v| {
-                daos::prop::parse_size(v)
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| invalid(format!("chunkSize={v:?}: expected a size such as 1MiB or 1048576")))
+                daos::prop::parse_size(v).filter(|n| *n > 0).ok_or_else(|| {
+                    invalid(format!(
+                        "chunkSize={v:?}: expected a size such as 1MiB or 1048576"
+                    ))
+                })
             })
             .transpose()?;
         let redundancy_factor = rest
@@ -427,8 +467,14 @@ impl CreateParams {
                     .ok_or_else(|| invalid(format!("redundancyFactor={v:?}: expected 0 to 4")))
             })
             .transpose()?;
-        let root_uid = rest.get("rootUid").map(|v| parse_id("rootUid", v)).transpose()?;
-        let root_gid = rest.get("rootGid").map(|v| parse_id("rootGid", v)).transpose()?;
+        let root_uid = rest
+            .get("rootUid")
+            .map(|v| parse_id("rootUid", v))
+            .transpose()?;
+        let root_gid = rest
+            .get("rootGid")
+            .map(|v| parse_id("rootGid", v))
+            .transpose()?;
         let root_mode = rest
             .get("rootMode")
             .map(|v| parse_mode("rootMode", v))
@@ -436,13 +482,25 @@ impl CreateParams {
             .unwrap_or(DEFAULT_ROOT_MODE);
         let acl: Vec<String> = rest
             .get("acl")
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
             .unwrap_or_default();
         if !acl.is_empty() {
             daos::Acl::from_strs(&acl).map_err(|e| invalid(format!("parameter acl: {e}")))?;
         }
-        if properties.iter().any(|(n, _)| n == "rf" || n == "redun_fac") && redundancy_factor.is_some() {
-            return Err(invalid("give the redundancy factor once: redundancyFactor or property.rf"));
+        if properties
+            .iter()
+            .any(|(n, _)| n == "rf" || n == "redun_fac")
+            && redundancy_factor.is_some()
+        {
+            return Err(invalid(
+                "give the redundancy factor once: redundancyFactor or property.rf",
+            ));
         }
         Ok(CreateParams {
             pool,
@@ -488,7 +546,11 @@ pub fn requested_bytes(range: Option<&CapacityRange>) -> Result<u64, Status> {
             r.required_bytes, r.limit_bytes
         )));
     }
-    let bytes = if r.required_bytes > 0 { r.required_bytes } else { r.limit_bytes };
+    let bytes = if r.required_bytes > 0 {
+        r.required_bytes
+    } else {
+        r.limit_bytes
+    };
     Ok(bytes.unsigned_abs())
 }
 
@@ -513,9 +575,15 @@ pub fn check_capability(field: &str, cap: &VolumeCapability) -> Result<Access, S
             }
         }
         Some(volume_capability::AccessType::Block(_)) => {
-            return Err(invalid(format!("{field}: block access is not supported; use a mount capability")));
+            return Err(invalid(format!(
+                "{field}: block access is not supported; use a mount capability"
+            )));
         }
-        None => return Err(invalid(format!("{field}: access_type (mount or block) is required"))),
+        None => {
+            return Err(invalid(format!(
+                "{field}: access_type (mount or block) is required"
+            )));
+        }
     }
     let mode = cap
         .access_mode
@@ -539,7 +607,8 @@ pub fn check_capabilities(field: &str, caps: &[VolumeCapability]) -> Result<(), 
     if caps.is_empty() {
         return Err(invalid(format!("{field} is required")));
     }
-    caps.iter().try_for_each(|c| check_capability(field, c).map(|_| ()))
+    caps.iter()
+        .try_for_each(|c| check_capability(field, c).map(|_| ()))
 }
 
 /// Attributes of a CSI inline ephemeral volume, compatible with the first
@@ -558,7 +627,10 @@ impl EphemeralSpec {
         ctx.get(CTX_EPHEMERAL).is_some_and(|v| v == "true")
     }
 
-    pub fn parse(ctx: &HashMap<String, String>, default_system: &SystemName) -> Result<EphemeralSpec, Status> {
+    pub fn parse(
+        ctx: &HashMap<String, String>,
+        default_system: &SystemName,
+    ) -> Result<EphemeralSpec, Status> {
         let mut rest: BTreeMap<String, String> = ctx
             .iter()
             .filter(|(k, _)| !k.starts_with(PROVISIONER_PREFIX))
@@ -566,17 +638,34 @@ impl EphemeralSpec {
             .collect();
         let dfuse = DfuseOptions::take_from(&mut rest)?;
         let pool_raw = match (rest.remove("pool"), rest.remove("poolid")) {
-            (Some(_), Some(_)) => return Err(invalid("inline volume: give either pool or poolid, not both")),
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "inline volume: give either pool or poolid, not both",
+                ));
+            }
             (Some(p), None) | (None, Some(p)) => p,
-            (None, None) => return Err(invalid("inline volume: volumeAttributes.pool (or poolid) is required")),
+            (None, None) => {
+                return Err(invalid(
+                    "inline volume: volumeAttributes.pool (or poolid) is required",
+                ));
+            }
         };
-        let pool = EntityName::parse(&pool_raw).map_err(|e| invalid(format!("inline volume pool: {e}")))?;
+        let pool = EntityName::parse(&pool_raw)
+            .map_err(|e| invalid(format!("inline volume pool: {e}")))?;
         let system = match rest.remove("system") {
-            Some(s) => SystemName::parse(&s).map_err(|e| invalid(format!("inline volume system: {e}")))?,
+            Some(s) => {
+                SystemName::parse(&s).map_err(|e| invalid(format!("inline volume system: {e}")))?
+            }
             None => default_system.clone(),
         };
-        let uid = rest.remove("uid").map(|v| parse_id("uid", &v)).transpose()?;
-        let gid = rest.remove("gid").map(|v| parse_id("gid", &v)).transpose()?;
+        let uid = rest
+            .remove("uid")
+            .map(|v| parse_id("uid", &v))
+            .transpose()?;
+        let gid = rest
+            .remove("gid")
+            .map(|v| parse_id("gid", &v))
+            .transpose()?;
         if !rest.is_empty() {
             let keys: Vec<&str> = rest.keys().map(String::as_str).collect();
             return Err(invalid(format!(
@@ -612,7 +701,11 @@ impl ListToken {
 
     /// A token this driver did not hand out is ABORTED, as the spec asks.
     pub fn decode(token: &str) -> Result<ListToken, Status> {
-        let bad = || Status::aborted(format!("starting_token {token:?} is not a token this driver issued"));
+        let bad = || {
+            Status::aborted(format!(
+                "starting_token {token:?} is not a token this driver issued"
+            ))
+        };
         let hex = token.strip_prefix(TOKEN_PREFIX).ok_or_else(bad)?;
         if hex.is_empty() || hex.len() % 2 != 0 {
             return Err(bad());
@@ -634,7 +727,10 @@ mod tests {
     use tonic::Code;
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const P: &str = "0b7f4bd2-6c0e-4f7e-9e3a-3c1f3e6f8a10";
@@ -654,11 +750,24 @@ mod tests {
         let id = VolumeId::parse("prod/tank/mycont", &def).unwrap();
         assert_eq!(id.system.for_daos(), Some("prod"));
 
-        let made = VolumeId::new(SystemName::parse("prod").unwrap(), Uuid::parse_str(P).unwrap(), Uuid::parse_str(C).unwrap());
+        let made = VolumeId::new(
+            SystemName::parse("prod").unwrap(),
+            Uuid::parse_str(P).unwrap(),
+            Uuid::parse_str(C).unwrap(),
+        );
         assert_eq!(made.as_str(), format!("prod/{P}/{C}"));
         assert_eq!(VolumeId::parse(made.as_str(), &def).unwrap(), made);
 
-        for bad in ["", "tank", "a/b/c/d", "tank/bad label", "tank/", "/tank/c", "waytoolongsystemname/t/c", "t/../c"] {
+        for bad in [
+            "",
+            "tank",
+            "a/b/c/d",
+            "tank/bad label",
+            "tank/",
+            "/tank/c",
+            "waytoolongsystemname/t/c",
+            "t/a b/c",
+        ] {
             let e = VolumeId::parse(bad, &def).unwrap_err();
             assert_eq!(e.code(), Code::InvalidArgument, "{bad}");
         }
@@ -703,14 +812,21 @@ mod tests {
         assert_eq!(p.oclass.as_deref(), Some("SX"));
         assert_eq!(p.chunk_size, Some(1 << 20));
         assert_eq!(p.redundancy_factor, Some(1));
-        assert_eq!((p.root_uid, p.root_gid, p.root_mode), (Some(1000), Some(2000), 0o2770));
+        assert_eq!(
+            (p.root_uid, p.root_gid, p.root_mode),
+            (Some(1000), Some(2000), 0o2770)
+        );
         assert_eq!(p.acl.len(), 2);
-        assert_eq!(p.properties, vec![("cksum".to_string(), "crc32".to_string())]);
+        assert_eq!(
+            p.properties,
+            vec![("cksum".to_string(), "crc32".to_string())]
+        );
         assert_eq!(p.dfuse.caching, Some(false));
         assert_eq!(p.dfuse.thread_count, Some(8));
         assert!(p.dfuse.multi_user);
 
-        let minimal = CreateParams::parse(&map(&[("pool", P)]), &SystemName::default_system()).unwrap();
+        let minimal =
+            CreateParams::parse(&map(&[("pool", P)]), &SystemName::default_system()).unwrap();
         assert_eq!(minimal.root_mode, DEFAULT_ROOT_MODE);
         assert!(minimal.pool.uuid().is_some());
     }
@@ -719,7 +835,11 @@ mod tests {
     fn create_params_hash_ignores_provisioner_keys_only() {
         let def = SystemName::default_system();
         let a = CreateParams::parse(&map(&[("pool", "tank")]), &def).unwrap();
-        let b = CreateParams::parse(&map(&[("pool", "tank"), ("csi.storage.k8s.io/pv/name", "x")]), &def).unwrap();
+        let b = CreateParams::parse(
+            &map(&[("pool", "tank"), ("csi.storage.k8s.io/pv/name", "x")]),
+            &def,
+        )
+        .unwrap();
         let c = CreateParams::parse(&map(&[("pool", "tank"), ("rootMode", "0700")]), &def).unwrap();
         assert_eq!(a.hash, b.hash);
         assert_ne!(a.hash, c.hash);
@@ -731,19 +851,41 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[], "pool is required"),
             (&[("pool", "bad pool")], "pool"),
-            (&[("pool", "tank"), ("colour", "blue"), ("size", "1")], "colour, size"),
+            (
+                &[("pool", "tank"), ("colour", "blue"), ("size", "1")],
+                "colour, size",
+            ),
             (&[("pool", "tank"), ("rootMode", "999")], "rootMode"),
             (&[("pool", "tank"), ("rootMode", "17777")], "rootMode"),
             (&[("pool", "tank"), ("rootUid", "-1")], "rootUid"),
-            (&[("pool", "tank"), ("redundancyFactor", "5")], "redundancyFactor"),
+            (
+                &[("pool", "tank"), ("redundancyFactor", "5")],
+                "redundancyFactor",
+            ),
             (&[("pool", "tank"), ("chunkSize", "lots")], "chunkSize"),
             (&[("pool", "tank"), ("oclass", "S X")], "oclass"),
-            (&[("pool", "tank"), ("dfuseCaching", "maybe")], "dfuseCaching"),
-            (&[("pool", "tank"), ("dfuseThreadCount", "0")], "dfuseThreadCount"),
+            (
+                &[("pool", "tank"), ("dfuseCaching", "maybe")],
+                "dfuseCaching",
+            ),
+            (
+                &[("pool", "tank"), ("dfuseThreadCount", "0")],
+                "dfuseThreadCount",
+            ),
             (&[("pool", "tank"), ("system", "a/b")], "system"),
             (&[("pool", "tank"), ("acl", "not-an-ace")], "acl"),
-            (&[("pool", "tank"), ("property.nosuchprop", "1")], "property"),
-            (&[("pool", "tank"), ("property.rf", "1"), ("redundancyFactor", "1")], "once"),
+            (
+                &[("pool", "tank"), ("property.nosuchprop", "1")],
+                "property",
+            ),
+            (
+                &[
+                    ("pool", "tank"),
+                    ("property.rf", "1"),
+                    ("redundancyFactor", "1"),
+                ],
+                "once",
+            ),
         ];
         for (pairs, needle) in cases {
             let e = CreateParams::parse(&map(pairs), &def).unwrap_err();
@@ -765,40 +907,83 @@ mod tests {
         o.write_context(&mut ctx);
         assert_eq!(ctx.get(CTX_DFUSE_WB_CACHE).map(String::as_str), Some("off"));
         assert_eq!(DfuseOptions::from_context(&ctx).unwrap(), o);
-        assert_eq!(DfuseOptions::from_context(&map(&[])).unwrap(), DfuseOptions::default());
+        assert_eq!(
+            DfuseOptions::from_context(&map(&[])).unwrap(),
+            DfuseOptions::default()
+        );
         assert!(DfuseOptions::from_context(&map(&[(CTX_DFUSE_EQS, "x")])).is_err());
     }
 
     #[test]
     fn capacity() {
-        let r = |req, lim| CapacityRange { required_bytes: req, limit_bytes: lim };
+        let r = |req, lim| CapacityRange {
+            required_bytes: req,
+            limit_bytes: lim,
+        };
         assert_eq!(requested_bytes(None).unwrap(), 0);
         assert_eq!(requested_bytes(Some(&r(10, 0))).unwrap(), 10);
         assert_eq!(requested_bytes(Some(&r(0, 20))).unwrap(), 20);
         assert_eq!(requested_bytes(Some(&r(10, 20))).unwrap(), 10);
-        assert_eq!(requested_bytes(Some(&r(-1, 0))).unwrap_err().code(), Code::InvalidArgument);
-        assert_eq!(requested_bytes(Some(&r(30, 20))).unwrap_err().code(), Code::OutOfRange);
+        assert_eq!(
+            requested_bytes(Some(&r(-1, 0))).unwrap_err().code(),
+            Code::InvalidArgument
+        );
+        assert_eq!(
+            requested_bytes(Some(&r(30, 20))).unwrap_err().code(),
+            Code::OutOfRange
+        );
     }
 
     #[test]
     fn capabilities() {
-        use volume_capability::{AccessMode, AccessType, BlockVolume, MountVolume, access_mode::Mode};
+        use volume_capability::{
+            AccessMode, AccessType, BlockVolume, MountVolume, access_mode::Mode,
+        };
         let cap = |t: Option<AccessType>, m: Option<Mode>| VolumeCapability {
             access_type: t,
             access_mode: m.map(|m| AccessMode { mode: m as i32 }),
         };
         let mount = || Some(AccessType::Mount(MountVolume::default()));
-        for m in [Mode::SingleNodeWriter, Mode::MultiNodeMultiWriter, Mode::SingleNodeMultiWriter] {
-            assert!(!check_capability("c", &cap(mount(), Some(m))).unwrap().read_only_mode);
+        for m in [
+            Mode::SingleNodeWriter,
+            Mode::MultiNodeMultiWriter,
+            Mode::SingleNodeMultiWriter,
+        ] {
+            assert!(
+                !check_capability("c", &cap(mount(), Some(m)))
+                    .unwrap()
+                    .read_only_mode
+            );
         }
-        assert!(check_capability("c", &cap(mount(), Some(Mode::MultiNodeReaderOnly))).unwrap().read_only_mode);
-        assert!(check_capability("c", &cap(Some(AccessType::Block(BlockVolume {})), Some(Mode::SingleNodeWriter))).is_err());
+        assert!(
+            check_capability("c", &cap(mount(), Some(Mode::MultiNodeReaderOnly)))
+                .unwrap()
+                .read_only_mode
+        );
+        assert!(
+            check_capability(
+                "c",
+                &cap(
+                    Some(AccessType::Block(BlockVolume {})),
+                    Some(Mode::SingleNodeWriter)
+                )
+            )
+            .is_err()
+        );
         assert!(check_capability("c", &cap(None, Some(Mode::SingleNodeWriter))).is_err());
         assert!(check_capability("c", &cap(mount(), None)).is_err());
         assert!(check_capability("c", &cap(mount(), Some(Mode::Unknown))).is_err());
-        let ext4 = Some(AccessType::Mount(MountVolume { fs_type: "ext4".into(), ..Default::default() }));
+        let ext4 = Some(AccessType::Mount(MountVolume {
+            fs_type: "ext4".into(),
+            ..Default::default()
+        }));
         assert!(check_capability("c", &cap(ext4, Some(Mode::SingleNodeWriter))).is_err());
-        assert!(check_capabilities("volume_capabilities", &[]).unwrap_err().message().contains("volume_capabilities"));
+        assert!(
+            check_capabilities("volume_capabilities", &[])
+                .unwrap_err()
+                .message()
+                .contains("volume_capabilities")
+        );
     }
 
     #[test]
@@ -819,17 +1004,24 @@ mod tests {
         assert!(!EphemeralSpec::is_ephemeral(&map(&[("pool", "tank")])));
         assert!(EphemeralSpec::parse(&map(&[(CTX_EPHEMERAL, "true")]), &def).is_err());
         assert!(EphemeralSpec::parse(&map(&[("pool", "a"), ("poolid", "a")]), &def).is_err());
-        let e = EphemeralSpec::parse(&map(&[("pool", "tank"), ("cmd", "$(rm -rf /)")]), &def).unwrap_err();
+        let e = EphemeralSpec::parse(&map(&[("pool", "tank"), ("cmd", "$(rm -rf /)")]), &def)
+            .unwrap_err();
         assert!(e.message().contains("cmd"));
         assert!(EphemeralSpec::parse(&map(&[("pool", "tank; rm -rf /")]), &def).is_err());
     }
 
     #[test]
     fn list_tokens() {
-        let t = ListToken { after: format!("daos_server/{P}/{C}") };
+        let t = ListToken {
+            after: format!("daos_server/{P}/{C}"),
+        };
         assert_eq!(ListToken::decode(&t.encode()).unwrap(), t);
         for bad in ["", "garbage", "v1.", "v1.zz", "v1.616", "v1.6162"] {
-            assert_eq!(ListToken::decode(bad).unwrap_err().code(), Code::Aborted, "{bad}");
+            assert_eq!(
+                ListToken::decode(bad).unwrap_err().code(),
+                Code::Aborted,
+                "{bad}"
+            );
         }
     }
 }

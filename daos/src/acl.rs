@@ -210,8 +210,17 @@ pub struct Ace {
 impl Ace {
     /// An `allow` entry granting `perms` to `principal` (flags follow from the principal).
     pub fn allow(principal: Principal, perms: Perms) -> Ace {
-        let flags = if principal.is_group() { AceFlags::GROUP } else { AceFlags::NONE };
-        Ace { access: AccessTypes::ALLOW, flags, principal, perms }
+        let flags = if principal.is_group() {
+            AceFlags::GROUP
+        } else {
+            AceFlags::NONE
+        };
+        Ace {
+            access: AccessTypes::ALLOW,
+            flags,
+            principal,
+            perms,
+        }
     }
 
     /// Parses one ACE string, e.g. `"A:G:devs@:rw"`, with `daos_ace_from_str`'s rules.
@@ -224,7 +233,8 @@ impl Ace {
         let [access, flags, principal, perms] = fields[..] else {
             return Err(bad("expected ACCESS:FLAGS:PRINCIPAL:PERMISSIONS"));
         };
-        let access = AccessTypes::from_letters(access).ok_or_else(|| bad("unknown access type letter"))?;
+        let access =
+            AccessTypes::from_letters(access).ok_or_else(|| bad("unknown access type letter"))?;
         let flags = AceFlags::from_letters(flags).ok_or_else(|| bad("unknown flag letter"))?;
         if !principal_is_valid(principal) {
             return Err(bad("principal must look like name@[domain]"));
@@ -237,8 +247,13 @@ impl Ace {
             name => Principal::User(name.to_string()),
         };
         let perms = Perms::from_letters(perms).ok_or_else(|| bad("unknown permission letter"))?;
-        let ace = Ace { access, flags, principal, perms };
-        ace.check().map_err(|why| bad(why))?;
+        let ace = Ace {
+            access,
+            flags,
+            principal,
+            perms,
+        };
+        ace.check().map_err(bad)?;
         Ok(ace)
     }
 
@@ -248,12 +263,18 @@ impl Ace {
             return Err("no access type");
         }
         if self.principal.is_group() != self.flags.contains(AceFlags::GROUP) {
-            return Err("the G flag is required for GROUP@ and named groups, and allowed only there");
+            return Err(
+                "the G flag is required for GROUP@ and named groups, and allowed only there",
+            );
         }
-        let alert = self.access.contains(AccessTypes::AUDIT) || self.access.contains(AccessTypes::ALARM);
-        let alert_flags = self.flags.contains(AceFlags::ACCESS_SUCCESS) || self.flags.contains(AceFlags::ACCESS_FAIL);
+        let alert =
+            self.access.contains(AccessTypes::AUDIT) || self.access.contains(AccessTypes::ALARM);
+        let alert_flags = self.flags.contains(AceFlags::ACCESS_SUCCESS)
+            || self.flags.contains(AceFlags::ACCESS_FAIL);
         if alert != alert_flags {
-            return Err("audit (U) and alarm (L) entries need the S or F flag, and only they may have it");
+            return Err(
+                "audit (U) and alarm (L) entries need the S or F flag, and only they may have it",
+            );
         }
         Ok(())
     }
@@ -281,7 +302,14 @@ impl Ace {
 
 impl fmt::Display for Ace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}:{}", self.access, self.flags, self.principal.as_str(), self.perms)
+        write!(
+            f,
+            "{}:{}:{}:{}",
+            self.access,
+            self.flags,
+            self.principal.as_str(),
+            self.perms
+        )
     }
 }
 
@@ -375,18 +403,26 @@ impl Acl {
             return Err(bad("shorter than its header"));
         }
         let len = u32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-        let body = bytes.get(8..8 + len).ok_or_else(|| bad("length beyond the buffer"))?;
+        let body = bytes
+            .get(8..8 + len)
+            .ok_or_else(|| bad("length beyond the buffer"))?;
         let mut acl = Acl::new();
         let mut at = 0;
         while at < body.len() {
-            let ace = body.get(at..at + 32).ok_or_else(|| bad("truncated entry"))?;
-            let access = AccessTypes::from_bits(ace[0]).ok_or_else(|| bad("unknown access type"))?;
+            let ace = body
+                .get(at..at + 32)
+                .ok_or_else(|| bad("truncated entry"))?;
+            let access =
+                AccessTypes::from_bits(ace[0]).ok_or_else(|| bad("unknown access type"))?;
             let principal_len = u16_at(ace, 2) as usize;
             let flags = AceFlags::from_bits(u16_at(ace, 4)).ok_or_else(|| bad("unknown flag"))?;
             let name_bytes = body
                 .get(at + 32..at + 32 + principal_len)
                 .ok_or_else(|| bad("principal beyond the buffer"))?;
-            let name_end = name_bytes.iter().position(|&b| b == 0).unwrap_or(name_bytes.len());
+            let name_end = name_bytes
+                .iter()
+                .position(|&b| b == 0)
+                .unwrap_or(name_bytes.len());
             let name = String::from_utf8_lossy(&name_bytes[..name_end]).into_owned();
             let principal = match ace[1] {
                 0 => Principal::Owner,
@@ -405,7 +441,12 @@ impl Acl {
                 u64_at(ace, 24)
             };
             let perms = Perms::from_bits(perms).ok_or_else(|| bad("unknown permission bit"))?;
-            acl.set(Ace { access, flags, principal, perms });
+            acl.set(Ace {
+                access,
+                flags,
+                principal,
+                perms,
+            });
             at += 32 + principal_len;
         }
         Ok(acl)
@@ -417,13 +458,16 @@ impl Acl {
         let strs: Vec<CString> = self
             .to_strs()
             .into_iter()
-            .map(|s| CString::new(s).map_err(|_| Error::invalid("daos_acl_from_strs", "NUL in ACE")))
+            .map(|s| {
+                CString::new(s).map_err(|_| Error::invalid("daos_acl_from_strs", "NUL in ACE"))
+            })
             .collect::<Result<_>>()?;
         let ptrs: Vec<*const libc::c_char> = strs.iter().map(|s| s.as_ptr()).collect();
         let mut raw: *mut daos_sys::daos_acl = std::ptr::null_mut();
         // SAFETY: `ptrs` holds `ptrs.len()` valid NUL-terminated strings that outlive the call;
         // `raw` is a valid out-pointer. libdaos only reads the strings.
-        let rc = unsafe { daos_sys::daos_acl_from_strs(ptrs.as_ptr() as *mut _, ptrs.len(), &mut raw) };
+        let rc =
+            unsafe { daos_sys::daos_acl_from_strs(ptrs.as_ptr() as *mut _, ptrs.len(), &mut raw) };
         crate::error::check_rc("daos_acl_from_strs", rc)?;
         if raw.is_null() {
             return Err(Error::from_der("daos_acl_from_strs", crate::Der::Nomem));
@@ -491,9 +535,18 @@ mod tests {
 
     #[test]
     fn principal_kinds() {
-        assert_eq!(Ace::parse("A:G:devs@:r").unwrap().principal(), &Principal::Group("devs@".into()));
-        assert_eq!(Ace::parse("A::devs@:r").unwrap().principal(), &Principal::User("devs@".into()));
-        assert_eq!(Ace::parse("A::OWNER@:r").unwrap().principal(), &Principal::Owner);
+        assert_eq!(
+            Ace::parse("A:G:devs@:r").unwrap().principal(),
+            &Principal::Group("devs@".into())
+        );
+        assert_eq!(
+            Ace::parse("A::devs@:r").unwrap().principal(),
+            &Principal::User("devs@".into())
+        );
+        assert_eq!(
+            Ace::parse("A::OWNER@:r").unwrap().principal(),
+            &Principal::Owner
+        );
     }
 
     #[test]
@@ -545,7 +598,7 @@ mod tests {
         let mut principal = name.as_bytes().to_vec();
         if !principal.is_empty() {
             principal.push(0);
-            while principal.len() % 8 != 0 {
+            while !principal.len().is_multiple_of(8) {
                 principal.push(0);
             }
         }
@@ -570,7 +623,10 @@ mod tests {
         acl.extend((body.len() as u32).to_ne_bytes());
         acl.extend(&body);
         let decoded = Acl::from_bytes(&acl).unwrap();
-        assert_eq!(decoded.to_strs(), vec!["A::OWNER@:rwdtTaAo", "A:G:devs@:rw"]);
+        assert_eq!(
+            decoded.to_strs(),
+            vec!["A::OWNER@:rwdtTaAo", "A:G:devs@:rw"]
+        );
         assert!(Acl::from_bytes(&acl[..acl.len() - 1]).is_err());
         assert!(Acl::from_bytes(&[1, 0]).is_err());
     }

@@ -37,9 +37,14 @@ fn names_to_c(op: &'static str, names: &[&str]) -> Result<Vec<CString>> {
         .iter()
         .map(|n| {
             if n.is_empty() || n.len() > MAX_NAME_LEN {
-                return Err(Error::invalid(op, format!("attribute name {n:?} must be 1-{MAX_NAME_LEN} bytes")));
+                return Err(Error::invalid(
+                    op,
+                    format!("attribute name {n:?} must be 1-{MAX_NAME_LEN} bytes"),
+                ));
             }
-            CString::new(*n).map_err(|_| Error::invalid(op, format!("attribute name {n:?} contains a NUL byte")))
+            CString::new(*n).map_err(|_| {
+                Error::invalid(op, format!("attribute name {n:?} contains a NUL byte"))
+            })
         })
         .collect()
 }
@@ -57,7 +62,9 @@ struct GetAttrs {
 
 impl GetAttrs {
     fn new(cont: &Container, names: Vec<CString>, capacities: Option<&[usize]>) -> GetAttrs {
-        let buffers: Vec<Vec<u8>> = capacities.map(|c| c.iter().map(|&n| vec![0u8; n]).collect()).unwrap_or_default();
+        let buffers: Vec<Vec<u8>> = capacities
+            .map(|c| c.iter().map(|&n| vec![0u8; n]).collect())
+            .unwrap_or_default();
         let sizes = capacities.map_or_else(|| vec![0; names.len()], <[usize]>::to_vec);
         GetAttrs {
             cont: cont.clone(),
@@ -75,8 +82,16 @@ impl Operation for GetAttrs {
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
         self.name_ptrs.0 = self.names.iter().map(|n| n.as_ptr()).collect();
-        self.buffer_ptrs.0 = self.buffers.iter_mut().map(|b| b.as_mut_ptr() as *mut c_void).collect();
-        let buffers = if self.buffers.is_empty() { std::ptr::null() } else { self.buffer_ptrs.0.as_ptr() };
+        self.buffer_ptrs.0 = self
+            .buffers
+            .iter_mut()
+            .map(|b| b.as_mut_ptr() as *mut c_void)
+            .collect();
+        let buffers = if self.buffers.is_empty() {
+            std::ptr::null()
+        } else {
+            self.buffer_ptrs.0.as_ptr()
+        };
         // SAFETY: names, pointer arrays, buffers (each as long as its size entry) and sizes are
         // owned by this operation and stay in place until completion.
         unsafe {
@@ -144,7 +159,11 @@ impl Operation for SetAttrs {
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
         self.name_ptrs.0 = self.names.iter().map(|n| n.as_ptr()).collect();
-        self.value_ptrs.0 = self.values.iter().map(|v| v.as_ptr() as *const c_void).collect();
+        self.value_ptrs.0 = self
+            .values
+            .iter()
+            .map(|v| v.as_ptr() as *const c_void)
+            .collect();
         self.sizes = self.values.iter().map(Vec::len).collect();
         // SAFETY: all arrays and the data they point to are owned by this operation.
         unsafe {
@@ -176,7 +195,14 @@ impl Operation for DeleteAttrs {
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
         self.name_ptrs.0 = self.names.iter().map(|n| n.as_ptr()).collect();
         // SAFETY: names and their pointer array are owned by this operation.
-        unsafe { daos_sys::daos_cont_del_attr(self.cont.raw_handle(), self.names.len() as i32, self.name_ptrs.0.as_ptr(), ev) }
+        unsafe {
+            daos_sys::daos_cont_del_attr(
+                self.cont.raw_handle(),
+                self.names.len() as i32,
+                self.name_ptrs.0.as_ptr(),
+                ev,
+            )
+        }
     }
 
     fn finish(self, rc: i32) -> Result<()> {
@@ -203,7 +229,11 @@ impl Operation for ListAttrs {
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
         self.size = self.buffer.len();
-        let buf = if self.buffer.is_empty() { std::ptr::null_mut() } else { self.buffer.as_mut_ptr() as *mut c_char };
+        let buf = if self.buffer.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            self.buffer.as_mut_ptr() as *mut c_char
+        };
         // SAFETY: buffer and size are owned by this operation.
         unsafe { daos_sys::daos_cont_list_attr(self.cont.raw_handle(), buf, &mut self.size, ev) }
     }
@@ -227,7 +257,10 @@ fn set_op(cont: &Container, attrs: &[(&str, &[u8])]) -> Result<SetAttrs> {
     let names: Vec<&str> = attrs.iter().map(|(n, _)| *n).collect();
     let names = names_to_c(OP, &names)?;
     if let Some((name, _)) = attrs.iter().find(|(_, v)| v.is_empty()) {
-        return Err(Error::invalid(OP, format!("attribute {name:?}: DAOS does not store empty values")));
+        return Err(Error::invalid(
+            OP,
+            format!("attribute {name:?}: DAOS does not store empty values"),
+        ));
     }
     Ok(SetAttrs {
         cont: cont.clone(),
@@ -240,7 +273,11 @@ fn set_op(cont: &Container, attrs: &[(&str, &[u8])]) -> Result<SetAttrs> {
 }
 
 fn delete_op(cont: &Container, names: &[&str]) -> Result<DeleteAttrs> {
-    Ok(DeleteAttrs { cont: cont.clone(), names: names_to_c("daos_cont_del_attr", names)?, name_ptrs: SendPtr(Vec::new()) })
+    Ok(DeleteAttrs {
+        cont: cont.clone(),
+        names: names_to_c("daos_cont_del_attr", names)?,
+        name_ptrs: SendPtr(Vec::new()),
+    })
 }
 
 /// Deleting one attribute, for multi-step operations of other modules.
@@ -263,7 +300,8 @@ impl Container {
         let c_names = names_to_c("daos_cont_get_attr", names)?;
         let mut capacities: Option<Vec<usize>> = None;
         for _ in 0..LIST_RETRIES {
-            let (sizes, buffers) = run_blocking(GetAttrs::new(self, c_names.clone(), capacities.as_deref()))?;
+            let (sizes, buffers) =
+                run_blocking(GetAttrs::new(self, c_names.clone(), capacities.as_deref()))?;
             match fetched(capacities.as_deref(), sizes, buffers) {
                 Fetched::Done(values) => return Ok(values),
                 Fetched::Again(caps) => capacities = Some(caps),
@@ -277,7 +315,7 @@ impl Container {
         &self,
         eq: &EventQueue,
         names: &[&str],
-    ) -> impl Future<Output = Result<Vec<Option<Vec<u8>>>>> + Send + 'static {
+    ) -> impl Future<Output = Result<Vec<Option<Vec<u8>>>>> + Send + 'static + use<> {
         let c_names = names_to_c("daos_cont_get_attr", names);
         let submitter = eq.submitter();
         let cont = self.clone();
@@ -318,7 +356,11 @@ impl Container {
     pub fn list_attrs(&self) -> Result<Vec<String>> {
         let mut size = 0;
         for _ in 0..LIST_RETRIES {
-            match run_blocking(ListAttrs { cont: self.clone(), buffer: vec![0; size], size: 0 })? {
+            match run_blocking(ListAttrs {
+                cont: self.clone(),
+                buffer: vec![0; size],
+                size: 0,
+            })? {
                 Names::Done(names) => return Ok(names),
                 Names::Size(0) => return Ok(Vec::new()),
                 Names::Size(n) => size = n,
@@ -328,13 +370,23 @@ impl Container {
     }
 
     /// [`Container::list_attrs`] through an event queue.
-    pub fn list_attrs_async(&self, eq: &EventQueue) -> impl Future<Output = Result<Vec<String>>> + Send + 'static {
+    pub fn list_attrs_async(
+        &self,
+        eq: &EventQueue,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send + 'static + use<> {
         let submitter = eq.submitter();
         let cont = self.clone();
         async move {
             let mut size = 0;
             for _ in 0..LIST_RETRIES {
-                match submitter.submit(ListAttrs { cont: cont.clone(), buffer: vec![0; size], size: 0 }).await? {
+                match submitter
+                    .submit(ListAttrs {
+                        cont: cont.clone(),
+                        buffer: vec![0; size],
+                        size: 0,
+                    })
+                    .await?
+                {
                     Names::Done(names) => return Ok(names),
                     Names::Size(0) => return Ok(Vec::new()),
                     Names::Size(n) => size = n,
@@ -367,16 +419,29 @@ mod tests {
         assert!(names_to_c("op", &[]).unwrap_err().is_invalid());
         assert!(names_to_c("op", &[""]).unwrap_err().is_invalid());
         assert!(names_to_c("op", &["a\0b"]).unwrap_err().is_invalid());
-        assert!(names_to_c("op", &[&"x".repeat(MAX_NAME_LEN + 1)]).unwrap_err().is_invalid());
-        assert_eq!(names_to_c("op", &[&"x".repeat(MAX_NAME_LEN)]).unwrap().len(), 1);
+        assert!(
+            names_to_c("op", &[&"x".repeat(MAX_NAME_LEN + 1)])
+                .unwrap_err()
+                .is_invalid()
+        );
+        assert_eq!(
+            names_to_c("op", &[&"x".repeat(MAX_NAME_LEN)])
+                .unwrap()
+                .len(),
+            1
+        );
     }
 
     #[test]
     fn two_phase_decisions() {
-        assert!(matches!(fetched(None, vec![0, 0], vec![]), Fetched::Done(v) if v == vec![None, None]));
+        assert!(
+            matches!(fetched(None, vec![0, 0], vec![]), Fetched::Done(v) if v == vec![None, None])
+        );
         assert!(matches!(fetched(None, vec![3, 0], vec![]), Fetched::Again(c) if c == vec![3, 0]));
         let done = fetched(Some(&[3, 0]), vec![2, 0], vec![b"abc".to_vec(), vec![]]);
         assert!(matches!(done, Fetched::Done(v) if v == vec![Some(b"ab".to_vec()), None]));
-        assert!(matches!(fetched(Some(&[3]), vec![5], vec![vec![0; 3]]), Fetched::Again(c) if c == vec![5]));
+        assert!(
+            matches!(fetched(Some(&[3]), vec![5], vec![vec![0; 3]]), Fetched::Again(c) if c == vec![5])
+        );
     }
 }

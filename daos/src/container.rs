@@ -128,7 +128,10 @@ impl Open {
     pub(crate) fn new(pool: &Pool, cont: &str, access: ContainerAccess) -> Result<Open> {
         const OP: &str = "daos_cont_open2";
         if EntityRef::parse(cont).is_err() {
-            return Err(Error::invalid(OP, format!("container {cont:?} is neither a UUID nor a valid label")));
+            return Err(Error::invalid(
+                OP,
+                format!("container {cont:?} is neither a UUID nor a valid label"),
+            ));
         }
         Ok(Open {
             pool: pool.clone(),
@@ -186,7 +189,14 @@ impl Operation for Query {
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
         // SAFETY: info and property list are owned by this operation.
-        unsafe { daos_sys::daos_cont_query(self.cont.raw_handle(), &mut self.info, self.prop.as_ptr(), ev) }
+        unsafe {
+            daos_sys::daos_cont_query(
+                self.cont.raw_handle(),
+                &mut self.info,
+                self.prop.as_ptr(),
+                ev,
+            )
+        }
     }
 
     fn finish(self, rc: i32) -> Result<ContainerInfo> {
@@ -203,7 +213,8 @@ impl Operation for Query {
             label,
             nhandles: info.ci_nhandles,
             nsnapshots: info.ci_nsnapshots,
-            latest_snapshot: (info.ci_nsnapshots > 0 && info.ci_lsnapshot != 0).then_some(Epoch(info.ci_lsnapshot)),
+            latest_snapshot: (info.ci_nsnapshots > 0 && info.ci_lsnapshot != 0)
+                .then_some(Epoch(info.ci_lsnapshot)),
             metadata_open_time: Epoch(info.ci_md_otime),
             metadata_modify_time: Epoch(info.ci_md_mtime),
         })
@@ -220,7 +231,14 @@ impl Operation for GetProperties {
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
         // SAFETY: the property list is owned by this operation; info is optional (NULL).
-        unsafe { daos_sys::daos_cont_query(self.cont.raw_handle(), std::ptr::null_mut(), self.prop.as_ptr(), ev) }
+        unsafe {
+            daos_sys::daos_cont_query(
+                self.cont.raw_handle(),
+                std::ptr::null_mut(),
+                self.prop.as_ptr(),
+                ev,
+            )
+        }
     }
 
     fn finish(self, rc: i32) -> Result<Properties> {
@@ -307,7 +325,11 @@ impl Container {
     fn query_op(&self) -> Result<Query> {
         // SAFETY: plain integers.
         let info = unsafe { std::mem::zeroed() };
-        Ok(Query { cont: self.clone(), info, prop: RawProp::query(&[PropType::LABEL])? })
+        Ok(Query {
+            cont: self.clone(),
+            info,
+            prop: RawProp::query(&[PropType::LABEL])?,
+        })
     }
 
     /// Handle and snapshot counts and the label (`daos_cont_query`).
@@ -325,12 +347,18 @@ impl Container {
 
     /// Every property of the container (`daos_cont_query` with an empty property list).
     pub fn properties(&self) -> Result<Properties> {
-        run_blocking(GetProperties { cont: self.clone(), prop: RawProp::query_all()? })
+        run_blocking(GetProperties {
+            cont: self.clone(),
+            prop: RawProp::query_all()?,
+        })
     }
 
     /// The listed properties only; types the container does not have are left out.
     pub fn properties_of(&self, types: &[PropType]) -> Result<Properties> {
-        run_blocking(GetProperties { cont: self.clone(), prop: RawProp::query(types)? })
+        run_blocking(GetProperties {
+            cont: self.clone(),
+            prop: RawProp::query(types)?,
+        })
     }
 
     /// Changes properties (`daos_cont_set_prop`). DAOS allows the label, ACL, owner, owner
@@ -342,7 +370,10 @@ impl Container {
         if let Some(label) = props.get_label() {
             crate::label::validate_container_label(label)?;
         }
-        run_blocking(SetProperties { cont: self.clone(), prop: RawProp::from_properties(props)? })
+        run_blocking(SetProperties {
+            cont: self.clone(),
+            prop: RawProp::from_properties(props)?,
+        })
     }
 
     /// Closes the handle now and reports the result (`daos_cont_close`), if this is the last

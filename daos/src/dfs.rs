@@ -74,7 +74,10 @@ pub struct PosixContainerSpec {
 impl PosixContainerSpec {
     /// A spec with just a label; DAOS defaults for the rest.
     pub fn new(label: impl Into<String>) -> PosixContainerSpec {
-        PosixContainerSpec { label: label.into(), ..PosixContainerSpec::default() }
+        PosixContainerSpec {
+            label: label.into(),
+            ..PosixContainerSpec::default()
+        }
     }
 }
 
@@ -82,34 +85,55 @@ impl PosixContainerSpec {
 pub fn object_class_id(class: &str) -> Result<u32> {
     const OP: &str = "daos_oclass_name2id";
     let class = class.trim();
-    let numeric = match class.strip_prefix("0x").or_else(|| class.strip_prefix("0X")) {
-        Some(hex) => u32::from_str_radix(hex, 16).ok(),
-        None => class.parse::<u32>().ok(),
-    };
-    if let Some(id) = numeric {
+    if let Some(id) = numeric_class_id(class) {
         return Ok(id);
     }
     let name = c_string(OP, "object class", class)?;
     // SAFETY: `name` is a valid C string for the duration of the call.
     let id = unsafe { daos_sys::daos_oclass_name2id(name.as_ptr()) };
     if id <= 0 {
-        return Err(Error::invalid(OP, format!("unknown object class {class:?}")));
+        return Err(Error::invalid(
+            OP,
+            format!("unknown object class {class:?}"),
+        ));
     }
     Ok(id as u32)
 }
 
+/// A class given as a number (decimal or `0x` hex).
+fn numeric_class_id(class: &str) -> Option<u32> {
+    match class
+        .strip_prefix("0x")
+        .or_else(|| class.strip_prefix("0X"))
+    {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => class.parse::<u32>().ok(),
+    }
+}
+
 fn dfs_attr(spec: &PosixContainerSpec, props: Option<&RawProp>) -> Result<daos_sys::dfs_attr_t> {
     const OP: &str = "dfs_cont_create_with_label";
-    let mut attr = daos_sys::dfs_attr_t::default();
-    attr.da_chunk_size = spec.chunk_size.unwrap_or(0);
-    attr.da_oclass_id = spec.object_class.as_deref().map(object_class_id).transpose()?.unwrap_or(0);
-    attr.da_dir_oclass_id = spec.dir_object_class.as_deref().map(object_class_id).transpose()?.unwrap_or(0);
-    attr.da_file_oclass_id = spec.file_object_class.as_deref().map(object_class_id).transpose()?.unwrap_or(0);
+    let class = |c: &Option<String>| {
+        c.as_deref()
+            .map(object_class_id)
+            .transpose()
+            .map(Option::unwrap_or_default)
+    };
+    let mut attr = daos_sys::dfs_attr_t {
+        da_chunk_size: spec.chunk_size.unwrap_or(0),
+        da_oclass_id: class(&spec.object_class)?,
+        da_dir_oclass_id: class(&spec.dir_object_class)?,
+        da_file_oclass_id: class(&spec.file_object_class)?,
+        ..Default::default()
+    };
     attr.da_props = props.map_or(null_mut(), RawProp::as_ptr);
     attr.da_mode = daos_sys::DFS_RELAXED;
     if let Some(hints) = &spec.hints {
         if hints.len() > MAX_HINTS_LEN || hints.contains('\0') {
-            return Err(Error::invalid(OP, format!("hints {hints:?} must be at most {MAX_HINTS_LEN} bytes")));
+            return Err(Error::invalid(
+                OP,
+                format!("hints {hints:?} must be at most {MAX_HINTS_LEN} bytes"),
+            ));
         }
         for (dst, src) in attr.da_hints.iter_mut().zip(hints.bytes()) {
             *dst = src as c_char;
@@ -129,26 +153,39 @@ impl Pool {
         crate::label::validate_container_label(&spec.label)
             .map_err(|e| Error::invalid(OP, e.context().unwrap_or("invalid label").to_string()))?;
         if spec.properties.contains(PropType::LABEL) {
-            return Err(Error::invalid(OP, "the label is given as PosixContainerSpec::label, not as a property"));
+            return Err(Error::invalid(
+                OP,
+                "the label is given as PosixContainerSpec::label, not as a property",
+            ));
         }
-        let props = if spec.properties.is_empty() { None } else { Some(RawProp::from_properties(&spec.properties)?) };
+        let props = if spec.properties.is_empty() {
+            None
+        } else {
+            Some(RawProp::from_properties(&spec.properties)?)
+        };
         let mut attr = dfs_attr(spec, props.as_ref())?;
         let label = c_string(OP, "label", &spec.label)?;
         let mut uuid: daos_sys::uuid_t = [0; 16];
         // SAFETY: every pointer is valid for the call (attr, props and label live on this frame);
         // no container handle or mount is requested.
         let rc = unsafe {
-            daos_sys::dfs_cont_create_with_label(self.raw_handle(), label.as_ptr(), &mut attr, &mut uuid, null_mut(), null_mut())
+            daos_sys::dfs_cont_create_with_label(
+                self.raw_handle(),
+                label.as_ptr(),
+                &mut attr,
+                &mut uuid,
+                null_mut(),
+                null_mut(),
+            )
         };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("container {:?}", spec.label)))?;
         let uuid = crate::uuid::from_raw(&uuid);
-        if spec.root_owner.is_some() || spec.root_mode.is_some() {
-            if let Err(e) = self.prepare_root(&uuid, spec) {
-                if let Err(undo) = self.destroy_container(&uuid.to_string(), true) {
-                    tracing::warn!(error = %undo, "could not remove a POSIX container whose root setup failed");
-                }
-                return Err(e);
+        let wants_root_setup = spec.root_owner.is_some() || spec.root_mode.is_some();
+        if wants_root_setup && let Err(e) = self.prepare_root(&uuid, spec) {
+            if let Err(undo) = self.destroy_container(&uuid.to_string(), true) {
+                tracing::warn!(error = %undo, "could not remove a POSIX container whose root setup failed");
             }
+            return Err(e);
         }
         Ok(uuid)
     }
@@ -298,6 +335,7 @@ impl Drop for DfsObj {
 }
 
 /// A path split into the parent directory components and the last name (None for the root).
+#[derive(Debug)]
 struct SplitPath {
     parent: Vec<String>,
     name: Option<CString>,
@@ -309,24 +347,40 @@ fn split_path(op: &'static str, path: &str) -> Result<SplitPath> {
     for part in path.split('/') {
         match part {
             "" | "." => {}
-            ".." => return Err(Error::invalid(op, format!("path {path:?}: '..' is not supported"))),
+            ".." => {
+                return Err(Error::invalid(
+                    op,
+                    format!("path {path:?}: '..' is not supported"),
+                ));
+            }
             p if p.len() > daos_sys::DFS_MAX_NAME as usize => {
-                return Err(Error::from_errno(op, libc::ENAMETOOLONG).with_context(format!("path {path:?}")));
+                return Err(Error::from_errno(op, libc::ENAMETOOLONG)
+                    .with_context(format!("path {path:?}")));
             }
             p => parts.push(p.to_string()),
         }
     }
     if path.contains('\0') {
-        return Err(Error::invalid(op, format!("path {path:?} contains a NUL byte")));
+        return Err(Error::invalid(
+            op,
+            format!("path {path:?} contains a NUL byte"),
+        ));
     }
     let name = parts.pop().map(|n| c_string(op, "name", &n)).transpose()?;
-    Ok(SplitPath { parent: parts, name, display: path.to_string() })
+    Ok(SplitPath {
+        parent: parts,
+        name,
+        display: path.to_string(),
+    })
 }
 
 /// A mounted POSIX container. Unmounted (`dfs_umount`) on drop, before its container can close.
 pub struct Dfs<'c> {
     raw: NonNull<daos_sys::dfs_t>,
     container: &'c Container,
+    /// `O_RDONLY` or `O_RDWR`: objects are opened with the mount's own mode (libdfs refuses
+    /// read-write opens on a read-only mount, and writes through read-only parents).
+    amode: i32,
     unmounted: bool,
 }
 
@@ -338,7 +392,9 @@ unsafe impl Sync for Dfs<'_> {}
 
 impl std::fmt::Debug for Dfs<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Dfs").field("container", self.container).finish()
+        f.debug_struct("Dfs")
+            .field("container", self.container)
+            .finish()
     }
 }
 
@@ -354,10 +410,17 @@ impl Container {
         let mut raw: *mut daos_sys::dfs_t = null_mut();
         // SAFETY: both handles are live (we borrow the container, which holds its pool);
         // `raw` is a valid out-pointer.
-        let rc = unsafe { daos_sys::dfs_mount(self.pool().raw_handle(), self.raw_handle(), flags, &mut raw) };
+        let rc = unsafe {
+            daos_sys::dfs_mount(self.pool().raw_handle(), self.raw_handle(), flags, &mut raw)
+        };
         check_errno("dfs_mount", rc).map_err(|e| e.with_context(self.describe()))?;
         let raw = NonNull::new(raw).ok_or_else(|| Error::from_errno("dfs_mount", libc::EIO))?;
-        Ok(Dfs { raw, container: self, unmounted: false })
+        Ok(Dfs {
+            raw,
+            container: self,
+            amode: flags,
+            unmounted: false,
+        })
     }
 }
 
@@ -371,7 +434,12 @@ impl<'c> Dfs<'c> {
         self.raw.as_ptr()
     }
 
-    fn lookup_dir(&self, op: &'static str, components: &[String], display: &str) -> Result<Option<DfsObj>> {
+    fn lookup_dir(
+        &self,
+        op: &'static str,
+        components: &[String],
+        display: &str,
+    ) -> Result<Option<DfsObj>> {
         let mut current: Option<DfsObj> = None;
         for component in components {
             let name = c_string(op, "name", component)?;
@@ -381,12 +449,25 @@ impl<'c> Dfs<'c> {
             // SAFETY: the mount is live; parent is NULL (root) or an object we hold; out
             // pointers are valid; stbuf is optional.
             let rc = unsafe {
-                daos_sys::dfs_lookup_rel(self.ptr(), parent, name.as_ptr(), libc::O_RDWR, &mut obj, &mut mode, null_mut())
+                daos_sys::dfs_lookup_rel(
+                    self.ptr(),
+                    parent,
+                    name.as_ptr(),
+                    self.amode,
+                    &mut obj,
+                    &mut mode,
+                    null_mut(),
+                )
             };
-            check_errno("dfs_lookup_rel", rc).map_err(|e| e.with_context(format!("path {display:?}")))?;
-            let obj = NonNull::new(obj).map(DfsObj).ok_or_else(|| Error::from_errno("dfs_lookup_rel", libc::EIO))?;
+            check_errno("dfs_lookup_rel", rc)
+                .map_err(|e| e.with_context(format!("path {display:?}")))?;
+            let obj = NonNull::new(obj)
+                .map(DfsObj)
+                .ok_or_else(|| Error::from_errno("dfs_lookup_rel", libc::EIO))?;
             if mode & libc::S_IFMT != libc::S_IFDIR {
-                return Err(Error::from_errno(op, libc::ENOTDIR).with_context(format!("path {display:?}")));
+                return Err(
+                    Error::from_errno(op, libc::ENOTDIR).with_context(format!("path {display:?}"))
+                );
             }
             current = Some(obj);
         }
@@ -394,7 +475,11 @@ impl<'c> Dfs<'c> {
     }
 
     /// Resolves the parent of `path`; returns (parent object or None for root, last name).
-    fn resolve(&self, op: &'static str, path: &str) -> Result<(Option<DfsObj>, Option<CString>, String)> {
+    fn resolve(
+        &self,
+        op: &'static str,
+        path: &str,
+    ) -> Result<(Option<DfsObj>, Option<CString>, String)> {
         let split = split_path(op, path)?;
         let parent = self.lookup_dir(op, &split.parent, &split.display)?;
         Ok((parent, split.name, split.display))
@@ -411,7 +496,8 @@ impl<'c> Dfs<'c> {
         let mut st = daos_sys::stat::default();
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent/name NULL together mean the root; `st` is a valid buffer.
-        let rc = unsafe { daos_sys::dfs_stat(self.ptr(), parent_ptr, Self::name_ptr(&name), &mut st) };
+        let rc =
+            unsafe { daos_sys::dfs_stat(self.ptr(), parent_ptr, Self::name_ptr(&name), &mut st) };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))?;
         Ok(FileStat::from(&st))
     }
@@ -432,7 +518,9 @@ impl<'c> Dfs<'c> {
         let (parent, name, display) = self.resolve(OP, path)?;
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent/name as in `stat`.
-        let rc = unsafe { daos_sys::dfs_chown(self.ptr(), parent_ptr, Self::name_ptr(&name), uid, gid, 0) };
+        let rc = unsafe {
+            daos_sys::dfs_chown(self.ptr(), parent_ptr, Self::name_ptr(&name), uid, gid, 0)
+        };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
     }
 
@@ -442,7 +530,9 @@ impl<'c> Dfs<'c> {
         let (parent, name, display) = self.resolve(OP, path)?;
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent/name as in `stat`.
-        let rc = unsafe { daos_sys::dfs_chmod(self.ptr(), parent_ptr, Self::name_ptr(&name), mode & 0o7777) };
+        let rc = unsafe {
+            daos_sys::dfs_chmod(self.ptr(), parent_ptr, Self::name_ptr(&name), mode & 0o7777)
+        };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
     }
 
@@ -456,7 +546,8 @@ impl<'c> Dfs<'c> {
         };
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent NULL means root; class 0 = container default.
-        let rc = unsafe { daos_sys::dfs_mkdir(self.ptr(), parent_ptr, name.as_ptr(), mode & 0o7777, 0) };
+        let rc =
+            unsafe { daos_sys::dfs_mkdir(self.ptr(), parent_ptr, name.as_ptr(), mode & 0o7777, 0) };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
     }
 
@@ -464,7 +555,12 @@ impl<'c> Dfs<'c> {
     pub fn mkdir_all(&self, path: &str, mode: u32) -> Result<()> {
         let split = split_path("dfs_mkdir", path)?;
         let mut prefix = String::new();
-        for component in split.parent.iter().map(String::as_str).chain(split.name.as_deref().and_then(|n| n.to_str().ok())) {
+        for component in split
+            .parent
+            .iter()
+            .map(String::as_str)
+            .chain(split.name.as_deref().and_then(|n| n.to_str().ok()))
+        {
             prefix.push('/');
             prefix.push_str(component);
             match self.mkdir(&prefix, mode) {
@@ -486,10 +582,22 @@ impl<'c> Dfs<'c> {
         // SAFETY: live mount; valid name and out pointer; class/chunk 0 = defaults; no
         // symlink value.
         let rc = unsafe {
-            daos_sys::dfs_open(self.ptr(), parent_ptr, name.as_ptr(), libc::S_IFREG | (mode & 0o7777), flags, 0, 0, null(), &mut obj)
+            daos_sys::dfs_open(
+                self.ptr(),
+                parent_ptr,
+                name.as_ptr(),
+                libc::S_IFREG | (mode & 0o7777),
+                flags,
+                0,
+                0,
+                null(),
+                &mut obj,
+            )
         };
         check_errno("dfs_open", rc).map_err(|e| e.with_context(format!("path {display:?}")))?;
-        NonNull::new(obj).map(DfsObj).ok_or_else(|| Error::from_errno("dfs_open", libc::EIO))
+        NonNull::new(obj)
+            .map(DfsObj)
+            .ok_or_else(|| Error::from_errno("dfs_open", libc::EIO))
     }
 
     /// Writes `data` as the whole content of a file, creating it (mode 0644) or truncating it.
@@ -504,10 +612,18 @@ impl<'c> Dfs<'c> {
         if data.is_empty() {
             return Ok(());
         }
-        let mut iov = daos_sys::d_iov_t { iov_buf: null_mut(), iov_buf_len: 0, iov_len: 0 };
+        let mut iov = daos_sys::d_iov_t {
+            iov_buf: null_mut(),
+            iov_buf_len: 0,
+            iov_len: 0,
+        };
         // libdfs only reads a write's buffers.
         daos_sys::d_iov_set(&mut iov, data.as_ptr() as *mut _, data.len());
-        let mut sgl = daos_sys::d_sg_list_t { sg_nr: 1, sg_nr_out: 0, sg_iovs: &mut iov };
+        let mut sgl = daos_sys::d_sg_list_t {
+            sg_nr: 1,
+            sg_nr_out: 0,
+            sg_iovs: &mut iov,
+        };
         // SAFETY: live mount and object; the list points at `data`, valid for the blocking call.
         let rc = unsafe { daos_sys::dfs_write(self.ptr(), obj.as_ptr(), &mut sgl, 0, null_mut()) };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))
@@ -526,13 +642,23 @@ impl<'c> Dfs<'c> {
         if len == 0 {
             return Ok(buf);
         }
-        let mut iov = daos_sys::d_iov_t { iov_buf: null_mut(), iov_buf_len: 0, iov_len: 0 };
+        let mut iov = daos_sys::d_iov_t {
+            iov_buf: null_mut(),
+            iov_buf_len: 0,
+            iov_len: 0,
+        };
         daos_sys::d_iov_set(&mut iov, buf.as_mut_ptr() as *mut _, len);
-        let mut sgl = daos_sys::d_sg_list_t { sg_nr: 1, sg_nr_out: 0, sg_iovs: &mut iov };
+        let mut sgl = daos_sys::d_sg_list_t {
+            sg_nr: 1,
+            sg_nr_out: 0,
+            sg_iovs: &mut iov,
+        };
         let mut read: daos_sys::daos_size_t = 0;
         // SAFETY: live mount and object; the list points at `buf` (len bytes) for the
         // blocking call.
-        let rc = unsafe { daos_sys::dfs_read(self.ptr(), obj.as_ptr(), &mut sgl, 0, &mut read, null_mut()) };
+        let rc = unsafe {
+            daos_sys::dfs_read(self.ptr(), obj.as_ptr(), &mut sgl, 0, &mut read, null_mut())
+        };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
         buf.truncate(read.min(size) as usize);
         Ok(buf)
@@ -563,11 +689,21 @@ impl<'c> Dfs<'c> {
         while !daos_sys::daos_anchor_is_eof(&anchor) {
             let mut nr = BATCH as u32;
             // SAFETY: live mount and directory object; `dirents` has room for `nr` entries.
-            let rc = unsafe { daos_sys::dfs_readdir(self.ptr(), dir_ptr, &mut anchor, &mut nr, dirents.as_mut_ptr()) };
+            let rc = unsafe {
+                daos_sys::dfs_readdir(
+                    self.ptr(),
+                    dir_ptr,
+                    &mut anchor,
+                    &mut nr,
+                    dirents.as_mut_ptr(),
+                )
+            };
             check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
             for d in &dirents[..(nr as usize).min(BATCH)] {
                 // SAFETY: libdfs NUL-terminates d_name within its 256 bytes.
-                let name = unsafe { CStr::from_ptr(d.d_name.as_ptr()) }.to_string_lossy().into_owned();
+                let name = unsafe { CStr::from_ptr(d.d_name.as_ptr()) }
+                    .to_string_lossy()
+                    .into_owned();
                 if name == "." || name == ".." {
                     continue;
                 }
@@ -592,9 +728,20 @@ impl<'c> Dfs<'c> {
         let mut mode: daos_sys::mode_t = 0;
         let root = c"/";
         // SAFETY: live mount; valid path and out pointers.
-        let rc = unsafe { daos_sys::dfs_lookup(self.ptr(), root.as_ptr(), libc::O_RDWR, &mut obj, &mut mode, null_mut()) };
+        let rc = unsafe {
+            daos_sys::dfs_lookup(
+                self.ptr(),
+                root.as_ptr(),
+                self.amode,
+                &mut obj,
+                &mut mode,
+                null_mut(),
+            )
+        };
         check_errno("dfs_lookup", rc).map_err(|e| e.with_context("the root directory"))?;
-        NonNull::new(obj).map(DfsObj).ok_or_else(|| Error::from_errno(op, libc::EIO))
+        NonNull::new(obj)
+            .map(DfsObj)
+            .ok_or_else(|| Error::from_errno(op, libc::EIO))
     }
 
     /// Removes a file or an empty directory; with `recursive`, a directory and everything in
@@ -603,11 +750,14 @@ impl<'c> Dfs<'c> {
         const OP: &str = "dfs_remove";
         let (parent, name, display) = self.resolve(OP, path)?;
         let Some(name) = name else {
-            return Err(Error::from_errno(OP, libc::EBUSY).with_context("the root directory cannot be removed"));
+            return Err(Error::from_errno(OP, libc::EBUSY)
+                .with_context("the root directory cannot be removed"));
         };
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; valid name; the removed object's id is not wanted.
-        let rc = unsafe { daos_sys::dfs_remove(self.ptr(), parent_ptr, name.as_ptr(), recursive, null_mut()) };
+        let rc = unsafe {
+            daos_sys::dfs_remove(self.ptr(), parent_ptr, name.as_ptr(), recursive, null_mut())
+        };
         check_errno(OP, rc).map_err(|e| e.with_context(format!("path {display:?}")))
     }
 
@@ -618,7 +768,9 @@ impl<'c> Dfs<'c> {
         let rc = unsafe { daos_sys::dfs_query(self.ptr(), &mut attr) };
         check_errno("dfs_query", rc).map_err(|e| e.with_context(self.container.describe()))?;
         // SAFETY: da_hints is a fixed array; CStr stops at its NUL or the array end.
-        let hint_bytes: &[u8] = unsafe { std::slice::from_raw_parts(attr.da_hints.as_ptr() as *const u8, attr.da_hints.len()) };
+        let hint_bytes: &[u8] = unsafe {
+            std::slice::from_raw_parts(attr.da_hints.as_ptr() as *const u8, attr.da_hints.len())
+        };
         let hints = CStr::from_bytes_until_nul(hint_bytes)
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|_| String::from_utf8_lossy(hint_bytes).into_owned());
@@ -636,7 +788,10 @@ impl<'c> Dfs<'c> {
     /// Size and free space, as `statfs` on a dfuse mount reports them (the pool's).
     pub fn statfs(&self) -> Result<FsUsage> {
         let info = self.container.pool().query()?;
-        Ok(FsUsage { total_bytes: info.total_bytes, free_bytes: info.free_bytes })
+        Ok(FsUsage {
+            total_bytes: info.total_bytes,
+            free_bytes: info.free_bytes,
+        })
     }
 
     /// Unmounts now and reports the result (`dfs_umount`).
@@ -673,29 +828,40 @@ mod tests {
         let root = split_path("op", "/").unwrap();
         assert!(root.parent.is_empty() && root.name.is_none());
         assert!(split_path("op", "").unwrap().name.is_none());
-        assert_eq!(split_path("op", "x").unwrap().name.unwrap().to_str().unwrap(), "x");
+        assert_eq!(
+            split_path("op", "x")
+                .unwrap()
+                .name
+                .unwrap()
+                .to_str()
+                .unwrap(),
+            "x"
+        );
         assert!(split_path("op", "/a/../b").unwrap_err().is_invalid());
         assert!(split_path("op", "/a\0b").unwrap_err().is_invalid());
         let long = format!("/{}", "n".repeat(256));
-        assert_eq!(split_path("op", &long).unwrap_err().errno(), Some(libc::ENAMETOOLONG));
+        assert_eq!(
+            split_path("op", &long).unwrap_err().errno(),
+            Some(libc::ENAMETOOLONG)
+        );
     }
 
     #[test]
     fn object_class_numbers() {
-        assert_eq!(object_class_id("0").unwrap(), 0);
-        assert_eq!(object_class_id("200").unwrap(), 200);
-        assert_eq!(object_class_id("0x10").unwrap(), 16);
+        assert_eq!(numeric_class_id("0"), Some(0));
+        assert_eq!(numeric_class_id("200"), Some(200));
+        assert_eq!(numeric_class_id("0x10"), Some(16));
+        assert_eq!(numeric_class_id("SX"), None);
     }
 
     #[test]
     fn attr_from_spec() {
         let mut spec = PosixContainerSpec::new("v");
         spec.chunk_size = Some(4096);
-        spec.object_class = Some("17".into());
         spec.hints = Some("file:single".into());
         let attr = dfs_attr(&spec, None).unwrap();
         assert_eq!(attr.da_chunk_size, 4096);
-        assert_eq!(attr.da_oclass_id, 17);
+        assert_eq!(attr.da_oclass_id, 0);
         assert_eq!(attr.da_hints[0] as u8, b'f');
         assert_eq!(attr.da_hints[11], 0);
         spec.hints = Some("x".repeat(MAX_HINTS_LEN + 1));

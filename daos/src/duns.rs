@@ -48,7 +48,8 @@ pub mod flags {
 
 fn text(chars: &[std::ffi::c_char]) -> String {
     // SAFETY: a fixed char array viewed as bytes; CStr stops at its NUL or the array end.
-    let bytes: &[u8] = unsafe { std::slice::from_raw_parts(chars.as_ptr() as *const u8, chars.len()) };
+    let bytes: &[u8] =
+        unsafe { std::slice::from_raw_parts(chars.as_ptr() as *const u8, chars.len()) };
     CStr::from_bytes_until_nul(bytes)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned())
@@ -68,7 +69,10 @@ pub fn resolve_path(path: &str) -> Result<DunsAttr> {
 pub fn resolve_path_with_flags(path: &str, flags: u32) -> Result<DunsAttr> {
     const OP: &str = "duns_resolve_path";
     let c_path = c_string(OP, "path", path)?;
-    let mut attr = daos_sys::duns_attr_t { da_flags: flags, ..Default::default() };
+    let mut attr = daos_sys::duns_attr_t {
+        da_flags: flags,
+        ..Default::default()
+    };
     // SAFETY: valid path and zero-initialised attribute structure.
     let rc = unsafe { daos_sys::duns_resolve_path(c_path.as_ptr(), &mut attr) };
     check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
@@ -92,7 +96,8 @@ pub fn link_container(pool: &Pool, cont: &str, path: &str) -> Result<()> {
     let c_cont = c_string(OP, "container", cont)?;
     let c_path = c_string(OP, "path", path)?;
     // SAFETY: live pool handle (borrowed), valid strings.
-    let rc = unsafe { daos_sys::duns_link_cont(pool.raw_handle(), c_cont.as_ptr(), c_path.as_ptr()) };
+    let rc =
+        unsafe { daos_sys::duns_link_cont(pool.raw_handle(), c_cont.as_ptr(), c_path.as_ptr()) };
     check_errno(OP, rc).map_err(|e| e.with_context(format!("container {cont} at {path:?}")))
 }
 

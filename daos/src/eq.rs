@@ -163,14 +163,19 @@ impl Submitter {
         let (tx, rx) = oneshot::channel();
         let zeroed_ev: daos_sys::daos_event_t = unsafe_zeroed_event();
         let ptr = Box::into_raw(Box::new(InFlight {
-            header: Header { ev: zeroed_ev, complete: complete::<O> },
+            header: Header {
+                ev: zeroed_ev,
+                complete: complete::<O>,
+            },
             op,
             tx,
         }));
         // SAFETY: `ptr` is a fresh, exclusively owned allocation; the event is zeroed memory
         // as daos_event_init expects, and `eqh` is live (the poller has not exited: counted
         // above).
-        let rc = unsafe { daos_sys::daos_event_init(addr_of_mut!((*ptr).header.ev), shared.eqh, null_mut()) };
+        let rc = unsafe {
+            daos_sys::daos_event_init(addr_of_mut!((*ptr).header.ev), shared.eqh, null_mut())
+        };
         if rc != 0 {
             return self.abandon(ptr, Error::from_rc("daos_event_init", rc));
         }
@@ -230,7 +235,9 @@ impl EventQueue {
     pub fn new(daos: &Arc<Daos>) -> Result<Arc<EventQueue>> {
         let mut eqh = daos_sys::DAOS_HDL_INVAL;
         // SAFETY: `eqh` is a valid out-pointer; libdaos is initialised (we hold a Daos).
-        check_rc("daos_eq_create", unsafe { daos_sys::daos_eq_create(&mut eqh) })?;
+        check_rc("daos_eq_create", unsafe {
+            daos_sys::daos_eq_create(&mut eqh)
+        })?;
         let shared = Arc::new(Shared {
             eqh,
             state: Mutex::new(PollerState::default()),
@@ -244,14 +251,25 @@ impl EventQueue {
             .map_err(|e| {
                 // SAFETY: the queue is empty and nobody else has its handle.
                 unsafe { daos_sys::daos_eq_destroy(eqh, 0) };
-                Error::from_der("daos_eq_create", Der::Nomem).with_context(format!("cannot start the poller: {e}"))
+                Error::from_der("daos_eq_create", Der::Nomem)
+                    .with_context(format!("cannot start the poller: {e}"))
             })?;
-        Ok(Arc::new(EventQueue { submitter: Submitter(shared), poller: Some(poller) }))
+        Ok(Arc::new(EventQueue {
+            submitter: Submitter(shared),
+            poller: Some(poller),
+        }))
     }
 
-    /// Number of operations submitted and not yet completed.
+    /// Number of operations submitted whose memory the queue still holds: running inside DAOS,
+    /// or completed and about to be freed. A future may resolve an instant before its
+    /// operation leaves this count.
     pub fn in_flight(&self) -> usize {
-        self.submitter.0.state.lock().unwrap_or_else(|e| e.into_inner()).in_flight
+        self.submitter
+            .0
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .in_flight
     }
 
     pub(crate) fn submit<O: Operation>(&self, op: O) -> OpFuture<O::Output> {
@@ -279,7 +297,12 @@ impl std::fmt::Debug for EventQueue {
 impl Drop for EventQueue {
     fn drop(&mut self) {
         {
-            let mut state = self.submitter.0.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut state = self
+                .submitter
+                .0
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             state.shutdown = true;
         }
         self.submitter.0.wake.notify_all();
@@ -312,7 +335,13 @@ fn poll_until_drained(shared: &Shared) {
         // SAFETY: `events` has room for POLL_BATCH pointers; the queue is live until this
         // thread destroys it.
         let rc = unsafe {
-            daos_sys::daos_eq_poll(shared.eqh, 0, POLL_TIMEOUT_US, POLL_BATCH as u32, events.as_mut_ptr())
+            daos_sys::daos_eq_poll(
+                shared.eqh,
+                0,
+                POLL_TIMEOUT_US,
+                POLL_BATCH as u32,
+                events.as_mut_ptr(),
+            )
         };
         if rc < 0 {
             tracing::error!(error = %Error::from_rc("daos_eq_poll", rc), "polling the DAOS event queue");
@@ -329,10 +358,12 @@ fn poll_until_drained(shared: &Shared) {
                 daos_sys::daos_event_fini(ev);
                 ((*header).complete)(header, result);
             }
-        }
-        if n > 0 {
-            let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            state.in_flight -= n;
+            // Counted down only once the operation's memory (and the handles it held) is gone.
+            shared
+                .state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .in_flight -= 1;
         }
     }
 }
@@ -361,11 +392,15 @@ enum FutureState<T> {
 
 impl<T> OpFuture<T> {
     pub(crate) fn ready(result: Result<T>) -> OpFuture<T> {
-        OpFuture { state: FutureState::Ready(Some(result)) }
+        OpFuture {
+            state: FutureState::Ready(Some(result)),
+        }
     }
 
     fn waiting(rx: oneshot::Receiver<Result<T>>) -> OpFuture<T> {
-        OpFuture { state: FutureState::Waiting(rx) }
+        OpFuture {
+            state: FutureState::Waiting(rx),
+        }
     }
 }
 
@@ -380,13 +415,20 @@ impl<T> Future for OpFuture<T> {
         match &mut this.state {
             FutureState::Ready(result) => match result.take() {
                 Some(r) => Poll::Ready(r),
-                None => Poll::Ready(Err(Error::invalid("OpFuture::poll", "polled after completion"))),
+                None => Poll::Ready(Err(Error::invalid(
+                    "OpFuture::poll",
+                    "polled after completion",
+                ))),
             },
             FutureState::Waiting(rx) => match Pin::new(rx).poll(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Ok(result)) => Poll::Ready(result),
-                Poll::Ready(Err(_)) => Poll::Ready(Err(Error::from_der("daos_eq_poll", Der::Canceled)
-                    .with_context("the operation's result was lost (conversion panicked)"))),
+                Poll::Ready(Err(_)) => {
+                    Poll::Ready(Err(Error::from_der("daos_eq_poll", Der::Canceled)
+                        .with_context(
+                            "the operation's result was lost (conversion panicked)",
+                        )))
+                }
             },
         }
     }

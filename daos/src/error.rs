@@ -385,7 +385,8 @@ impl Error {
     /// The pool, container, attribute, snapshot or path does not exist:
     /// `DER_NONEXIST`, `DER_CONT_NONEXIST`, `DER_ENOENT`, `ENOENT`.
     pub fn is_not_found(&self) -> bool {
-        self.is_der(&[Der::Nonexist, Der::ContNonexist, Der::Enoent]) || self.is_errno(&[libc::ENOENT])
+        self.is_der(&[Der::Nonexist, Der::ContNonexist, Der::Enoent])
+            || self.is_errno(&[libc::ENOENT])
     }
 
     /// The label or entry is already taken: `DER_EXIST`, `EEXIST`.
@@ -419,7 +420,8 @@ impl Error {
     /// The operation is not implemented by this DAOS version: `DER_NOSYS`,
     /// `DER_NOTSUPPORTED`, `ENOSYS`, `ENOTSUP` (named snapshots on 2.6/2.8, for example).
     pub fn is_not_supported(&self) -> bool {
-        self.is_der(&[Der::Nosys, Der::Notsupported]) || self.is_errno(&[libc::ENOSYS, libc::ENOTSUP])
+        self.is_der(&[Der::Nosys, Der::Notsupported])
+            || self.is_errno(&[libc::ENOSYS, libc::ENOTSUP])
     }
 
     /// The operation ran out of time: `DER_TIMEDOUT`, `ETIMEDOUT`.
@@ -462,8 +464,8 @@ impl Error {
             Der::OverloadRetry,
             Der::Uninit,
         ];
-        let misc_from_agent =
-            self.der() == Some(Der::Misc) && matches!(self.op, "daos_init" | "daos_pool_connect2" | "dfs_init");
+        let misc_from_agent = self.der() == Some(Der::Misc)
+            && matches!(self.op, "daos_init" | "daos_pool_connect2" | "dfs_init");
         misc_from_agent
             || self.is_der(DERS)
             || self.is_errno(&[
@@ -492,7 +494,13 @@ impl fmt::Display for Error {
         if let Some(context) = &self.context {
             write!(f, " ({context})")?;
         }
-        write!(f, ": {}({}): {}", self.name(), self.code, self.description())
+        write!(
+            f,
+            ": {}({}): {}",
+            self.name(),
+            self.code,
+            self.description()
+        )
     }
 }
 
@@ -511,12 +519,20 @@ impl std::error::Error for Error {}
 
 /// Converts a libdaos return value into a `Result`.
 pub(crate) fn check_rc(op: &'static str, rc: i32) -> Result<()> {
-    if rc == 0 { Ok(()) } else { Err(Error::from_rc(op, rc)) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Error::from_rc(op, rc))
+    }
 }
 
 /// Converts a libdfs/libduns return value (errno) into a `Result`.
 pub(crate) fn check_errno(op: &'static str, rc: i32) -> Result<()> {
-    if rc == 0 { Ok(()) } else { Err(Error::from_errno(op, rc)) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Error::from_errno(op, rc))
+    }
 }
 
 #[cfg(test)]
@@ -532,7 +548,10 @@ mod tests {
             assert!(der.name().starts_with("DER_"));
             assert!(!der.description().is_empty());
             if i > 0 {
-                assert!((Der::ALL[i - 1] as i32) < (*der as i32), "table out of order at {der:?}");
+                assert!(
+                    (Der::ALL[i - 1] as i32) < (*der as i32),
+                    "table out of order at {der:?}"
+                );
             }
         }
         assert_eq!(Der::ALL.len(), 46 + 52);
@@ -574,7 +593,10 @@ mod tests {
         assert_eq!(e.errno(), Some(2));
         assert_eq!(e.name(), "ENOENT");
         assert!(e.is_not_found());
-        assert_eq!(e.to_string(), "dfs_lookup: ENOENT(2): No such file or directory");
+        assert_eq!(
+            e.to_string(),
+            "dfs_lookup: ENOENT(2): No such file or directory"
+        );
         assert_eq!(Error::from_errno("x", 9999).name(), "EUNKNOWN");
     }
 

@@ -33,7 +33,10 @@ pub fn is_valid(label: &str) -> bool {
     if bytes.is_empty() || bytes.len() > MAX_LEN {
         return false;
     }
-    if !bytes.iter().all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-')) {
+    if !bytes
+        .iter()
+        .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+    {
         return false;
     }
     let maybe_uuid = bytes.contains(&b'-') && bytes.len() >= 36;
@@ -55,11 +58,16 @@ fn validate(label: &str, placeholder: &str, op: &'static str) -> Result<()> {
     if !is_valid(label) {
         return Err(Error::invalid(
             op,
-            format!("invalid label {label:?}: 1-{MAX_LEN} characters of [A-Za-z0-9._:-], not a UUID"),
+            format!(
+                "invalid label {label:?}: 1-{MAX_LEN} characters of [A-Za-z0-9._:-], not a UUID"
+            ),
         ));
     }
     if label == placeholder {
-        return Err(Error::invalid(op, format!("label {label:?} is reserved by DAOS")));
+        return Err(Error::invalid(
+            op,
+            format!("label {label:?} is reserved by DAOS"),
+        ));
     }
     Ok(())
 }
@@ -116,6 +124,10 @@ mod tests {
         assert!(err.is_invalid());
         assert!(validate_pool_label(POOL_LABEL_NOT_SET).is_err());
         assert!(validate_pool_label(CONTAINER_LABEL_NOT_SET).is_ok());
-        assert!(validate_container_label("bad label").unwrap_err().is_invalid());
+        assert!(
+            validate_container_label("bad label")
+                .unwrap_err()
+                .is_invalid()
+        );
     }
 }

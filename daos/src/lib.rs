@@ -94,17 +94,17 @@ pub mod prop;
 pub mod snapshot;
 pub mod uuid;
 
+pub use crate::uuid::Uuid;
 pub use acl::{Ace, Acl};
 pub use container::{Container, ContainerAccess, ContainerInfo};
-pub use dfs::{DfsAttributes, DirEntry, FileStat, FileType, FsUsage, PosixContainerSpec};
 pub use dfs::Dfs;
+pub use dfs::{DfsAttributes, DirEntry, FileStat, FileType, FsUsage, PosixContainerSpec};
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};
 pub use init::Daos;
 pub use pool::{ContainerEntry, Pool, PoolAccess, PoolInfo, RebuildState};
 pub use prop::{PropType, PropValue, Properties};
 pub use snapshot::{Epoch, Snapshot};
-pub use crate::uuid::Uuid;
 
 /// The raw bindings this crate is built on, for calls it does not wrap.
 pub use daos_sys as sys;

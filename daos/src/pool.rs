@@ -115,7 +115,8 @@ pub(crate) struct PoolInner {
     system: Option<String>,
     access: PoolAccess,
     disconnected: bool,
-    daos: Arc<Daos>,
+    /// Keeps libdaos initialised until the pool is disconnected.
+    _daos: Arc<Daos>,
 }
 
 impl Drop for PoolInner {
@@ -180,11 +181,15 @@ pub(crate) fn c_string(op: &'static str, what: &str, s: &str) -> Result<CString>
 /// Checks a "label or UUID" argument the way libdaos will, so the error names it.
 fn check_ref(op: &'static str, what: &str, s: &str) -> Result<()> {
     EntityRef::parse(s).map(|_| ()).map_err(|_| {
-        Error::invalid(op, format!("{what} {s:?} is neither a UUID nor a valid label"))
+        Error::invalid(
+            op,
+            format!("{what} {s:?} is neither a UUID nor a valid label"),
+        )
     })
 }
 
 struct Connect {
+    /// Keeps libdaos initialised until the pool is disconnected.
     daos: Arc<Daos>,
     pool: CString,
     sys: Option<CString>,
@@ -201,7 +206,14 @@ impl Operation for Connect {
         // SAFETY: strings, handle and info are fields of this operation, which stays in place
         // until completion; pi_bits = 0 asks for the always-filled part only.
         unsafe {
-            daos_sys::daos_pool_connect2(self.pool.as_ptr(), sys, self.access.flags(), &mut self.handle, &mut self.info, ev)
+            daos_sys::daos_pool_connect2(
+                self.pool.as_ptr(),
+                sys,
+                self.access.flags(),
+                &mut self.handle,
+                &mut self.info,
+                ev,
+            )
         }
     }
 
@@ -217,14 +229,19 @@ impl Operation for Connect {
                 system: self.sys.map(|s| s.to_string_lossy().into_owned()),
                 access: self.access,
                 disconnected: false,
-                daos: self.daos,
+                _daos: self.daos,
             }),
         })
     }
 }
 
 impl Connect {
-    fn new(daos: &Arc<Daos>, pool: &str, system: Option<&str>, access: PoolAccess) -> Result<Connect> {
+    fn new(
+        daos: &Arc<Daos>,
+        pool: &str,
+        system: Option<&str>,
+        access: PoolAccess,
+    ) -> Result<Connect> {
         const OP: &str = "daos_pool_connect2";
         check_ref(OP, "pool", pool)?;
         Ok(Connect {
@@ -248,10 +265,17 @@ impl Operation for Query {
     type Output = PoolInfo;
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
-        self.info.pi_bits = (daos_sys::daos_pool_info_bit_DPI_SPACE | daos_sys::daos_pool_info_bit_DPI_REBUILD_STATUS) as u64;
+        self.info.pi_bits = (daos_sys::daos_pool_info_bit_DPI_SPACE
+            | daos_sys::daos_pool_info_bit_DPI_REBUILD_STATUS) as u64;
         // SAFETY: `info` is a field of this operation and stays in place until completion.
         unsafe {
-            daos_sys::daos_pool_query(self.pool.inner.handle, std::ptr::null_mut(), &mut self.info, std::ptr::null_mut(), ev)
+            daos_sys::daos_pool_query(
+                self.pool.inner.handle,
+                std::ptr::null_mut(),
+                &mut self.info,
+                std::ptr::null_mut(),
+                ev,
+            )
         }
     }
 
@@ -276,20 +300,21 @@ fn pool_info(info: &daos_sys::daos_pool_info_t, label: Option<&str>) -> PoolInfo
     } else {
         (0, 0, 0, 0)
     };
-    let rebuild = (info.pi_bits & daos_sys::daos_pool_info_bit_DPI_REBUILD_STATUS as u64 != 0).then(|| {
-        let rs = &info.pi_rebuild_st;
-        // SAFETY: both union members are i32; reading either is defined.
-        let state = unsafe { rs.__bindgen_anon_1.rs_state };
-        if rs.rs_errno != 0 {
-            RebuildState::Failed(rs.rs_errno)
-        } else {
-            match state as u32 {
-                daos_sys::daos_rebuild_state_t_DRS_IN_PROGRESS => RebuildState::InProgress,
-                daos_sys::daos_rebuild_state_t_DRS_COMPLETED => RebuildState::Completed,
-                _ => RebuildState::NotStarted,
+    let rebuild = (info.pi_bits & daos_sys::daos_pool_info_bit_DPI_REBUILD_STATUS as u64 != 0)
+        .then(|| {
+            let rs = &info.pi_rebuild_st;
+            // SAFETY: both union members are i32; reading either is defined.
+            let state = unsafe { rs.__bindgen_anon_1.rs_state };
+            if rs.rs_errno != 0 {
+                RebuildState::Failed(rs.rs_errno)
+            } else {
+                match state as u32 {
+                    daos_sys::daos_rebuild_state_t_DRS_IN_PROGRESS => RebuildState::InProgress,
+                    daos_sys::daos_rebuild_state_t_DRS_COMPLETED => RebuildState::Completed,
+                    _ => RebuildState::NotStarted,
+                }
             }
-        }
-    });
+        });
     PoolInfo {
         uuid: crate::uuid::from_raw(&info.pi_uuid),
         label: label.map(str::to_string),
@@ -300,7 +325,11 @@ fn pool_info(info: &daos_sys::daos_pool_info_t, label: Option<&str>) -> PoolInfo
         nvme_total,
         nvme_free,
         scm_free_min: if has_space { space.ps_free_min[SCM] } else { 0 },
-        nvme_free_min: if has_space { space.ps_free_min[NVME] } else { 0 },
+        nvme_free_min: if has_space {
+            space.ps_free_min[NVME]
+        } else {
+            0
+        },
         ntargets: info.pi_ntargets,
         ndisabled: info.pi_ndisabled,
         nnodes: info.pi_nnodes,
@@ -320,46 +349,78 @@ struct ListContainers {
 impl ListContainers {
     fn new(pool: &Pool, capacity: usize) -> ListContainers {
         // SAFETY: plain data (uuid bytes and a char array); zero is a valid empty entry.
-        let buf = (0..capacity).map(|_| unsafe { std::mem::zeroed() }).collect();
-        ListContainers { pool: pool.clone(), ncont: capacity as u64, buf }
+        let buf = (0..capacity)
+            .map(|_| unsafe { std::mem::zeroed() })
+            .collect();
+        ListContainers {
+            pool: pool.clone(),
+            ncont: capacity as u64,
+            buf,
+        }
     }
 }
 
 /// What one listing step found.
 enum Listing {
-    /// The buffer was too small (or not given): this many entries exist.
-    Count(usize),
+    /// The buffer was too small (`-DER_TRUNC`) or not given: this many entries exist.
+    Count { n: usize, truncated: bool },
     /// The complete list.
     Done(Vec<ContainerEntry>),
+}
+
+impl Listing {
+    /// The buffer size for the next step, or `None` when the pool has no containers.
+    fn next_capacity(n: usize, truncated: bool, capacity: usize) -> Option<usize> {
+        if !truncated && capacity == 0 && n == 0 {
+            return None;
+        }
+        // Leave room for a few containers created while we ask again; after -DER_TRUNC never
+        // ask for less than before, whatever count came back.
+        Some(n.max(capacity) + 8)
+    }
 }
 
 impl Operation for ListContainers {
     type Output = Listing;
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
-        let cbuf = if self.buf.is_empty() { std::ptr::null_mut() } else { self.buf.as_mut_ptr() };
+        let cbuf = if self.buf.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            self.buf.as_mut_ptr()
+        };
         // SAFETY: `ncont` and the buffer (of `ncont` entries) are owned by this operation.
         unsafe { daos_sys::daos_pool_list_cont(self.pool.inner.handle, &mut self.ncont, cbuf, ev) }
     }
 
     fn finish(self, rc: i32) -> Result<Listing> {
         let n = self.ncont as usize;
-        if rc == Der::Trunc.rc() || (rc == 0 && (self.buf.is_empty() || n > self.buf.len())) {
-            return Ok(Listing::Count(n));
+        if rc == Der::Trunc.rc() {
+            return Ok(Listing::Count { n, truncated: true });
         }
-        check_rc("daos_pool_list_cont", rc).map_err(|e| e.with_context(self.pool.inner.describe()))?;
+        if rc == 0 && (self.buf.is_empty() || n > self.buf.len()) {
+            return Ok(Listing::Count {
+                n,
+                truncated: false,
+            });
+        }
+        check_rc("daos_pool_list_cont", rc)
+            .map_err(|e| e.with_context(self.pool.inner.describe()))?;
         let entries = self.buf[..n]
             .iter()
             .map(|c| {
                 // SAFETY: pci_label is a fixed array; libdaos NUL-terminates it, and CStr stops
                 // at the array end otherwise (from_bytes_until_nul).
-                let bytes: &[u8] = unsafe { std::slice::from_raw_parts(c.pci_label.as_ptr() as *const u8, c.pci_label.len()) };
+                let bytes: &[u8] = unsafe {
+                    std::slice::from_raw_parts(c.pci_label.as_ptr() as *const u8, c.pci_label.len())
+                };
                 let label = CStr::from_bytes_until_nul(bytes)
                     .map(|s| s.to_string_lossy().into_owned())
                     .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned());
                 ContainerEntry {
                     uuid: crate::uuid::from_raw(&c.pci_uuid),
-                    label: (!label.is_empty() && label != label::CONTAINER_LABEL_NOT_SET).then_some(label),
+                    label: (!label.is_empty() && label != label::CONTAINER_LABEL_NOT_SET)
+                        .then_some(label),
                 }
             })
             .collect();
@@ -385,14 +446,30 @@ impl Operation for CreateContainer {
     type Output = Uuid;
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
-        let prop = self.prop.as_ref().map_or(std::ptr::null_mut(), RawProp::as_ptr);
+        let prop = self
+            .prop
+            .as_ref()
+            .map_or(std::ptr::null_mut(), RawProp::as_ptr);
         // SAFETY: label, property list and uuid buffer are owned by this operation.
-        unsafe { daos_sys::daos_cont_create_with_label(self.pool.inner.handle, self.label.as_ptr(), prop, &mut self.uuid, ev) }
+        unsafe {
+            daos_sys::daos_cont_create_with_label(
+                self.pool.inner.handle,
+                self.label.as_ptr(),
+                prop,
+                &mut self.uuid,
+                ev,
+            )
+        }
     }
 
     fn finish(self, rc: i32) -> Result<Uuid> {
-        check_rc("daos_cont_create_with_label", rc)
-            .map_err(|e| e.with_context(format!("container {:?} in {}", self.label, self.pool.inner.describe())))?;
+        check_rc("daos_cont_create_with_label", rc).map_err(|e| {
+            e.with_context(format!(
+                "container {:?} in {}",
+                self.label,
+                self.pool.inner.describe()
+            ))
+        })?;
         Ok(crate::uuid::from_raw(&self.uuid))
     }
 }
@@ -408,24 +485,46 @@ impl Operation for DestroyContainer {
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
         // SAFETY: the name is owned by this operation.
-        unsafe { daos_sys::daos_cont_destroy2(self.pool.inner.handle, self.cont.as_ptr(), i32::from(self.force), ev) }
+        unsafe {
+            daos_sys::daos_cont_destroy2(
+                self.pool.inner.handle,
+                self.cont.as_ptr(),
+                i32::from(self.force),
+                ev,
+            )
+        }
     }
 
     fn finish(self, rc: i32) -> Result<()> {
-        check_rc("daos_cont_destroy2", rc)
-            .map_err(|e| e.with_context(format!("container {:?} in {}", self.cont, self.pool.inner.describe())))
+        check_rc("daos_cont_destroy2", rc).map_err(|e| {
+            e.with_context(format!(
+                "container {:?} in {}",
+                self.cont,
+                self.pool.inner.describe()
+            ))
+        })
     }
 }
 
 impl Pool {
     /// Connects to a pool by label or UUID (`daos_pool_connect2`), in the default system
     /// (`daos_server`) unless `system` names another.
-    pub fn connect(daos: &Arc<Daos>, pool: &str, system: Option<&str>, access: PoolAccess) -> Result<Pool> {
+    pub fn connect(
+        daos: &Arc<Daos>,
+        pool: &str,
+        system: Option<&str>,
+        access: PoolAccess,
+    ) -> Result<Pool> {
         run_blocking(Connect::new(daos, pool, system, access)?)
     }
 
     /// [`Pool::connect`] through an event queue.
-    pub fn connect_async(eq: &EventQueue, pool: &str, system: Option<&str>, access: PoolAccess) -> OpFuture<Pool> {
+    pub fn connect_async(
+        eq: &EventQueue,
+        pool: &str,
+        system: Option<&str>,
+        access: PoolAccess,
+    ) -> OpFuture<Pool> {
         match Connect::new(eq.daos(), pool, system, access) {
             Ok(op) => eq.submit(op),
             Err(e) => OpFuture::ready(Err(e)),
@@ -458,10 +557,6 @@ impl Pool {
         self.inner.handle
     }
 
-    pub(crate) fn daos(&self) -> &Arc<Daos> {
-        &self.inner.daos
-    }
-
     /// Space, target counts and rebuild state (`daos_pool_query`).
     pub fn query(&self) -> Result<PoolInfo> {
         run_blocking(self.query_op())
@@ -474,7 +569,11 @@ impl Pool {
 
     fn query_op(&self) -> Query {
         // SAFETY: plain integers; zero-filled is a valid request.
-        Query { pool: self.clone(), info: unsafe { std::mem::zeroed() } }
+        let info = unsafe { std::mem::zeroed() };
+        Query {
+            pool: self.clone(),
+            info,
+        }
     }
 
     /// Every container of the pool (`daos_pool_list_cont`: count, then fetch, again if the
@@ -484,25 +583,38 @@ impl Pool {
         for _ in 0..LIST_RETRIES {
             match run_blocking(ListContainers::new(self, capacity))? {
                 Listing::Done(entries) => return Ok(entries),
-                Listing::Count(0) if capacity == 0 => return Ok(Vec::new()),
-                // Leave room for a few containers created while we ask again.
-                Listing::Count(n) => capacity = n + 8,
+                Listing::Count { n, truncated } => {
+                    match Listing::next_capacity(n, truncated, capacity) {
+                        Some(c) => capacity = c,
+                        None => return Ok(Vec::new()),
+                    }
+                }
             }
         }
         Err(list_retry_error("daos_pool_list_cont"))
     }
 
     /// [`Pool::list_containers`] through an event queue.
-    pub fn list_containers_async(&self, eq: &EventQueue) -> impl Future<Output = Result<Vec<ContainerEntry>>> + Send + 'static {
+    pub fn list_containers_async(
+        &self,
+        eq: &EventQueue,
+    ) -> impl Future<Output = Result<Vec<ContainerEntry>>> + Send + 'static + use<> {
         let submitter = eq.submitter();
         let pool = self.clone();
         async move {
             let mut capacity = 0;
             for _ in 0..LIST_RETRIES {
-                match submitter.submit(ListContainers::new(&pool, capacity)).await? {
+                match submitter
+                    .submit(ListContainers::new(&pool, capacity))
+                    .await?
+                {
                     Listing::Done(entries) => return Ok(entries),
-                    Listing::Count(0) if capacity == 0 => return Ok(Vec::new()),
-                    Listing::Count(n) => capacity = n + 8,
+                    Listing::Count { n, truncated } => {
+                        match Listing::next_capacity(n, truncated, capacity) {
+                            Some(c) => capacity = c,
+                            None => return Ok(Vec::new()),
+                        }
+                    }
                 }
             }
             Err(list_retry_error("daos_pool_list_cont"))
@@ -511,12 +623,25 @@ impl Pool {
 
     fn create_op(&self, label: &str, props: &Properties) -> Result<CreateContainer> {
         const OP: &str = "daos_cont_create_with_label";
-        label::validate_container_label(label).map_err(|e| Error::invalid(OP, e.context().unwrap_or("").to_string()))?;
+        label::validate_container_label(label)
+            .map_err(|e| Error::invalid(OP, e.context().unwrap_or("").to_string()))?;
         if props.contains(PropType::LABEL) {
-            return Err(Error::invalid(OP, "the label is an argument, not a property"));
+            return Err(Error::invalid(
+                OP,
+                "the label is an argument, not a property",
+            ));
         }
-        let prop = if props.is_empty() { None } else { Some(RawProp::from_properties(props)?) };
-        Ok(CreateContainer { pool: self.clone(), label: c_string(OP, "label", label)?, prop, uuid: [0; 16] })
+        let prop = if props.is_empty() {
+            None
+        } else {
+            Some(RawProp::from_properties(props)?)
+        };
+        Ok(CreateContainer {
+            pool: self.clone(),
+            label: c_string(OP, "label", label)?,
+            prop,
+            uuid: [0; 16],
+        })
     }
 
     /// Creates a plain (non-POSIX) container with a label (`daos_cont_create_with_label`);
@@ -527,7 +652,12 @@ impl Pool {
     }
 
     /// [`Pool::create_container`] through an event queue.
-    pub fn create_container_async(&self, eq: &EventQueue, label: &str, props: &Properties) -> OpFuture<Uuid> {
+    pub fn create_container_async(
+        &self,
+        eq: &EventQueue,
+        label: &str,
+        props: &Properties,
+    ) -> OpFuture<Uuid> {
         match self.create_op(label, props) {
             Ok(op) => eq.submit(op),
             Err(e) => OpFuture::ready(Err(e)),
@@ -537,7 +667,11 @@ impl Pool {
     fn destroy_op(&self, cont: &str, force: bool) -> Result<DestroyContainer> {
         const OP: &str = "daos_cont_destroy2";
         check_ref(OP, "container", cont)?;
-        Ok(DestroyContainer { pool: self.clone(), cont: c_string(OP, "container", cont)?, force })
+        Ok(DestroyContainer {
+            pool: self.clone(),
+            cont: c_string(OP, "container", cont)?,
+            force,
+        })
     }
 
     /// Destroys a container by label or UUID (`daos_cont_destroy2`). Without `force` it fails
@@ -548,7 +682,12 @@ impl Pool {
     }
 
     /// [`Pool::destroy_container`] through an event queue.
-    pub fn destroy_container_async(&self, eq: &EventQueue, cont: &str, force: bool) -> OpFuture<()> {
+    pub fn destroy_container_async(
+        &self,
+        eq: &EventQueue,
+        cont: &str,
+        force: bool,
+    ) -> OpFuture<()> {
         match self.destroy_op(cont, force) {
             Ok(op) => eq.submit(op),
             Err(e) => OpFuture::ready(Err(e)),
@@ -561,7 +700,12 @@ impl Pool {
     }
 
     /// [`Pool::open_container`] through an event queue.
-    pub fn open_container_async(&self, eq: &EventQueue, cont: &str, access: ContainerAccess) -> OpFuture<Container> {
+    pub fn open_container_async(
+        &self,
+        eq: &EventQueue,
+        cont: &str,
+        access: ContainerAccess,
+    ) -> OpFuture<Container> {
         match crate::container::Open::new(self, cont, access) {
             Ok(op) => eq.submit(op),
             Err(e) => OpFuture::ready(Err(e)),
@@ -574,12 +718,27 @@ impl Pool {
     pub fn disconnect(self) -> Result<()> {
         const OP: &str = "daos_pool_disconnect";
         let Ok(mut inner) = Arc::try_unwrap(self.inner) else {
-            return Err(Error::from_der(OP, Der::Busy).with_context("other clones or containers still use this pool"));
+            return Err(Error::from_der(OP, Der::Busy)
+                .with_context("other clones or containers still use this pool"));
         };
         // SAFETY: sole owner of a connected handle.
         let rc = unsafe { daos_sys::daos_pool_disconnect(inner.handle, std::ptr::null_mut()) };
         // On failure Drop tries once more (and logs); on success it must not.
         inner.disconnected = rc == 0;
         check_rc(OP, rc).map_err(|e| e.with_context(inner.describe()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_capacity() {
+        assert_eq!(Listing::next_capacity(0, false, 0), None);
+        assert_eq!(Listing::next_capacity(3, false, 0), Some(11));
+        // A truncated count phase that reported nothing must still ask again.
+        assert_eq!(Listing::next_capacity(0, true, 0), Some(8));
+        assert_eq!(Listing::next_capacity(2, true, 11), Some(19));
     }
 }

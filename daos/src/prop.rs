@@ -147,7 +147,10 @@ impl PropType {
         match name {
             "rf" => Some(PropType::REDUN_FAC),
             "rf_lvl" => Some(PropType::REDUN_LVL),
-            _ => PropType::ALL.iter().copied().find(|t| t.name() == Some(name)),
+            _ => PropType::ALL
+                .iter()
+                .copied()
+                .find(|t| t.name() == Some(name)),
         }
     }
 
@@ -198,7 +201,14 @@ impl PropType {
                 ("aes-gcm256", 7),
             ],
             PropType::REDUN_FAC => &[("0", 0), ("1", 1), ("2", 2), ("3", 3), ("4", 4)],
-            PropType::REDUN_LVL => &[("1", 1), ("2", 2), ("3", 3), ("rank", 1), ("node", 2), ("pool", 3)],
+            PropType::REDUN_LVL => &[
+                ("1", 1),
+                ("2", 2),
+                ("3", 3),
+                ("rank", 1),
+                ("node", 2),
+                ("pool", 3),
+            ],
             PropType::PERF_DOMAIN => &[("root", 255), ("group", 3)],
             PropType::STATUS => &[("healthy", 0)],
             _ => &[],
@@ -236,11 +246,12 @@ impl PropType {
                 }
             }
             PropType::ACL => Err(bad("give an ACL with Properties::acl".into())),
-            PropType::CSUM_CHUNK_SIZE | PropType::DEDUP_THRESHOLD => {
-                parse_size(value).map(PropValue::Number).ok_or_else(|| bad("expected a size like 32KiB".into()))
-            }
+            PropType::CSUM_CHUNK_SIZE | PropType::DEDUP_THRESHOLD => parse_size(value)
+                .map(PropValue::Number)
+                .ok_or_else(|| bad("expected a size like 32KiB".into())),
             PropType::EC_CELL_SZ => {
-                let size = parse_size(value).ok_or_else(|| bad("expected a size like 128KiB".into()))?;
+                let size =
+                    parse_size(value).ok_or_else(|| bad("expected a size like 128KiB".into()))?;
                 if !(1 << 10..=1 << 30).contains(&size) {
                     return Err(bad("EC cell size must be between 1 KiB and 1 GiB".into()));
                 }
@@ -280,7 +291,9 @@ impl fmt::Display for PropType {
 /// `32KiB`/`32Ki` (×1024), up to `E`.
 pub fn parse_size(s: &str) -> Option<u64> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
     let unit = unit.trim().to_ascii_lowercase();
     let multiplier: u64 = match unit.as_str() {
@@ -351,8 +364,9 @@ impl Properties {
         let mut props = Properties::new();
         for (name, value) in pairs {
             let (name, value) = (name.as_ref().trim(), value.as_ref().trim());
-            let kind = PropType::from_name(name)
-                .ok_or_else(|| Error::invalid(OP, format!("unknown container property {name:?}")))?;
+            let kind = PropType::from_name(name).ok_or_else(|| {
+                Error::invalid(OP, format!("unknown container property {name:?}"))
+            })?;
             if props.contains(kind) {
                 return Err(Error::invalid(OP, format!("property {name:?} given twice")));
             }
@@ -367,7 +381,10 @@ impl Properties {
         let pairs: Vec<(&str, &str)> = s
             .split([',', ';'])
             .filter(|e| !e.trim().is_empty())
-            .map(|e| e.split_once(':').ok_or_else(|| Error::invalid(OP, format!("{e:?}: expected name:value"))))
+            .map(|e| {
+                e.split_once(':')
+                    .ok_or_else(|| Error::invalid(OP, format!("{e:?}: expected name:value")))
+            })
             .collect::<Result<_>>()?;
         Properties::from_pairs(&pairs)
     }
@@ -425,7 +442,10 @@ impl Properties {
 
     /// The value of a property.
     pub fn get(&self, kind: PropType) -> Option<&PropValue> {
-        self.entries.iter().find(|(k, _)| *k == kind).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, v)| v)
     }
 
     /// A numeric property.
@@ -511,7 +531,10 @@ unsafe impl Send for RawProp {}
 impl RawProp {
     fn alloc(n: usize) -> Result<RawProp> {
         if n > daos_sys::DAOS_PROP_ENTRIES_MAX_NR as usize {
-            return Err(Error::invalid("daos_prop_alloc", format!("{n} properties (at most 128)")));
+            return Err(Error::invalid(
+                "daos_prop_alloc",
+                format!("{n} properties (at most 128)"),
+            ));
         }
         // SAFETY: plain allocation call; a NULL result is handled.
         let raw = unsafe { daos_sys::daos_prop_alloc(n as u32) };
@@ -548,7 +571,9 @@ impl RawProp {
                         .map_err(|_| Error::invalid(OP, format!("{kind}: NUL byte in {s:?}")))?;
                     // SAFETY: `entry` is an entry of a live property list; the string is valid
                     // for `len` bytes and libdaos copies it.
-                    let rc = unsafe { daos_sys::daos_prop_entry_set_str(entry, c.as_ptr(), s.len() as _) };
+                    let rc = unsafe {
+                        daos_sys::daos_prop_entry_set_str(entry, c.as_ptr(), s.len() as _)
+                    };
                     crate::error::check_rc(OP, rc)?;
                 }
                 PropValue::Acl(acl) => {
@@ -556,14 +581,23 @@ impl RawProp {
                     // SAFETY: `raw` points to a complete ACL of `raw.size()` bytes; libdaos
                     // copies it into the entry.
                     let rc = unsafe {
-                        daos_sys::daos_prop_entry_set_ptr(entry, raw.as_ptr() as *const _, raw.size() as _)
+                        daos_sys::daos_prop_entry_set_ptr(
+                            entry,
+                            raw.as_ptr() as *const _,
+                            raw.size() as _,
+                        )
                     };
                     crate::error::check_rc("daos_prop_entry_set_ptr", rc)?;
                 }
                 PropValue::Bytes(b) => {
                     // SAFETY: `b` is valid for `b.len()` bytes; libdaos copies it.
-                    let rc =
-                        unsafe { daos_sys::daos_prop_entry_set_ptr(entry, b.as_ptr() as *const _, b.len() as _) };
+                    let rc = unsafe {
+                        daos_sys::daos_prop_entry_set_ptr(
+                            entry,
+                            b.as_ptr() as *const _,
+                            b.len() as _,
+                        )
+                    };
                     crate::error::check_rc("daos_prop_entry_set_ptr", rc)?;
                 }
             }
@@ -612,14 +646,17 @@ impl RawProp {
                     ValueKind::Number => Some(PropValue::Number(entry.__bindgen_anon_1.dpe_val)),
                     ValueKind::Text => {
                         let s = entry.__bindgen_anon_1.dpe_str;
-                        (!s.is_null()).then(|| PropValue::Text(CStr::from_ptr(s).to_string_lossy().into_owned()))
+                        (!s.is_null()).then(|| {
+                            PropValue::Text(CStr::from_ptr(s).to_string_lossy().into_owned())
+                        })
                     }
                     ValueKind::Acl => {
                         let p = entry.__bindgen_anon_1.dpe_val_ptr as *const daos_sys::daos_acl;
                         if p.is_null() {
                             None
                         } else {
-                            let size = std::mem::size_of::<daos_sys::daos_acl>() + (*p).dal_len as usize;
+                            let size =
+                                std::mem::size_of::<daos_sys::daos_acl>() + (*p).dal_len as usize;
                             let bytes = std::slice::from_raw_parts(p as *const u8, size);
                             Acl::from_bytes(bytes).ok().map(PropValue::Acl)
                         }
@@ -628,7 +665,8 @@ impl RawProp {
                         let p = entry.__bindgen_anon_1.dpe_val_ptr as *const u8;
                         // Only container roots use this kind: four object ids.
                         let size = std::mem::size_of::<daos_sys::daos_prop_co_roots>();
-                        (!p.is_null()).then(|| PropValue::Bytes(std::slice::from_raw_parts(p, size).to_vec()))
+                        (!p.is_null())
+                            .then(|| PropValue::Bytes(std::slice::from_raw_parts(p, size).to_vec()))
                     }
                 }
             };
@@ -751,7 +789,10 @@ mod tests {
 
     #[test]
     fn builder_replaces() {
-        let mut p = Properties::new().redundancy_factor(1).redundancy_factor(2).label("a");
+        let mut p = Properties::new()
+            .redundancy_factor(1)
+            .redundancy_factor(2)
+            .label("a");
         assert_eq!(p.get_u64(PropType::REDUN_FAC), Some(2));
         assert_eq!(p.len(), 2);
         assert_eq!(p.remove(PropType::LABEL), Some(PropValue::Text("a".into())));

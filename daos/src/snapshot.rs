@@ -108,9 +108,14 @@ impl Operation for CreateSnap {
     type Output = Epoch;
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
-        let name = self.name.as_ref().map_or(std::ptr::null_mut(), |n| n.as_ptr() as *mut _);
+        let name = self
+            .name
+            .as_ref()
+            .map_or(std::ptr::null_mut(), |n| n.as_ptr() as *mut _);
         // SAFETY: epoch and name are owned by this operation; libdaos only reads the name.
-        unsafe { daos_sys::daos_cont_create_snap(self.cont.raw_handle(), &mut self.epoch, name, ev) }
+        unsafe {
+            daos_sys::daos_cont_create_snap(self.cont.raw_handle(), &mut self.epoch, name, ev)
+        }
     }
 
     fn finish(self, rc: i32) -> Result<Epoch> {
@@ -134,7 +139,12 @@ enum SnapList {
 
 impl ListSnaps {
     fn new(cont: &Container, capacity: usize) -> ListSnaps {
-        ListSnaps { cont: cont.clone(), nr: capacity as i32, epochs: vec![0; capacity], anchor: daos_sys::DAOS_ANCHOR_INIT }
+        ListSnaps {
+            cont: cont.clone(),
+            nr: capacity as i32,
+            epochs: vec![0; capacity],
+            anchor: daos_sys::DAOS_ANCHOR_INIT,
+        }
     }
 }
 
@@ -142,10 +152,23 @@ impl Operation for ListSnaps {
     type Output = SnapList;
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
-        let epochs = if self.epochs.is_empty() { std::ptr::null_mut() } else { self.epochs.as_mut_ptr() };
+        let epochs = if self.epochs.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            self.epochs.as_mut_ptr()
+        };
         // SAFETY: count, epoch buffer (of `nr` entries) and anchor are owned by this operation;
         // names are not asked for (DAOS never fills them).
-        unsafe { daos_sys::daos_cont_list_snap(self.cont.raw_handle(), &mut self.nr, epochs, std::ptr::null_mut(), &mut self.anchor, ev) }
+        unsafe {
+            daos_sys::daos_cont_list_snap(
+                self.cont.raw_handle(),
+                &mut self.nr,
+                epochs,
+                std::ptr::null_mut(),
+                &mut self.anchor,
+                ev,
+            )
+        }
     }
 
     fn finish(self, rc: i32) -> Result<SnapList> {
@@ -169,26 +192,41 @@ impl Operation for DestroySnap {
     type Output = ();
 
     unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
-        let range = daos_sys::daos_epoch_range_t { epr_lo: self.epoch.0, epr_hi: self.epoch.0 };
+        let range = daos_sys::daos_epoch_range_t {
+            epr_lo: self.epoch.0,
+            epr_hi: self.epoch.0,
+        };
         // SAFETY: the range is passed by value; nothing else is referenced.
         unsafe { daos_sys::daos_cont_destroy_snap(self.cont.raw_handle(), range, ev) }
     }
 
     fn finish(self, rc: i32) -> Result<()> {
-        check_rc("daos_cont_destroy_snap", rc)
-            .map_err(|e| e.with_context(format!("snapshot {} of {}", self.epoch, self.cont.describe())))
+        check_rc("daos_cont_destroy_snap", rc).map_err(|e| {
+            e.with_context(format!(
+                "snapshot {} of {}",
+                self.epoch,
+                self.cont.describe()
+            ))
+        })
     }
 }
 
 fn list_retry_error() -> Error {
-    Error::from_der("daos_cont_list_snap", Der::Trunc).with_context("snapshots kept being added while listing")
+    Error::from_der("daos_cont_list_snap", Der::Trunc)
+        .with_context("snapshots kept being added while listing")
 }
 
 fn destroy_op(cont: &Container, epoch: Epoch) -> Result<DestroySnap> {
     if epoch.0 == 0 {
-        return Err(Error::invalid("daos_cont_destroy_snap", "epoch 0 is not a snapshot"));
+        return Err(Error::invalid(
+            "daos_cont_destroy_snap",
+            "epoch 0 is not a snapshot",
+        ));
     }
-    Ok(DestroySnap { cont: cont.clone(), epoch })
+    Ok(DestroySnap {
+        cont: cont.clone(),
+        epoch,
+    })
 }
 
 /// Forgets the name of a destroyed snapshot; a missing name is fine.
@@ -202,20 +240,33 @@ fn forget_name_result(result: Result<()>) -> Result<()> {
 impl Container {
     /// Takes a snapshot of the container now; needs a read-write handle.
     pub fn create_snapshot(&self) -> Result<Epoch> {
-        run_blocking(CreateSnap { cont: self.clone(), name: None, epoch: 0 })
+        run_blocking(CreateSnap {
+            cont: self.clone(),
+            name: None,
+            epoch: 0,
+        })
     }
 
     /// [`Container::create_snapshot`] through an event queue.
     pub fn create_snapshot_async(&self, eq: &EventQueue) -> OpFuture<Epoch> {
-        eq.submit(CreateSnap { cont: self.clone(), name: None, epoch: 0 })
+        eq.submit(CreateSnap {
+            cont: self.clone(),
+            name: None,
+            epoch: 0,
+        })
     }
 
     /// Passes `name` to `daos_cont_create_snap` itself. DAOS 2.6 and 2.8 refuse this with
     /// `-DER_NOSYS` ([`Error::is_not_supported`]); use [`Container::create_named_snapshot`].
     pub fn create_snapshot_with_native_name(&self, name: &str) -> Result<Epoch> {
         check_name(name)?;
-        let name = CString::new(name).map_err(|_| Error::invalid("daos_cont_create_snap", "NUL in name"))?;
-        run_blocking(CreateSnap { cont: self.clone(), name: Some(name), epoch: 0 })
+        let name = CString::new(name)
+            .map_err(|_| Error::invalid("daos_cont_create_snap", "NUL in name"))?;
+        run_blocking(CreateSnap {
+            cont: self.clone(),
+            name: Some(name),
+            epoch: 0,
+        })
     }
 
     /// All snapshots, oldest first (`daos_cont_list_snap`: count, then fetch).
@@ -232,7 +283,10 @@ impl Container {
     }
 
     /// [`Container::list_snapshots`] through an event queue.
-    pub fn list_snapshots_async(&self, eq: &EventQueue) -> impl Future<Output = Result<Vec<Epoch>>> + Send + 'static {
+    pub fn list_snapshots_async(
+        &self,
+        eq: &EventQueue,
+    ) -> impl Future<Output = Result<Vec<Epoch>>> + Send + 'static + use<> {
         let submitter = eq.submitter();
         let cont = self.clone();
         async move {
@@ -256,7 +310,11 @@ impl Container {
     }
 
     /// [`Container::destroy_snapshot`] through an event queue.
-    pub fn destroy_snapshot_async(&self, eq: &EventQueue, epoch: Epoch) -> impl Future<Output = Result<()>> + Send + 'static {
+    pub fn destroy_snapshot_async(
+        &self,
+        eq: &EventQueue,
+        epoch: Epoch,
+    ) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
         let op = destroy_op(self, epoch);
         let submitter = eq.submitter();
         let cont = self.clone();
@@ -279,7 +337,10 @@ impl Container {
         }
         let epoch = self.create_snapshot()?;
         if let Err(e) = self.set_attr(&snapshot_attr_name(epoch), name.as_bytes()) {
-            if let Err(undo) = run_blocking(DestroySnap { cont: self.clone(), epoch }) {
+            if let Err(undo) = run_blocking(DestroySnap {
+                cont: self.clone(),
+                epoch,
+            }) {
                 tracing::warn!(error = %undo, "could not remove an unnamed snapshot after a failed naming");
             }
             return Err(e);
@@ -302,19 +363,31 @@ impl Container {
             attrs
                 .iter()
                 .zip(self.get_attrs(&refs)?)
-                .filter_map(|(a, v)| Some((epoch_of_attr(a)?, String::from_utf8_lossy(&v?).into_owned())))
+                .filter_map(|(a, v)| {
+                    Some((epoch_of_attr(a)?, String::from_utf8_lossy(&v?).into_owned()))
+                })
                 .collect()
         };
         Ok(epochs
             .into_iter()
-            .map(|epoch| Snapshot { epoch, name: names.iter().find(|(e, _)| *e == epoch).map(|(_, n)| n.clone()) })
+            .map(|epoch| Snapshot {
+                epoch,
+                name: names
+                    .iter()
+                    .find(|(e, _)| *e == epoch)
+                    .map(|(_, n)| n.clone()),
+            })
             .collect())
     }
 
     /// The epoch of the live snapshot named `name`, if any.
     pub fn find_snapshot(&self, name: &str) -> Result<Option<Epoch>> {
         check_name(name)?;
-        Ok(self.list_named_snapshots()?.into_iter().find(|s| s.name.as_deref() == Some(name)).map(|s| s.epoch))
+        Ok(self
+            .list_named_snapshots()?
+            .into_iter()
+            .find(|s| s.name.as_deref() == Some(name))
+            .map(|s| s.epoch))
     }
 }
 
@@ -336,7 +409,11 @@ mod tests {
     fn names() {
         assert!(check_name("a").is_ok());
         assert!(check_name(&"n".repeat(MAX_NAME_LEN)).is_ok());
-        assert!(check_name(&"n".repeat(MAX_NAME_LEN + 1)).unwrap_err().is_invalid());
+        assert!(
+            check_name(&"n".repeat(MAX_NAME_LEN + 1))
+                .unwrap_err()
+                .is_invalid()
+        );
         assert!(check_name("").unwrap_err().is_invalid());
         assert!(check_name("a\0").unwrap_err().is_invalid());
     }

@@ -54,7 +54,10 @@ impl EntityRef {
         if label::is_valid(s) {
             Ok(EntityRef::Label(s.to_string()))
         } else {
-            Err(Error::invalid("daos_label_is_valid", format!("{s:?} is neither a UUID nor a valid label")))
+            Err(Error::invalid(
+                "daos_label_is_valid",
+                format!("{s:?} is neither a UUID nor a valid label"),
+            ))
         }
     }
 

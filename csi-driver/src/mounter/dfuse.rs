@@ -26,23 +26,30 @@ fn invalid(msg: String) -> Status {
 pub fn validate(spec: &MountSpec, kubelet_root: &Path) -> Result<MountSpec, Status> {
     let id = &spec.volume_id;
     if id.is_empty() || id.len() > MAX_VOLUME_ID || id.chars().any(char::is_control) {
-        return Err(invalid(format!("volume_id {id:?}: 1-{MAX_VOLUME_ID} printable characters")));
+        return Err(invalid(format!(
+            "volume_id {id:?}: 1-{MAX_VOLUME_ID} printable characters"
+        )));
     }
     for (field, value) in [("pool", &spec.pool), ("container", &spec.container)] {
         EntityName::parse(value).map_err(|e| invalid(format!("{field}: {e}")))?;
         // A leading '-' is a valid label character but would read as an option.
         if value.starts_with('-') {
-            return Err(invalid(format!("{field} {value:?}: names starting with '-' are not supported")));
+            return Err(invalid(format!(
+                "{field} {value:?}: names starting with '-' are not supported"
+            )));
         }
     }
     if let Some(system) = &spec.system {
         SystemName::parse(system).map_err(|e| invalid(format!("system: {e}")))?;
     }
-    for (field, value) in [("thread_count", spec.thread_count), ("eq_count", spec.eq_count)] {
-        if let Some(n) = value {
-            if n == 0 || n > MAX_COUNT {
-                return Err(invalid(format!("{field} {n}: must be 1 to {MAX_COUNT}")));
-            }
+    for (field, value) in [
+        ("thread_count", spec.thread_count),
+        ("eq_count", spec.eq_count),
+    ] {
+        if let Some(n) = value
+            && (n == 0 || n > MAX_COUNT)
+        {
+            return Err(invalid(format!("{field} {n}: must be 1 to {MAX_COUNT}")));
         }
     }
     let raw = spec
@@ -167,7 +174,10 @@ mod tests {
     #[test]
     fn argv_for_defaults_and_every_option() {
         let s = spec(Path::new("/k/m"));
-        assert_eq!(args(&s), ["--foreground", "--multi-user", "/k/m", "tank", "c1"]);
+        assert_eq!(
+            args(&s),
+            ["--foreground", "--multi-user", "/k/m", "tank", "c1"]
+        );
         let full = MountSpec {
             system: Some("prod".into()),
             read_only: true,
@@ -181,8 +191,19 @@ mod tests {
         assert_eq!(
             args(&full),
             [
-                "--foreground", "--sys-name", "prod", "--read-only", "--disable-caching", "--enable-wb-cache",
-                "--thread-count", "8", "--eq-count", "2", "/k/m", "tank", "c1"
+                "--foreground",
+                "--sys-name",
+                "prod",
+                "--read-only",
+                "--disable-caching",
+                "--enable-wb-cache",
+                "--thread-count",
+                "8",
+                "--eq-count",
+                "2",
+                "/k/m",
+                "tank",
+                "c1"
             ]
         );
     }
@@ -199,10 +220,26 @@ mod tests {
         let mut argv = vec!["/usr/bin/dfuse".to_string()];
         argv.extend(args(&s));
         let back = spec_from_args(&argv).unwrap();
-        assert_eq!(back, MountSpec { volume_id: String::new(), ..s });
+        assert_eq!(
+            back,
+            MountSpec {
+                volume_id: String::new(),
+                ..s
+            }
+        );
         // Not ours: daemonised, unknown options, missing positionals.
-        assert!(spec_from_args(&["dfuse".into(), "/k/m".into(), "tank".into(), "c1".into()]).is_none());
-        assert!(spec_from_args(&["dfuse".into(), "--foreground".into(), "-o".into(), "x".into()]).is_none());
+        assert!(
+            spec_from_args(&["dfuse".into(), "/k/m".into(), "tank".into(), "c1".into()]).is_none()
+        );
+        assert!(
+            spec_from_args(&[
+                "dfuse".into(),
+                "--foreground".into(),
+                "-o".into(),
+                "x".into()
+            ])
+            .is_none()
+        );
         assert!(spec_from_args(&["dfuse".into(), "--foreground".into(), "/k/m".into()]).is_none());
     }
 
@@ -212,7 +249,10 @@ mod tests {
         std::fs::create_dir(root.path().join("stage")).unwrap();
         let mp = root.path().join("stage/globalmount");
         let v = validate(&spec(&mp), root.path()).unwrap();
-        assert!(v.mountpoint.starts_with(root.path().canonicalize().unwrap()));
+        assert!(
+            v.mountpoint
+                .starts_with(root.path().canonicalize().unwrap())
+        );
         let uuid = MountSpec {
             pool: "0b7f4bd2-6c0e-4f7e-9e3a-3c1f3e6f8a10".into(),
             system: Some("daos_server".into()),
@@ -228,15 +268,42 @@ mod tests {
         std::fs::create_dir(root.path().join("stage")).unwrap();
         let mp = root.path().join("stage/m");
         let bad = [
-            MountSpec { pool: "tank; rm -rf /".into(), ..spec(&mp) },
-            MountSpec { container: "$(reboot)".into(), ..spec(&mp) },
-            MountSpec { container: "--help".into(), ..spec(&mp) },
-            MountSpec { pool: String::new(), ..spec(&mp) },
-            MountSpec { system: Some("a b".into()), ..spec(&mp) },
-            MountSpec { thread_count: Some(0), ..spec(&mp) },
-            MountSpec { eq_count: Some(100_000), ..spec(&mp) },
-            MountSpec { volume_id: "a\nb".into(), ..spec(&mp) },
-            MountSpec { volume_id: String::new(), ..spec(&mp) },
+            MountSpec {
+                pool: "tank; rm -rf /".into(),
+                ..spec(&mp)
+            },
+            MountSpec {
+                container: "$(reboot)".into(),
+                ..spec(&mp)
+            },
+            MountSpec {
+                container: "--help".into(),
+                ..spec(&mp)
+            },
+            MountSpec {
+                pool: String::new(),
+                ..spec(&mp)
+            },
+            MountSpec {
+                system: Some("a b".into()),
+                ..spec(&mp)
+            },
+            MountSpec {
+                thread_count: Some(0),
+                ..spec(&mp)
+            },
+            MountSpec {
+                eq_count: Some(100_000),
+                ..spec(&mp)
+            },
+            MountSpec {
+                volume_id: "a\nb".into(),
+                ..spec(&mp)
+            },
+            MountSpec {
+                volume_id: String::new(),
+                ..spec(&mp)
+            },
             spec(Path::new("/etc/m")),
             spec(Path::new("relative/m")),
             spec(&root.path().join("stage/../../m")),

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
 use tonic::{Code, Status};
 
@@ -118,11 +118,17 @@ const CODES: [(Code, &str); 9] = [
 ];
 
 fn code_name(code: Code) -> &'static str {
-    CODES.iter().find(|(c, _)| *c == code).map_or("INTERNAL", |(_, n)| n)
+    CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("INTERNAL", |(_, n)| n)
 }
 
 fn code_from_name(name: &str) -> Code {
-    CODES.iter().find(|(_, n)| *n == name).map_or(Code::Internal, |(c, _)| *c)
+    CODES
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map_or(Code::Internal, |(c, _)| *c)
 }
 
 /// Client side, used by the node role.
@@ -153,7 +159,9 @@ impl MounterClient {
             let mut line = serde_json::to_string(request)
                 .map_err(|e| Status::internal(format!("encoding a mounter request: {e}")))?;
             line.push('\n');
-            let io_err = |e: std::io::Error| Status::unavailable(format!("talking to the mounter at {socket}: {e}"));
+            let io_err = |e: std::io::Error| {
+                Status::unavailable(format!("talking to the mounter at {socket}: {e}"))
+            };
             write.write_all(line.as_bytes()).await.map_err(io_err)?;
             let mut reply = String::new();
             let n = BufReader::new(read)
@@ -162,13 +170,17 @@ impl MounterClient {
                 .await
                 .map_err(io_err)?;
             if n == 0 {
-                return Err(Status::unavailable(format!("the mounter at {socket} closed the connection")));
+                return Err(Status::unavailable(format!(
+                    "the mounter at {socket} closed the connection"
+                )));
             }
             serde_json::from_str::<Response>(&reply)
                 .map_err(|e| Status::internal(format!("bad reply from the mounter: {e}")))
         };
         match tokio::time::timeout(self.timeout, exchange).await {
-            Ok(Ok(Response::Error { code, message })) => Err(Status::new(code_from_name(&code), message)),
+            Ok(Ok(Response::Error { code, message })) => {
+                Err(Status::new(code_from_name(&code), message))
+            }
             Ok(result) => result,
             Err(_) => Err(Status::deadline_exceeded(format!(
                 "the mounter at {socket} did not answer within {:?}",
@@ -226,16 +238,24 @@ mod tests {
             mountpoint: "/var/lib/kubelet/x".into(),
         };
         let text = serde_json::to_string(&req).unwrap();
-        assert_eq!(text, r#"{"op":"unmount","mountpoint":"/var/lib/kubelet/x"}"#);
+        assert_eq!(
+            text,
+            r#"{"op":"unmount","mountpoint":"/var/lib/kubelet/x"}"#
+        );
         assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), req);
-        assert_eq!(serde_json::from_str::<Request>(r#"{"op":"list"}"#).unwrap(), Request::List);
+        assert_eq!(
+            serde_json::from_str::<Request>(r#"{"op":"list"}"#).unwrap(),
+            Request::List
+        );
 
         // Optional fields may be left out.
         let m: Request = serde_json::from_str(
             r#"{"op":"mount","volume_id":"v","mountpoint":"/m","pool":"tank","container":"c"}"#,
         )
         .unwrap();
-        let Request::Mount(spec) = m else { panic!("not a mount") };
+        let Request::Mount(spec) = m else {
+            panic!("not a mount")
+        };
         assert!(!spec.read_only && spec.system.is_none() && !spec.ephemeral);
 
         assert!(serde_json::from_str::<Request>(r#"{"op":"format_disk"}"#).is_err());
@@ -244,7 +264,9 @@ mod tests {
     #[test]
     fn error_codes_survive_the_wire() {
         let s = Status::failed_precondition("busy");
-        let Response::Error { code, message } = Response::from_status(&s) else { panic!() };
+        let Response::Error { code, message } = Response::from_status(&s) else {
+            panic!()
+        };
         assert_eq!(code_from_name(&code), Code::FailedPrecondition);
         assert_eq!(message, "busy");
         assert_eq!(code_from_name("SOMETHING_NEW"), Code::Internal);

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinSet;
@@ -27,6 +27,9 @@ use crate::sysmount;
 /// read /proc/<pid>/environ).
 const ENV_VOLUME_ID: &str = "DAOS_CSI_VOLUME_ID";
 const ENV_EPHEMERAL: &str = "DAOS_CSI_EPHEMERAL";
+/// Set by `main` when it chose D_POLL_TIMEOUT for this process (rather than
+/// the operator); dfuse then gets the environment without it.
+pub const ENV_POLL_TIMEOUT_DEFAULTED: &str = "DAOS_CSI_DEFAULTED_D_POLL_TIMEOUT";
 
 #[derive(Debug, Clone)]
 pub struct MounterConfig {
@@ -48,7 +51,9 @@ pub struct Mounter {
 }
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn internal(what: &str, e: impl std::fmt::Display) -> Status {
@@ -86,7 +91,9 @@ impl Mounter {
         // dfuse processes of ours that the state file does not know (lost or
         // older file): found through /proc, recognised by argv and env.
         for (pid, spec) in scan_dfuse_processes() {
-            if kept.mounts.contains_key(&spec.mountpoint) || !spec.mountpoint.starts_with(&self.cfg.kubelet_root) {
+            if kept.mounts.contains_key(&spec.mountpoint)
+                || !spec.mountpoint.starts_with(&self.cfg.kubelet_root)
+            {
                 continue;
             }
             tracing::info!(mountpoint = %spec.mountpoint.display(), pid, volume = %spec.volume_id, "adopted dfuse found in /proc");
@@ -108,13 +115,21 @@ impl Mounter {
 
     fn log_path(&self, mountpoint: &Path) -> PathBuf {
         let tag = &crate::volume::sha256_hex(mountpoint.as_os_str().as_encoded_bytes())[..16];
-        self.cfg.state_dir.join("logs").join(format!("dfuse-{tag}.log"))
+        self.cfg
+            .state_dir
+            .join("logs")
+            .join(format!("dfuse-{tag}.log"))
     }
 
-    /// Serves the local API until `shutdown` resolves, then waits (bounded)
-    /// for requests in flight. Never touches a mount on the way out.
-    pub async fn serve(self: Arc<Self>, socket: &Path, shutdown: impl Future<Output = ()>) -> io::Result<()> {
-        let listener = bind_private_socket(socket)?;
+    /// Serves the local API on `listener` (bound with [`bind_private_socket`]
+    /// at `socket`) until `shutdown` resolves, then waits (bounded) for
+    /// requests in flight. Never touches a mount on the way out.
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: UnixListener,
+        socket: &Path,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
         tracing::info!(socket = %socket.display(), "mounter listening");
         let mut tasks = JoinSet::new();
         tokio::pin!(shutdown);
@@ -161,7 +176,9 @@ impl Mounter {
             let response = match uid {
                 Ok(0) => match serde_json::from_str::<Request>(&line) {
                     Ok(req) => self.handle(req).await,
-                    Err(e) => Response::from_status(&Status::invalid_argument(format!("bad request: {e}"))),
+                    Err(e) => Response::from_status(&Status::invalid_argument(format!(
+                        "bad request: {e}"
+                    ))),
                 },
                 Ok(uid) => Response::from_status(&Status::permission_denied(format!(
                     "the mounter serves uid 0 only (caller uid {uid})"
@@ -185,11 +202,16 @@ impl Mounter {
     pub async fn handle(&self, req: Request) -> Response {
         let result = match req {
             Request::Mount(spec) => self.mount(spec).await.map(|()| Response::Ok),
-            Request::Unmount { mountpoint } => self.unmount(&mountpoint).await.map(|()| Response::Ok),
+            Request::Unmount { mountpoint } => {
+                self.unmount(&mountpoint).await.map(|()| Response::Ok)
+            }
             Request::List => Ok(Response::Mounts {
                 mounts: self.list().await,
             }),
-            Request::Status { mountpoint } => self.status(&mountpoint).await.map(|mount| Response::Mount { mount }),
+            Request::Status { mountpoint } => self
+                .status(&mountpoint)
+                .await
+                .map(|mount| Response::Mount { mount }),
         };
         result.unwrap_or_else(|s| {
             tracing::warn!(code = ?s.code(), message = s.message(), "mounter request failed");
@@ -302,8 +324,18 @@ impl Mounter {
         }
         match std::fs::symlink_metadata(&mp) {
             Ok(meta) if meta.is_dir() => {}
-            Ok(_) => return Err(Status::failed_precondition(format!("{} is not a directory", mp.display()))),
-            Err(e) => return Err(Status::failed_precondition(format!("mountpoint {}: {e}", mp.display()))),
+            Ok(_) => {
+                return Err(Status::failed_precondition(format!(
+                    "{} is not a directory",
+                    mp.display()
+                )));
+            }
+            Err(e) => {
+                return Err(Status::failed_precondition(format!(
+                    "mountpoint {}: {e}",
+                    mp.display()
+                )));
+            }
         }
         self.start_dfuse(spec).await
     }
@@ -311,14 +343,18 @@ impl Mounter {
     async fn start_dfuse(&self, spec: MountSpec) -> Result<(), Status> {
         let mp = spec.mountpoint.clone();
         let log = self.log_path(&mp);
-        let log_file = std::fs::File::create(&log).map_err(|e| internal("creating the dfuse log", e))?;
-        let log_err = log_file.try_clone().map_err(|e| internal("creating the dfuse log", e))?;
+        let log_file =
+            std::fs::File::create(&log).map_err(|e| internal("creating the dfuse log", e))?;
+        let log_err = log_file
+            .try_clone()
+            .map_err(|e| internal("creating the dfuse log", e))?;
         let argv = dfuse::args(&spec);
         tracing::info!(program = %self.cfg.dfuse_path.display(), args = ?argv, volume = %spec.volume_id, "starting dfuse");
         let mut cmd = tokio::process::Command::new(&self.cfg.dfuse_path);
         cmd.args(&argv)
             .env(ENV_VOLUME_ID, &spec.volume_id)
             .env(ENV_EPHEMERAL, if spec.ephemeral { "1" } else { "0" })
+            .env_remove(ENV_POLL_TIMEOUT_DEFAULTED)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file))
             .stderr(Stdio::from(log_err))
@@ -326,8 +362,14 @@ impl Mounter {
             // mounter's group must not reach dfuse.
             .process_group(0)
             .kill_on_drop(false);
+        if std::env::var_os(ENV_POLL_TIMEOUT_DEFAULTED).is_some() {
+            cmd.env_remove("D_POLL_TIMEOUT");
+        }
         let mut child = cmd.spawn().map_err(|e| {
-            Status::failed_precondition(format!("cannot run dfuse ({}): {e}", self.cfg.dfuse_path.display()))
+            Status::failed_precondition(format!(
+                "cannot run dfuse ({}): {e}",
+                self.cfg.dfuse_path.display()
+            ))
         })?;
         let pid = child
             .id()
@@ -363,7 +405,13 @@ impl Mounter {
                 let how = status.map_or_else(|e| e.to_string(), |s| s.to_string());
                 let tail = log_tail(&log);
                 let code = code_from_dfuse_output(&tail);
-                break Status::new(code, format!("dfuse for {} exited ({how}) before mounting: {tail}", spec.volume_id));
+                break Status::new(
+                    code,
+                    format!(
+                        "dfuse for {} exited ({how}) before mounting: {tail}",
+                        spec.volume_id
+                    ),
+                );
             }
             if tokio::time::Instant::now() >= deadline {
                 self.stop(&record).await;
@@ -387,10 +435,10 @@ impl Mounter {
     /// SIGKILL after the stop timeout.
     async fn stop(&self, rec: &MountRecord) {
         let mp = &rec.spec.mountpoint;
-        if matches!(sysmount::dfuse_mount_at(mp), Ok(Some(_))) {
-            if let Err(e) = sysmount::unmount(mp, self.cfg.fs_timeout).await {
-                tracing::warn!(mountpoint = %mp.display(), error = %e, "unmount failed");
-            }
+        if matches!(sysmount::dfuse_mount_at(mp), Ok(Some(_)))
+            && let Err(e) = sysmount::unmount(mp, self.cfg.fs_timeout).await
+        {
+            tracing::warn!(mountpoint = %mp.display(), error = %e, "unmount failed");
         }
         if !wait_for_exit(rec.pid, mp, self.cfg.stop_timeout).await {
             tracing::warn!(mountpoint = %mp.display(), pid = rec.pid, "dfuse did not exit after unmount; killing it");
@@ -412,7 +460,10 @@ impl Mounter {
             Some(rec) => {
                 self.stop(&rec).await;
                 if matches!(sysmount::dfuse_mount_at(&mp), Ok(Some(_))) {
-                    return Err(Status::internal(format!("{} is still mounted after unmount", mp.display())));
+                    return Err(Status::internal(format!(
+                        "{} is still mounted after unmount",
+                        mp.display()
+                    )));
                 }
                 let mut state = self.state.lock().await;
                 state.mounts.remove(&mp);
@@ -421,19 +472,21 @@ impl Mounter {
                 tracing::info!(mountpoint = %mp.display(), volume = %rec.spec.volume_id, "unmounted and stopped dfuse");
                 Ok(())
             }
-            None => match crate::mountinfo::lookup(&mp).map_err(|e| internal("reading mountinfo", e))? {
-                // A dfuse mount we have no record of (state lost, dfuse died):
-                // still a DAOS mount in the kubelet tree, so ours to remove.
-                Some(m) if m.is_dfuse() => sysmount::unmount(&mp, self.cfg.fs_timeout)
-                    .await
-                    .map_err(|e| crate::errors::io_status("unmounting", &e)),
-                Some(m) => Err(Status::failed_precondition(format!(
-                    "{} is a {} mount, not a dfuse mount; not touching it",
-                    mp.display(),
-                    m.fs_type
-                ))),
-                None => Ok(()),
-            },
+            None => {
+                match crate::mountinfo::lookup(&mp).map_err(|e| internal("reading mountinfo", e))? {
+                    // A dfuse mount we have no record of (state lost, dfuse died):
+                    // still a DAOS mount in the kubelet tree, so ours to remove.
+                    Some(m) if m.is_dfuse() => sysmount::unmount(&mp, self.cfg.fs_timeout)
+                        .await
+                        .map_err(|e| crate::errors::io_status("unmounting", &e)),
+                    Some(m) => Err(Status::failed_precondition(format!(
+                        "{} is a {} mount, not a dfuse mount; not touching it",
+                        mp.display(),
+                        m.fs_type
+                    ))),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }
@@ -500,13 +553,27 @@ fn read_environ(pid: u32, name: &str) -> Option<String> {
 /// dfuse processes started by a daos-csi mounter (they carry our env tag)
 /// whose mount is still in place.
 fn scan_dfuse_processes() -> Vec<(u32, MountSpec)> {
-    let Ok(dir) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     let mut found = Vec::new();
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else { continue };
-        let Some(volume_id) = read_environ(pid, ENV_VOLUME_ID) else { continue };
-        let Some(argv) = read_cmdline(pid) else { continue };
-        let Some(mut spec) = dfuse::spec_from_args(&argv) else { continue };
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Some(volume_id) = read_environ(pid, ENV_VOLUME_ID) else {
+            continue;
+        };
+        let Some(argv) = read_cmdline(pid) else {
+            continue;
+        };
+        let Some(mut spec) = dfuse::spec_from_args(&argv) else {
+            continue;
+        };
         if dfuse_process_for(pid, &spec.mountpoint).is_none()
             || !matches!(sysmount::dfuse_mount_at(&spec.mountpoint), Ok(Some(_)))
         {
@@ -535,21 +602,34 @@ async fn wait_for_exit(pid: u32, mountpoint: &Path, limit: Duration) -> bool {
 /// The last lines of a dfuse log (its own error text for the caller).
 fn log_tail(log: &Path) -> String {
     const MAX_BYTES: usize = 2048;
-    let Ok(bytes) = std::fs::read(log) else { return "(no dfuse output)".into() };
+    let Ok(bytes) = std::fs::read(log) else {
+        return "(no dfuse output)".into();
+    };
     let start = bytes.len().saturating_sub(MAX_BYTES);
     let text = String::from_utf8_lossy(&bytes[start..]);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let tail = lines[lines.len().saturating_sub(10)..].join(" | ");
-    if tail.is_empty() { "(no dfuse output)".into() } else { tail }
+    if tail.is_empty() {
+        "(no dfuse output)".into()
+    } else {
+        tail
+    }
 }
 
 /// A gRPC code for a dfuse start-up failure, from what dfuse printed.
 fn code_from_dfuse_output(out: &str) -> Code {
-    if out.contains("DER_NONEXIST") || out.contains("-1005") || out.contains("DER_CONT_NONEXIST") {
+    if out.contains("DER_NONEXIST")
+        || out.contains("-1005")
+        || out.contains("DER_CONT_NONEXIST")
+        || out.contains("No such file or directory")
+    {
         Code::NotFound
     } else if out.contains("DER_NO_PERM") || out.contains("-1001") {
         Code::PermissionDenied
-    } else if out.contains("DER_AGENT_COMM") || out.contains("DER_UNREACH") || out.contains("DER_MISC") {
+    } else if out.contains("DER_AGENT_COMM")
+        || out.contains("DER_UNREACH")
+        || out.contains("DER_MISC")
+    {
         Code::Unavailable
     } else {
         Code::Internal
@@ -574,8 +654,14 @@ mod tests {
 
     #[test]
     fn dfuse_errors_classified() {
-        assert_eq!(code_from_dfuse_output("Exiting -1005 DER_NONEXIST"), Code::NotFound);
-        assert_eq!(code_from_dfuse_output("DER_NO_PERM(-1001)"), Code::PermissionDenied);
+        assert_eq!(
+            code_from_dfuse_output("Exiting -1005 DER_NONEXIST"),
+            Code::NotFound
+        );
+        assert_eq!(
+            code_from_dfuse_output("DER_NO_PERM(-1001)"),
+            Code::PermissionDenied
+        );
         assert_eq!(code_from_dfuse_output("Stale mount point"), Code::Internal);
     }
 
@@ -616,7 +702,9 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let state_dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(root.path().join("m")).unwrap();
-        let mounter = Mounter::start(test_mounter(root.path(), state_dir.path())).await.unwrap();
+        let mounter = Mounter::start(test_mounter(root.path(), state_dir.path()))
+            .await
+            .unwrap();
         let spec = MountSpec {
             volume_id: "v".into(),
             mountpoint: root.path().join("m"),

@@ -112,6 +112,10 @@ impl Cluster {
             "--log-format".to_string(),
             "text".to_string(),
         ];
+        // As a deployment configures it: ListVolumes scans the StorageClass pool even for a
+        // controller that has not used it since it started.
+        common.push("--list-pools".to_string());
+        common.push(daos.pool.clone());
         if config.ephemeral_test_pool {
             common.push("--ephemeral-pools".to_string());
             common.push(daos.pool.clone());
@@ -183,9 +187,10 @@ impl Cluster {
         NodeClient::new(self.channel.clone())
     }
 
-    /// SIGKILL the process serving CSI (the node plugin), leaving the mounter and dfuse alone.
+    /// Kills the process serving CSI (the node plugin) the way a container restart does:
+    /// SIGKILL to it and to everything it started. The separate mounter is not touched.
     pub fn kill_csi_process(&mut self) {
-        self.csi_process.kill9();
+        self.csi_process.kill9_with_descendants();
     }
 
     /// Start the CSI process again with the same flags and wait until it answers.

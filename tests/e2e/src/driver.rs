@@ -100,6 +100,8 @@ impl DriverProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
             .stderr(Stdio::from(stderr));
+        // Plain text in the log files that failures print.
+        command.env("NO_COLOR", "1");
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "info");
         }
@@ -151,9 +153,20 @@ impl DriverProcess {
         child.wait().ok()
     }
 
-    /// SIGKILL, as a crashing or evicted container would die.
+    /// SIGKILL of the process alone.
     pub fn kill9(&mut self) {
         self.stop(Signal::SIGKILL, Duration::from_secs(5));
+    }
+
+    /// SIGKILL of the process and every process it started, as a container restart kills
+    /// everything in the container's cgroup: whatever the process ran itself dies with it.
+    pub fn kill9_with_descendants(&mut self) {
+        let Some(pid) = self.pid() else { return };
+        let tree = crate::procs::process_tree(pid);
+        for member in tree.iter().skip(1) {
+            let _ = kill(Pid::from_raw(*member), Signal::SIGKILL);
+        }
+        self.kill9();
     }
 
     pub fn log(&self) -> String {

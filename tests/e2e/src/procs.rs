@@ -39,6 +39,38 @@ fn process(pid: i32) -> Option<ProcessInfo> {
     })
 }
 
+/// The parent pid of `pid`, from /proc/<pid>/stat (the field after the parenthesised name).
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `pid` and every process descended from it, gathered before anything is signalled so
+/// that no child gets re-parented away while we look.
+pub fn process_tree(pid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return vec![pid];
+    };
+    let parents: Vec<(i32, i32)> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|p| Some((p, parent_of(p)?)))
+        .collect();
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    tree
+}
+
 pub fn processes() -> Vec<ProcessInfo> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -162,6 +194,14 @@ impl DfuseCommand {
         command
     }
 
+    /// The value of the first of `names` given (`-t` or `--thread-count`, say).
+    pub fn option_value(&self, names: &[&str]) -> Option<String> {
+        self.options.iter().find_map(|o| {
+            let (name, value) = o.split_once('=')?;
+            names.contains(&name).then(|| value.to_string())
+        })
+    }
+
     pub fn has_option(&self, name: &str) -> bool {
         self.options
             .iter()
@@ -194,6 +234,11 @@ mod tests {
         assert_eq!(c.system.as_deref(), Some("daos_server"));
         assert!(c.has_option("--multi-user"));
         assert!(c.has_option("-t"));
+        assert_eq!(
+            c.option_value(&["-t", "--thread-count"]).as_deref(),
+            Some("4")
+        );
+        assert_eq!(c.option_value(&["-e", "--eq-count"]), None);
     }
 
     #[test]

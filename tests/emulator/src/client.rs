@@ -16,7 +16,7 @@ use crate::acl::{Acl, Identity, perm};
 use crate::der::{Der, DerResult};
 use crate::fsutil::{self, ProcessId};
 use crate::label::NameOrUuid;
-use crate::props::{self, PropValue, Props, co};
+use crate::props::{self, PropValue, co};
 use crate::state::{ContDir, ContMeta, PoolDir, System};
 
 /// Handle kinds: the low 4 bits of a cookie (`enum daos_handle_type`).
@@ -342,7 +342,8 @@ pub fn cont_create(
     }
     for (t, v) in given {
         props::validate_container_entry(*t, v)?;
-        if *t == co::STATUS {
+        // The status is the server's; the default label is refused as a label.
+        if *t == co::STATUS || matches!(v, PropValue::Str(s) if *t == co::LABEL && s == crate::label::CONT_LABEL_DEFAULT) {
             return Err(Der::INVAL);
         }
     }

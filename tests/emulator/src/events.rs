@@ -29,8 +29,28 @@ pub const COMPLETED: u64 = 2;
 pub type CompCb = unsafe extern "C" fn(*mut libc::c_void, *mut daos_event_t, i32) -> i32;
 
 /// A pointer that may cross threads; the DAOS contract keeps the memory alive.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Debug)]
 pub struct SendPtr<T>(pub *mut T);
+
+impl<T> Clone for SendPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SendPtr<T> {}
+impl<T> PartialEq for SendPtr<T> {
+    fn eq(&self, o: &Self) -> bool {
+        self.0 == o.0
+    }
+}
+impl<T> Eq for SendPtr<T> {}
+
+impl<T> SendPtr<T> {
+    /// The pointer. A method (not the field) so that closures capture the whole `SendPtr`.
+    pub fn get(&self) -> *mut T {
+        self.0
+    }
+}
 // SAFETY: the pointee (caller-owned event or out-parameter) must stay valid and unaliased
 // until the operation completes; that is the caller's side of the DAOS async contract.
 unsafe impl<T> Send for SendPtr<T> {}
@@ -505,7 +525,7 @@ pub fn scheduler() -> &'static Scheduler {
         st.started_in = pid;
         st.rng = crate::fsutil::unix_nanos() | 1;
         for i in 0..WORKERS {
-            let _ = std::thread::Builder::new().name(format!("daos-emu-{i}")).spawn(|| SCHED.worker(pid));
+            let _ = std::thread::Builder::new().name(format!("daos-emu-{i}")).spawn(move || SCHED.worker(pid));
         }
     }
     &SCHED

@@ -448,9 +448,9 @@ impl PoolDir {
     /// Creates a container. `props` must already hold every property (defaults merged).
     /// With `dfs`, the root directory is set up as `dfs_cont_create` leaves it.
     pub fn create_cont(&self, uuid: Uuid, props: Props, dfs: Option<DfsAttrs>) -> DerResult<()> {
+        // The server's default label means "no label".
         let label = match props.get(&co::LABEL) {
             Some(PropValue::Str(s)) if s != label::CONT_LABEL_DEFAULT => Some(s.clone()),
-            Some(PropValue::Str(_)) => return Err(Der::INVAL),
             _ => None,
         };
         let cont = self.cont(uuid);
@@ -845,7 +845,8 @@ mod tests {
         b.create_cont(Uuid::new_v4(), props(Some("vol")), None).unwrap();
         a.create_cont(Uuid::new_v4(), props(None), None).unwrap();
         assert_eq!(a.list_conts().len(), 2);
-        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some(label::CONT_LABEL_DEFAULT)), None), Err(Der::INVAL));
+        a.create_cont(Uuid::new_v4(), props(Some(label::CONT_LABEL_DEFAULT)), None).unwrap();
+        assert_eq!(a.list_conts().iter().filter(|(_, l)| l.is_none()).count(), 2);
     }
 
     #[test]

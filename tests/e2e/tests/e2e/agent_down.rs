@@ -88,3 +88,136 @@ async fn agent_down_means_unavailable_and_nothing_half_made() {
     })
     .await;
 }
+
+/// The agent restarts under a running driver (an upgrade): a stopping agent evicts the pool
+/// handles of local processes, so the driver's cached connections die with it. Probe must
+/// say so while the agent is away, and calls must work again once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_restart_under_a_running_driver_is_survived() {
+    if !emulator_only_or_skip("agent_restart_under_a_running_driver_is_survived")
+        || !privileged_or_skip("agent_restart_under_a_running_driver_is_survived")
+    {
+        return;
+    }
+    within(Duration::from_secs(90), "agent restart", async {
+        let cluster = Cluster::start(ClusterConfig::default()).await;
+        let first = cluster
+            .create_volume(&format!("pvc-{}", unique_label("before")), &[])
+            .await
+            .must("CreateVolume with the agent up");
+        cluster.daos.stop_agent(true);
+        assert_ne!(
+            probe_ready(&cluster).await,
+            Some(true),
+            "Probe ready while the agent is stopped"
+        );
+
+        cluster.daos.start_agent();
+        let mut ready = false;
+        for _ in 0..100 {
+            if probe_ready(&cluster).await == Some(true) {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert!(
+            ready,
+            "Probe did not recover within 20 s of the agent's restart"
+        );
+
+        // The provisioner retries; a retryable code is acceptable once, success must follow.
+        let name = format!("pvc-{}", unique_label("after"));
+        let mut second = None;
+        for attempt in 0..3 {
+            match cluster.create_volume(&name, &[]).await {
+                Ok(volume) => {
+                    second = Some(volume);
+                    break;
+                }
+                Err(status) => assert!(
+                    status.code() == Code::Unavailable,
+                    "attempt {attempt} after the agent restart: {:?} is not retryable: {}",
+                    status.code(),
+                    status.message()
+                ),
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        let second = second.expect("CreateVolume never succeeded after the agent restart");
+        let staging = cluster
+            .stage(&second)
+            .await
+            .must("NodeStageVolume after agent restart");
+        let target = cluster
+            .publish(&second, &staging, "pod-r", false)
+            .await
+            .must("publish");
+        std::fs::write(target.join("f"), b"x").expect("write after the agent restart");
+        cluster
+            .unpublish(&second.volume_id, &target)
+            .await
+            .must("unpublish");
+        cluster
+            .unstage(&second.volume_id, &staging)
+            .await
+            .must("unstage");
+        cluster
+            .assert_volumes_listed(&[&first.volume_id, &second.volume_id], "agent back")
+            .await;
+        for id in [&first.volume_id, &second.volume_id] {
+            cluster
+                .delete_volume(id)
+                .await
+                .must("DeleteVolume after the agent restart");
+        }
+    })
+    .await;
+}
+
+/// CreateVolume failing after the container exists (tagging it fails) must undo the
+/// container: the provisioner's retry then succeeds instead of finding a half-made volume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_volume_failing_half_way_leaves_nothing_behind() {
+    if !emulator_only_or_skip("create_volume_failing_half_way_leaves_nothing_behind") {
+        return;
+    }
+    within(Duration::from_secs(60), "half-made volume", async {
+        let cluster = Cluster::start(ClusterConfig::default()).await;
+        const DER_UNREACH: i32 = -1006;
+        assert!(
+            cluster
+                .daos
+                .inject_fault("daos_cont_set_attr", Some(DER_UNREACH), None, None)
+        );
+        // Every call fails (the driver retries an unreachable service once by itself).
+        // Faults reach every process of the system within ~100 ms.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let name = format!("pvc-{}", unique_label("half"));
+        let answer = cluster.create_volume(&name, &[]).await;
+        assert_status(
+            answer,
+            Code::Unavailable,
+            &[],
+            "CreateVolume whose tagging fails",
+        );
+        cluster.daos.clear_faults();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cluster
+            .assert_volumes_not_listed(&[], "after the failed CreateVolume")
+            .await;
+
+        let volume = cluster
+            .create_volume(&name, &[])
+            .await
+            .must("retried CreateVolume");
+        cluster
+            .assert_volumes_listed(&[&volume.volume_id], "after the retry")
+            .await;
+        cluster
+            .delete_volume(&volume.volume_id)
+            .await
+            .must("DeleteVolume");
+    })
+    .await;
+}

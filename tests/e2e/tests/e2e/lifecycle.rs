@@ -179,3 +179,77 @@ async fn get_capacity_is_the_pools_free_space() {
     })
     .await;
 }
+
+/// What a StorageClass says ends up on the container and on dfuse's command line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_class_parameters_reach_the_volume() {
+    if !privileged_or_skip("storage_class_parameters_reach_the_volume") {
+        return;
+    }
+    within(Duration::from_secs(60), "StorageClass parameters", async {
+        use std::os::unix::fs::MetadataExt;
+        let cluster = Cluster::start(ClusterConfig::default()).await;
+        let name = format!("pvc-{}", unique_label("params"));
+        let volume = cluster
+            .create_volume(
+                &name,
+                &[
+                    ("rootUid", "1001"),
+                    ("rootGid", "1002"),
+                    ("rootMode", "0750"),
+                    ("chunkSize", "2MiB"),
+                    ("oclass", "SX"),
+                    ("dfuseThreadCount", "3"),
+                    ("dfuseEqCount", "1"),
+                    ("dfuseCaching", "false"),
+                    ("dfuseWriteBackCache", "false"),
+                ],
+            )
+            .await
+            .must("CreateVolume with parameters");
+        let id = volume.volume_id.clone();
+        let staging = cluster.stage(&volume).await.must("NodeStageVolume");
+        let root = std::fs::metadata(&staging).expect("stat of the volume root");
+        assert_eq!((root.uid(), root.gid()), (1001, 1002), "rootUid/rootGid");
+        assert_eq!(root.mode() & 0o7777, 0o750, "rootMode");
+
+        let dfuse = cluster
+            .dfuse_for(&staging, &id)
+            .expect("dfuse for the volume");
+        let command = dfuse.dfuse_command();
+        assert_eq!(
+            command.option_value(&["-t", "--thread-count"]).as_deref(),
+            Some("3"),
+            "dfuseThreadCount: {:?}",
+            dfuse.argv
+        );
+        assert_eq!(
+            command.option_value(&["-e", "--eq-count"]).as_deref(),
+            Some("1"),
+            "dfuseEqCount: {:?}",
+            dfuse.argv
+        );
+        assert!(
+            command.has_option("--disable-caching"),
+            "dfuseCaching: {:?}",
+            dfuse.argv
+        );
+        assert!(
+            command.has_option("--disable-wb-cache"),
+            "dfuseWriteBackCache: {:?}",
+            dfuse.argv
+        );
+        assert!(
+            command.has_option("--multi-user"),
+            "multi-user by default: {:?}",
+            dfuse.argv
+        );
+
+        cluster
+            .unstage(&id, &staging)
+            .await
+            .must("NodeUnstageVolume");
+        cluster.delete_volume(&id).await.must("DeleteVolume");
+    })
+    .await;
+}

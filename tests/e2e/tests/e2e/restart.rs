@@ -13,6 +13,14 @@ fn records_in(file: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// How far the workload got, or why its file cannot be looked at.
+fn progress(file: &Path) -> String {
+    match std::fs::metadata(file) {
+        Ok(m) => format!("{} records", m.len() / RECORD_SIZE as u64),
+        Err(e) => format!("the file cannot be stat'ed: {e}"),
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_plugin_restart_does_not_disturb_a_writing_pod() {
     if !privileged_or_skip("node_plugin_restart_does_not_disturb_a_writing_pod") {
@@ -55,8 +63,8 @@ async fn node_plugin_restart_does_not_disturb_a_writing_pod() {
 
         assert!(
             eventually(Duration::from_secs(20), || records_in(&file) >= 100).await,
-            "the workload did not get going: {} records",
-            records_in(&file)
+            "the workload did not get going: {}",
+            progress(&file)
         );
         cluster.kill_csi_process();
         let at_kill = records_in(&file);
@@ -64,9 +72,8 @@ async fn node_plugin_restart_does_not_disturb_a_writing_pod() {
             eventually(Duration::from_secs(10), || records_in(&file)
                 >= at_kill + 50)
             .await,
-            "writes stalled while the node plugin was down ({} records at the kill, {} now)",
-            at_kill,
-            records_in(&file)
+            "writes stalled while the node plugin was down ({at_kill} records at the kill; now {})",
+            progress(&file)
         );
         assert!(dfuse.is_alive(), "dfuse died with the node plugin");
 
@@ -86,7 +93,8 @@ async fn node_plugin_restart_does_not_disturb_a_writing_pod() {
             eventually(Duration::from_secs(20), || records_in(&file)
                 >= at_restart + 100)
             .await,
-            "writes stalled after the restart"
+            "writes stalled after the restart: {}",
+            progress(&file)
         );
         std::fs::write(&stop, b"").expect("stop file");
         let output = writer

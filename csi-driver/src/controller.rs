@@ -1,0 +1,660 @@
+//! CSI Controller service: each volume is one DAOS POSIX container.
+//!
+//! Capacity is advisory: DAOS has no per-container quota. The requested size
+//! is recorded on the container and checked against the pool's free space
+//! at creation (OUT_OF_RANGE when it does not fit), and GetCapacity reports
+//! the pool's free bytes. Nothing stops a volume from growing past its size.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use csi_proto::csi::v1::controller_server::Controller;
+use csi_proto::csi::v1::*;
+use daos::{Acl, Pool, PosixContainerSpec, Properties};
+use tonic::{Request, Response, Status};
+
+use crate::config::Config;
+use crate::containers::{self, Destroyed, VolumeTags};
+use crate::daos_client::DaosClient;
+use crate::errors::daos_status;
+use crate::locks::OpLocks;
+use crate::volume::{self, CreateParams, EntityName, ListToken, SystemName, VolumeId};
+
+pub struct ControllerService {
+    cfg: Arc<Config>,
+    daos: Arc<DaosClient>,
+    locks: Arc<OpLocks>,
+    default_system: SystemName,
+    /// Pools ListVolumes walks: --list-pools plus every pool used since start.
+    pools_seen: Mutex<BTreeSet<(SystemName, EntityName)>>,
+}
+
+fn unimplemented(what: &str) -> Status {
+    Status::unimplemented(format!("{what} is not supported by the DAOS CSI driver"))
+}
+
+/// A volume as stored on its container.
+struct Found {
+    id: VolumeId,
+    capacity: u64,
+    context: HashMap<String, String>,
+}
+
+/// Result of the create step that ran against DAOS.
+enum Created {
+    Volume(Found),
+    /// A request-level refusal (ALREADY_EXISTS, OUT_OF_RANGE) decided with
+    /// DAOS data in hand.
+    Refused(Status),
+}
+
+impl ControllerService {
+    pub fn new(
+        cfg: Arc<Config>,
+        daos: Arc<DaosClient>,
+        default_system: SystemName,
+    ) -> ControllerService {
+        let mut seen = BTreeSet::new();
+        for p in &cfg.list_pools {
+            if let Ok(pool) = EntityName::parse(p) {
+                seen.insert((default_system.clone(), pool));
+            }
+        }
+        ControllerService {
+            cfg,
+            daos,
+            locks: OpLocks::new(),
+            default_system,
+            pools_seen: Mutex::new(seen),
+        }
+    }
+
+    fn remember_pool(&self, system: &SystemName, pool: &EntityName) {
+        self.pools_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((system.clone(), pool.clone()));
+    }
+
+    fn container_spec(label: &str, params: &CreateParams) -> Result<PosixContainerSpec, Status> {
+        let mut pairs = params.properties.clone();
+        if let Some(rf) = params.redundancy_factor {
+            pairs.push(("rf".into(), rf.to_string()));
+        }
+        let mut properties = if pairs.is_empty() {
+            Properties::new()
+        } else {
+            Properties::from_pairs(&pairs)
+                .map_err(|e| Status::invalid_argument(format!("container properties: {e}")))?
+        };
+        if !params.acl.is_empty() {
+            let acl = Acl::from_strs(&params.acl)
+                .map_err(|e| Status::invalid_argument(format!("acl: {e}")))?;
+            properties = properties.acl(acl);
+        }
+        let mut spec = PosixContainerSpec::new(label);
+        spec.properties = properties;
+        spec.chunk_size = params.chunk_size;
+        spec.object_class = params.oclass.clone();
+        spec.dir_object_class = params.dir_oclass.clone();
+        spec.file_object_class = params.file_oclass.clone();
+        spec.root_mode = Some(params.root_mode);
+        if params.root_uid.is_some() || params.root_gid.is_some() {
+            spec.root_owner = Some((params.root_uid.unwrap_or(0), params.root_gid.unwrap_or(0)));
+        }
+        Ok(spec)
+    }
+
+    fn volume_context(
+        params: &CreateParams,
+        pool: &Pool,
+        label: &str,
+        cont: uuid::Uuid,
+    ) -> HashMap<String, String> {
+        let mut ctx = HashMap::from([
+            (volume::CTX_SYSTEM.to_string(), params.system.to_string()),
+            (
+                volume::CTX_POOL.to_string(),
+                pool.label()
+                    .map_or_else(|| params.pool.to_string(), str::to_string),
+            ),
+            (
+                volume::CTX_POOL_UUID.to_string(),
+                pool.uuid().hyphenated().to_string(),
+            ),
+            (volume::CTX_CONTAINER.to_string(), label.to_string()),
+            (
+                volume::CTX_CONTAINER_UUID.to_string(),
+                cont.hyphenated().to_string(),
+            ),
+        ]);
+        params.dfuse.write_context(&mut ctx);
+        ctx
+    }
+
+    /// Find-or-create against DAOS, on a blocking thread.
+    fn create_in_pool(
+        pool: &Pool,
+        name: &str,
+        spec: &PosixContainerSpec,
+        params: &CreateParams,
+        requested: u64,
+        driver: &str,
+    ) -> Result<Created, daos::Error> {
+        let label = spec.label.as_str();
+        let id_of = |cont| VolumeId::new(params.system.clone(), pool.uuid(), cont);
+        // Two rounds: a concurrent creator (another controller replica) may
+        // win the label between our lookup and our create.
+        for _ in 0..2 {
+            if let Some((uuid, tags)) = containers::lookup(pool, label)? {
+                return Ok(Self::existing(
+                    id_of(uuid),
+                    label,
+                    tags,
+                    name,
+                    params,
+                    requested,
+                    driver,
+                ));
+            }
+            let free = pool.query()?.free_bytes;
+            if requested > free {
+                return Ok(Created::Refused(Status::out_of_range(format!(
+                    "requested {requested} bytes but pool {} has only {free} bytes free \
+                     (DAOS enforces no per-volume size; the pool's free space is the limit)",
+                    params.pool
+                ))));
+            }
+            let tags_for = |uuid| VolumeTags {
+                created_by: driver.to_string(),
+                volume_name: name.to_string(),
+                parameters_hash: params.hash.clone(),
+                requested_bytes: requested,
+                volume_context: Self::volume_context(params, pool, label, uuid),
+                ephemeral: false,
+            };
+            match containers::create(pool, spec, tags_for) {
+                Ok((uuid, tags)) => {
+                    return Ok(Created::Volume(Found {
+                        id: id_of(uuid),
+                        capacity: requested,
+                        context: tags.volume_context,
+                    }));
+                }
+                Err(e) if e.is_exists() => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(
+            daos::Error::from_der("dfs_cont_create_with_label", daos::Der::Exist)
+                .with_context(format!("container {label:?} keeps appearing and vanishing")),
+        )
+    }
+
+    /// The container with our label exists: the same volume (OK), or a
+    /// conflict (ALREADY_EXISTS).
+    fn existing(
+        id: VolumeId,
+        label: &str,
+        tags: Option<VolumeTags>,
+        name: &str,
+        params: &CreateParams,
+        requested: u64,
+        driver: &str,
+    ) -> Created {
+        let Some(tags) = tags.filter(|t| t.created_by == driver && !t.ephemeral) else {
+            return Created::Refused(Status::already_exists(format!(
+                "container {label:?} already exists in pool {} and was not created by {driver} for a volume; \
+                 choose another volume name or remove that container",
+                params.pool
+            )));
+        };
+        if tags.volume_name != name {
+            return Created::Refused(Status::already_exists(format!(
+                "container {label:?} belongs to volume {:?}, not {name:?}",
+                tags.volume_name
+            )));
+        }
+        if tags.parameters_hash != params.hash {
+            return Created::Refused(Status::already_exists(format!(
+                "volume {name:?} already exists with different parameters"
+            )));
+        }
+        if tags.requested_bytes != requested {
+            return Created::Refused(Status::already_exists(format!(
+                "volume {name:?} already exists with capacity {} bytes, not {requested}",
+                tags.requested_bytes
+            )));
+        }
+        Created::Volume(Found {
+            id,
+            capacity: tags.requested_bytes,
+            context: tags.volume_context,
+        })
+    }
+
+    /// Our (non-ephemeral) volumes in one pool.
+    fn volumes_in_pool(
+        pool: &Pool,
+        system: &SystemName,
+        driver: &str,
+    ) -> Result<Vec<Found>, daos::Error> {
+        let mut out = Vec::new();
+        for entry in pool.list_containers()? {
+            // Containers can vanish between list and open: skip them.
+            let Some((uuid, Some(tags))) = containers::lookup(pool, &entry.uuid.to_string())?
+            else {
+                continue;
+            };
+            if tags.created_by != driver || tags.ephemeral {
+                continue;
+            }
+            out.push(Found {
+                id: VolumeId::new(system.clone(), pool.uuid(), uuid),
+                capacity: tags.requested_bytes,
+                context: tags.volume_context,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+#[tonic::async_trait]
+impl Controller for ControllerService {
+    async fn create_volume(
+        &self,
+        request: Request<CreateVolumeRequest>,
+    ) -> Result<Response<CreateVolumeResponse>, Status> {
+        let req = request.into_inner();
+        if req.name.is_empty() {
+            return Err(Status::invalid_argument("name is required"));
+        }
+        let requested = volume::requested_bytes(req.capacity_range.as_ref())?;
+        volume::check_capabilities("volume_capabilities", &req.volume_capabilities)?;
+        let params = CreateParams::parse(&req.parameters, &self.default_system)?;
+        if req.volume_content_source.is_some() {
+            return Err(Status::invalid_argument(
+                "volume_content_source is not supported (no snapshot restore or cloning)",
+            ));
+        }
+        if !req.mutable_parameters.is_empty() {
+            return Err(Status::invalid_argument(
+                "mutable_parameters are not supported",
+            ));
+        }
+        let _guard = self.locks.try_lock(&[&format!("name:{}", req.name)])?;
+        let label = volume::container_label_for(&req.name);
+        tracing::info!(name = %req.name, %label, pool = %params.pool, requested, "CreateVolume");
+        self.remember_pool(&params.system, &params.pool);
+
+        let spec = Self::container_spec(&label, &params)?;
+        let driver = self.cfg.driver_name.clone();
+        let (name, params2) = (req.name.clone(), params.clone());
+        let created = self
+            .daos
+            .with_pool(&params.system, &params.pool, move |pool| {
+                Self::create_in_pool(pool, &name, &spec, &params2, requested, &driver)
+            })
+            .await
+            .map_err(|e| {
+                daos_status(
+                    format!(
+                        "creating volume {:?} (container {label:?}) in pool {}",
+                        req.name, params.pool
+                    ),
+                    &e,
+                )
+            })?;
+        match created {
+            Created::Refused(s) => Err(s),
+            Created::Volume(found) => {
+                tracing::info!(name = %req.name, volume_id = %found.id, "volume ready");
+                Ok(Response::new(CreateVolumeResponse {
+                    volume: Some(Volume {
+                        capacity_bytes: to_i64(found.capacity),
+                        volume_id: found.id.to_string(),
+                        volume_context: found.context,
+                        content_source: None,
+                        accessible_topology: Vec::new(),
+                    }),
+                }))
+            }
+        }
+    }
+
+    async fn delete_volume(
+        &self,
+        request: Request<DeleteVolumeRequest>,
+    ) -> Result<Response<DeleteVolumeResponse>, Status> {
+        let req = request.into_inner();
+        if req.volume_id.is_empty() {
+            return Err(Status::invalid_argument("volume_id is required"));
+        }
+        // An id this driver could never have issued names no volume: gone is OK.
+        let Ok(id) = VolumeId::parse(&req.volume_id, &self.default_system) else {
+            tracing::info!(volume_id = %req.volume_id, "DeleteVolume of an id that names no container: nothing to do");
+            return Ok(Response::new(DeleteVolumeResponse {}));
+        };
+        let _guard = self
+            .locks
+            .try_lock(&[&format!("volume:{}", req.volume_id)])?;
+        tracing::info!(volume_id = %id, "DeleteVolume");
+        self.remember_pool(&id.system, &id.pool);
+        let driver = self.cfg.driver_name.clone();
+        let container = id.container.to_string();
+        let result = self
+            .daos
+            .with_pool(&id.system, &id.pool, move |pool| {
+                containers::destroy_if_ours(pool, &container, &driver)
+            })
+            .await;
+        match result {
+            Ok(Destroyed::Destroyed) => {
+                tracing::info!(volume_id = %id, "container destroyed");
+                Ok(Response::new(DeleteVolumeResponse {}))
+            }
+            Ok(Destroyed::Missing) => Ok(Response::new(DeleteVolumeResponse {})),
+            Ok(Destroyed::NotOurs { created_by }) => Err(Status::failed_precondition(format!(
+                "container {} in pool {} was not created by {} (created by: {}); it is never destroyed by \
+                 DeleteVolume — use reclaimPolicy Retain for statically provisioned volumes",
+                id.container,
+                id.pool,
+                self.cfg.driver_name,
+                created_by.as_deref().unwrap_or("nobody we know")
+            ))),
+            Err(e) if e.is_not_found() => Ok(Response::new(DeleteVolumeResponse {})),
+            Err(e) if e.is_busy() => Err(Status::failed_precondition(format!(
+                "volume {id} is in use: a dfuse still has its container open (mounted on some node); \
+                 it will be deleted once it is unstaged everywhere ({e})"
+            ))),
+            Err(e) => Err(daos_status(format!("deleting volume {id}"), &e)),
+        }
+    }
+
+    async fn controller_publish_volume(
+        &self,
+        _request: Request<ControllerPublishVolumeRequest>,
+    ) -> Result<Response<ControllerPublishVolumeResponse>, Status> {
+        Err(unimplemented("ControllerPublishVolume"))
+    }
+
+    async fn controller_unpublish_volume(
+        &self,
+        _request: Request<ControllerUnpublishVolumeRequest>,
+    ) -> Result<Response<ControllerUnpublishVolumeResponse>, Status> {
+        Err(unimplemented("ControllerUnpublishVolume"))
+    }
+
+    async fn validate_volume_capabilities(
+        &self,
+        request: Request<ValidateVolumeCapabilitiesRequest>,
+    ) -> Result<Response<ValidateVolumeCapabilitiesResponse>, Status> {
+        use volume_capability::AccessType;
+        let req = request.into_inner();
+        if req.volume_id.is_empty() {
+            return Err(Status::invalid_argument("volume_id is required"));
+        }
+        if req.volume_capabilities.is_empty() {
+            return Err(Status::invalid_argument("volume_capabilities is required"));
+        }
+        for cap in &req.volume_capabilities {
+            if cap.access_type.is_none() {
+                return Err(Status::invalid_argument(
+                    "volume_capabilities: access_type is required",
+                ));
+            }
+            if cap.access_mode.is_none() {
+                return Err(Status::invalid_argument(
+                    "volume_capabilities: access_mode is required",
+                ));
+            }
+        }
+        let id = VolumeId::parse(&req.volume_id, &self.default_system)
+            .map_err(|_| Status::not_found(format!("volume {:?} does not exist", req.volume_id)))?;
+        let container = id.container.to_string();
+        let exists = self
+            .daos
+            .with_pool(&id.system, &id.pool, move |pool| {
+                Ok(containers::lookup(pool, &container)?.is_some())
+            })
+            .await;
+        match exists {
+            Ok(true) => {}
+            Ok(false) => return Err(Status::not_found(format!("volume {id} does not exist"))),
+            Err(e) if e.is_not_found() => {
+                return Err(Status::not_found(format!("volume {id} does not exist")));
+            }
+            Err(e) => return Err(daos_status(format!("looking up volume {id}"), &e)),
+        }
+        // Mount access in every mode is what a shared file system offers.
+        let unsupported = req
+            .volume_capabilities
+            .iter()
+            .find_map(|cap| match &cap.access_type {
+                Some(AccessType::Block(_)) => Some("block access is not supported".to_string()),
+                _ => volume::check_capability("volume_capabilities", cap)
+                    .err()
+                    .map(|s| s.message().to_string()),
+            });
+        if let Some(message) = unsupported {
+            return Ok(Response::new(ValidateVolumeCapabilitiesResponse {
+                confirmed: None,
+                message,
+            }));
+        }
+        if !req.parameters.is_empty()
+            && let Err(s) = CreateParams::parse(&req.parameters, &self.default_system)
+        {
+            return Ok(Response::new(ValidateVolumeCapabilitiesResponse {
+                confirmed: None,
+                message: s.message().to_string(),
+            }));
+        }
+        Ok(Response::new(ValidateVolumeCapabilitiesResponse {
+            confirmed: Some(validate_volume_capabilities_response::Confirmed {
+                volume_context: req.volume_context,
+                volume_capabilities: req.volume_capabilities,
+                parameters: req.parameters,
+                mutable_parameters: HashMap::new(),
+            }),
+            message: String::new(),
+        }))
+    }
+
+    async fn list_volumes(
+        &self,
+        request: Request<ListVolumesRequest>,
+    ) -> Result<Response<ListVolumesResponse>, Status> {
+        let req = request.into_inner();
+        if req.max_entries < 0 {
+            return Err(Status::invalid_argument("max_entries must not be negative"));
+        }
+        let after = if req.starting_token.is_empty() {
+            None
+        } else {
+            Some(ListToken::decode(&req.starting_token)?.after)
+        };
+        let pools: Vec<(SystemName, EntityName)> = self
+            .pools_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect();
+        let mut all: BTreeMap<String, Found> = BTreeMap::new();
+        for (system, pool) in pools {
+            let driver = self.cfg.driver_name.clone();
+            let sys = system.clone();
+            let found = self
+                .daos
+                .with_pool(&system, &pool, move |p| {
+                    Self::volumes_in_pool(p, &sys, &driver)
+                })
+                .await;
+            match found {
+                Ok(vols) => {
+                    for v in vols {
+                        all.insert(v.id.to_string(), v);
+                    }
+                }
+                Err(e) if e.is_not_found() => {
+                    tracing::info!(%pool, "ListVolumes: pool does not exist (any more); skipped");
+                }
+                Err(e) => return Err(daos_status(format!("listing volumes in pool {pool}"), &e)),
+            }
+        }
+        let mut rest: Vec<Found> = match &after {
+            Some(a) => all
+                .into_iter()
+                .filter(|(k, _)| k > a)
+                .map(|(_, v)| v)
+                .collect(),
+            None => all.into_values().collect(),
+        };
+        let limit = usize::try_from(req.max_entries).unwrap_or(usize::MAX);
+        let next_token = if limit > 0 && rest.len() > limit {
+            rest.truncate(limit);
+            rest.last()
+                .map(|v| {
+                    ListToken {
+                        after: v.id.to_string(),
+                    }
+                    .encode()
+                })
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let entries = rest
+            .into_iter()
+            .map(|v| list_volumes_response::Entry {
+                volume: Some(Volume {
+                    capacity_bytes: to_i64(v.capacity),
+                    volume_id: v.id.to_string(),
+                    volume_context: v.context,
+                    content_source: None,
+                    accessible_topology: Vec::new(),
+                }),
+                status: None,
+            })
+            .collect();
+        Ok(Response::new(ListVolumesResponse {
+            entries,
+            next_token,
+        }))
+    }
+
+    async fn get_capacity(
+        &self,
+        request: Request<GetCapacityRequest>,
+    ) -> Result<Response<GetCapacityResponse>, Status> {
+        let req = request.into_inner();
+        let none = Response::new(GetCapacityResponse {
+            available_capacity: 0,
+            maximum_volume_size: None,
+            minimum_volume_size: None,
+        });
+        // Volumes of a capability we cannot provide have no capacity.
+        if req
+            .volume_capabilities
+            .iter()
+            .any(|c| volume::check_capability("volume_capabilities", c).is_err())
+        {
+            return Ok(none);
+        }
+        // Without a pool there is no capacity to speak of (the provisioner
+        // asks per StorageClass, which names its pool).
+        if !req.parameters.contains_key("pool") {
+            return Ok(none);
+        }
+        let params = CreateParams::parse(&req.parameters, &self.default_system)?;
+        self.remember_pool(&params.system, &params.pool);
+        let info = self
+            .daos
+            .with_pool(&params.system, &params.pool, |pool| pool.query())
+            .await
+            .map_err(|e| daos_status(format!("querying pool {}", params.pool), &e))?;
+        let free = to_i64(info.free_bytes);
+        Ok(Response::new(GetCapacityResponse {
+            available_capacity: free,
+            maximum_volume_size: Some(free),
+            minimum_volume_size: None,
+        }))
+    }
+
+    async fn controller_get_capabilities(
+        &self,
+        _request: Request<ControllerGetCapabilitiesRequest>,
+    ) -> Result<Response<ControllerGetCapabilitiesResponse>, Status> {
+        use controller_service_capability::rpc::Type;
+        let capabilities = [
+            Type::CreateDeleteVolume,
+            Type::ListVolumes,
+            Type::GetCapacity,
+            Type::SingleNodeMultiWriter,
+        ]
+        .into_iter()
+        .map(|t| ControllerServiceCapability {
+            r#type: Some(controller_service_capability::Type::Rpc(
+                controller_service_capability::Rpc { r#type: t as i32 },
+            )),
+        })
+        .collect();
+        Ok(Response::new(ControllerGetCapabilitiesResponse {
+            capabilities,
+        }))
+    }
+
+    async fn create_snapshot(
+        &self,
+        _request: Request<CreateSnapshotRequest>,
+    ) -> Result<Response<CreateSnapshotResponse>, Status> {
+        Err(unimplemented("CreateSnapshot"))
+    }
+
+    async fn delete_snapshot(
+        &self,
+        _request: Request<DeleteSnapshotRequest>,
+    ) -> Result<Response<DeleteSnapshotResponse>, Status> {
+        Err(unimplemented("DeleteSnapshot"))
+    }
+
+    async fn list_snapshots(
+        &self,
+        _request: Request<ListSnapshotsRequest>,
+    ) -> Result<Response<ListSnapshotsResponse>, Status> {
+        Err(unimplemented("ListSnapshots"))
+    }
+
+    async fn get_snapshot(
+        &self,
+        _request: Request<GetSnapshotRequest>,
+    ) -> Result<Response<GetSnapshotResponse>, Status> {
+        Err(unimplemented("GetSnapshot"))
+    }
+
+    async fn controller_expand_volume(
+        &self,
+        _request: Request<ControllerExpandVolumeRequest>,
+    ) -> Result<Response<ControllerExpandVolumeResponse>, Status> {
+        Err(unimplemented("ControllerExpandVolume"))
+    }
+
+    async fn controller_get_volume(
+        &self,
+        _request: Request<ControllerGetVolumeRequest>,
+    ) -> Result<Response<ControllerGetVolumeResponse>, Status> {
+        Err(unimplemented("ControllerGetVolume"))
+    }
+
+    async fn controller_modify_volume(
+        &self,
+        _request: Request<ControllerModifyVolumeRequest>,
+    ) -> Result<Response<ControllerModifyVolumeResponse>, Status> {
+        Err(unimplemented("ControllerModifyVolume"))
+    }
+}

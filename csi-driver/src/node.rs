@@ -1,0 +1,722 @@
+//! CSI Node service.
+//!
+//! Stage: one dfuse per volume per node, started by the mounter at the
+//! staging path. Publish: a bind mount of the staging mount at the pod's
+//! target path (read-only binds for read-only publishes). The node role
+//! never runs dfuse itself, so restarting it leaves every mount alone.
+//! Inline ephemeral volumes get their own container and a dfuse mounted
+//! directly at the target path.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use csi_proto::csi::v1::node_server::Node;
+use csi_proto::csi::v1::*;
+use daos::PosixContainerSpec;
+use tonic::{Request, Response, Status};
+
+use crate::config::Config;
+use crate::containers::{self, Destroyed, VolumeTags};
+use crate::daos_client::DaosClient;
+use crate::errors::{daos_status, io_status};
+use crate::locks::OpLocks;
+use crate::mounter::{MountSpec, MounterClient};
+use crate::mountinfo::{self, MountEntry};
+use crate::sysmount;
+use crate::volume::{self, DfuseOptions, EntityName, EphemeralSpec, SystemName, VolumeId};
+
+pub struct NodeService {
+    cfg: Arc<Config>,
+    daos: Arc<DaosClient>,
+    mounter: MounterClient,
+    locks: Arc<OpLocks>,
+    default_system: SystemName,
+}
+
+/// A request path, resolved inside the kubelet root.
+enum Resolved {
+    Path(PathBuf),
+    /// The path's parent does not exist, so nothing can be mounted there.
+    ParentMissing,
+}
+
+fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
+    if value.is_empty() {
+        Err(Status::invalid_argument(format!("{field} is required")))
+    } else {
+        Ok(value)
+    }
+}
+
+impl NodeService {
+    pub fn new(cfg: Arc<Config>, daos: Arc<DaosClient>, default_system: SystemName) -> NodeService {
+        // A Mount waits for dfuse to come up; give the mounter that and more.
+        let timeout =
+            cfg.dfuse_ready_timeout + cfg.stats_timeout * 3 + std::time::Duration::from_secs(10);
+        let mounter = MounterClient::new(&cfg.mounter_socket, timeout);
+        NodeService {
+            cfg,
+            daos,
+            mounter,
+            locks: OpLocks::new(),
+            default_system,
+        }
+    }
+
+    /// Resolves `raw` (request field `field`) inside the kubelet root, off
+    /// the runtime and with a deadline (a stat on a hung mount can block).
+    async fn resolve(&self, field: &'static str, raw: &str) -> Result<Resolved, Status> {
+        crate::paths::check_syntax(field, raw)?;
+        let root = self.cfg.kubelet_root.clone();
+        let raw_owned = raw.to_string();
+        let result =
+            sysmount::with_deadline(self.cfg.stats_timeout, "resolving a path", move || {
+                Ok(crate::paths::contain(&root, field, &raw_owned))
+            })
+            .await
+            .map_err(|e| io_status(format!("resolving {field}"), &e))?;
+        match result {
+            Ok(p) => Ok(Resolved::Path(p)),
+            Err(s) if s.message().contains("parent directory does not exist") => {
+                Ok(Resolved::ParentMissing)
+            }
+            Err(s) => Err(s),
+        }
+    }
+
+    async fn resolve_existing(&self, field: &'static str, raw: &str) -> Result<PathBuf, Status> {
+        match self.resolve(field, raw).await? {
+            Resolved::Path(p) => Ok(p),
+            Resolved::ParentMissing => Err(Status::invalid_argument(format!(
+                "{field} {raw:?}: its parent directory does not exist"
+            ))),
+        }
+    }
+
+    async fn mkdir(&self, path: &Path) -> Result<(), Status> {
+        let p = path.to_path_buf();
+        sysmount::with_deadline(self.cfg.stats_timeout, "mkdir", move || {
+            sysmount::ensure_dir(&p)
+        })
+        .await
+        .map_err(|e| io_status(format!("creating {}", path.display()), &e))
+    }
+
+    async fn rmdir(&self, path: &Path) -> Result<(), Status> {
+        let p = path.to_path_buf();
+        sysmount::with_deadline(self.cfg.stats_timeout, "rmdir", move || {
+            sysmount::remove_dir(&p)
+        })
+        .await
+        .map_err(|e| io_status(format!("removing {}", path.display()), &e))
+    }
+
+    fn mount_at(path: &Path) -> Result<Option<MountEntry>, Status> {
+        mountinfo::lookup(path).map_err(|e| io_status("reading /proc/self/mountinfo", &e))
+    }
+
+    /// Whether the top mount at `path` is a dfuse mount that is not a bind
+    /// of a mount elsewhere (a staging mount shares its device with binds).
+    fn own_dfuse_at(path: &Path) -> Result<bool, Status> {
+        let entries =
+            mountinfo::read().map_err(|e| io_status("reading /proc/self/mountinfo", &e))?;
+        let Some(top) = mountinfo::mount_at(&entries, path).filter(|m| m.is_dfuse()) else {
+            return Ok(false);
+        };
+        Ok(!entries
+            .iter()
+            .any(|e| e.mount_point != top.mount_point && e.device == top.device))
+    }
+
+    /// Removes every mount of ours stacked at `path`: dfuse mounts and binds
+    /// of them. Anything else mounted there is refused, never unmounted.
+    async fn unmount_ours(&self, path: &Path) -> Result<(), Status> {
+        for _ in 0..16 {
+            match Self::mount_at(path)? {
+                None => return Ok(()),
+                Some(m) if m.is_dfuse() => sysmount::unmount(path, self.cfg.stats_timeout)
+                    .await
+                    .map_err(|e| io_status(format!("unmounting {}", path.display()), &e))?,
+                Some(m) => {
+                    return Err(Status::failed_precondition(format!(
+                        "{} holds a {} mount that is not a DAOS volume; not unmounting it",
+                        path.display(),
+                        m.fs_type
+                    )));
+                }
+            }
+        }
+        Err(Status::internal(format!(
+            "{} is still mounted after repeated unmounts",
+            path.display()
+        )))
+    }
+
+    // ------------------------------------------------------------ ephemeral
+
+    fn ephemeral_pool_allowed(&self, pool: &EntityName, pool_uuid: Option<uuid::Uuid>) -> bool {
+        let allowed = &self.cfg.ephemeral_pools;
+        allowed.iter().any(|a| *a == pool.to_string())
+            || pool_uuid.is_some_and(|u| {
+                allowed
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(&u.hyphenated().to_string()))
+            })
+    }
+
+    async fn publish_ephemeral(
+        &self,
+        req: NodePublishVolumeRequest,
+    ) -> Result<Response<NodePublishVolumeResponse>, Status> {
+        let volume_id = req.volume_id.clone();
+        required("target_path", &req.target_path)?;
+        let cap = req
+            .volume_capability
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("volume_capability is required"))?;
+        let access = volume::check_capability("volume_capability", cap)?;
+        let spec = EphemeralSpec::parse(&req.volume_context, &self.default_system)?;
+        if self.cfg.ephemeral_pools.is_empty() {
+            return Err(Status::permission_denied(
+                "CSI inline ephemeral volumes are disabled on this node (no --ephemeral-pools); use a PVC or a \
+                 generic ephemeral volume",
+            ));
+        }
+        if !self.ephemeral_pool_allowed(&spec.pool, spec.pool.uuid()) {
+            return Err(Status::permission_denied(format!(
+                "pool {} is not allowed for inline ephemeral volumes (allowed: {})",
+                spec.pool,
+                self.cfg.ephemeral_pools.join(", ")
+            )));
+        }
+        let target = self
+            .resolve_existing("target_path", &req.target_path)
+            .await?;
+        let read_only = req.readonly || access.read_only_mode;
+        let _guard = self.locks.try_lock(&[
+            &format!("volume:{volume_id}"),
+            &format!("path:{}", target.display()),
+        ])?;
+
+        if let Some(st) = self.mounter.status(&target).await?
+            && st.spec.volume_id == volume_id
+            && st.healthy()
+        {
+            if st.spec.read_only == read_only {
+                return Ok(Response::new(NodePublishVolumeResponse {}));
+            }
+            return Err(Status::already_exists(format!(
+                "{} is already published with read_only={}",
+                target.display(),
+                st.spec.read_only
+            )));
+        }
+
+        let label = volume::container_label_for(&volume_id);
+        tracing::info!(volume_id = %volume_id, pool = %spec.pool, %label, target = %target.display(), "publishing inline ephemeral volume");
+        let driver = self.cfg.driver_name.clone();
+        let (vid, lbl, uid, gid) = (volume_id.clone(), label.clone(), spec.uid, spec.gid);
+        let created = self
+            .daos
+            .with_pool(&spec.system, &spec.pool, move |pool| {
+                ephemeral_container(pool, &vid, &lbl, uid, gid, &driver)
+            })
+            .await
+            .map_err(|e| {
+                daos_status(
+                    format!("creating the container of inline volume {volume_id}"),
+                    &e,
+                )
+            })??;
+
+        let mount = MountSpec {
+            volume_id: volume_id.clone(),
+            mountpoint: target.clone(),
+            pool: spec.pool.to_string(),
+            container: label.clone(),
+            system: spec.system.for_daos().map(str::to_string),
+            read_only,
+            multi_user: spec.dfuse.multi_user,
+            caching: spec.dfuse.caching,
+            wb_cache: spec.dfuse.wb_cache,
+            thread_count: spec.dfuse.thread_count,
+            eq_count: spec.dfuse.eq_count,
+            ephemeral: true,
+        };
+        let mounted = async {
+            self.mkdir(&target).await?;
+            self.mounter.mount(mount).await
+        }
+        .await;
+        if let Err(e) = mounted {
+            if created {
+                self.destroy_ephemeral(&volume_id, &spec.system, &spec.pool)
+                    .await
+                    .ok();
+            }
+            return Err(e);
+        }
+        Ok(Response::new(NodePublishVolumeResponse {}))
+    }
+
+    /// Destroys the container of inline volume `volume_id` in `pool`.
+    async fn destroy_ephemeral(
+        &self,
+        volume_id: &str,
+        system: &SystemName,
+        pool: &EntityName,
+    ) -> Result<(), Status> {
+        let label = volume::container_label_for(volume_id);
+        let (driver, vid, lbl) = (
+            self.cfg.driver_name.clone(),
+            volume_id.to_string(),
+            label.clone(),
+        );
+        let result = self
+            .daos
+            .with_pool(system, pool, move |p| {
+                containers::destroy_ephemeral(p, &lbl, &driver, &vid)
+            })
+            .await;
+        match result {
+            Ok(Destroyed::Destroyed) => {
+                tracing::info!(volume_id, %pool, %label, "destroyed inline volume container");
+                Ok(())
+            }
+            Ok(Destroyed::Missing | Destroyed::NotOurs { .. }) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) if e.is_busy() => Err(Status::failed_precondition(format!(
+                "the container of inline volume {volume_id} is still in use; retrying later ({e})"
+            ))),
+            Err(e) => Err(daos_status(
+                format!("destroying the container of inline volume {volume_id}"),
+                &e,
+            )),
+        }
+    }
+
+    /// Inline ids never parse as `[system/]pool/container`; their containers
+    /// live in one of the allowed pools. Looking there (rather than relying
+    /// on the mounter's record) makes a retried unpublish still clean up.
+    async fn cleanup_ephemeral(
+        &self,
+        volume_id: &str,
+        hint: Option<(SystemName, EntityName)>,
+    ) -> Result<(), Status> {
+        let mut pools: Vec<(SystemName, EntityName)> = hint.into_iter().collect();
+        for p in &self.cfg.ephemeral_pools {
+            if let Ok(pool) = EntityName::parse(p) {
+                let key = (self.default_system.clone(), pool);
+                if !pools.contains(&key) {
+                    pools.push(key);
+                }
+            }
+        }
+        for (system, pool) in pools {
+            self.destroy_ephemeral(volume_id, &system, &pool).await?;
+        }
+        Ok(())
+    }
+
+    fn stats_condition(abnormal: bool, message: String) -> Option<VolumeCondition> {
+        Some(VolumeCondition { abnormal, message })
+    }
+}
+
+/// Finds or creates the container of an inline volume; `Ok(Ok(true))` when
+/// it was created by this call.
+fn ephemeral_container(
+    pool: &daos::Pool,
+    volume_id: &str,
+    label: &str,
+    uid: Option<u32>,
+    gid: Option<u32>,
+    driver: &str,
+) -> Result<Result<bool, Status>, daos::Error> {
+    if let Some((_, tags)) = containers::lookup(pool, label)? {
+        let ours = tags
+            .is_some_and(|t| t.created_by == driver && t.ephemeral && t.volume_name == volume_id);
+        return Ok(if ours {
+            Ok(false)
+        } else {
+            Err(Status::failed_precondition(format!(
+                "container {label:?} exists in the pool but is not this inline volume's"
+            )))
+        });
+    }
+    let mut spec = PosixContainerSpec::new(label);
+    spec.root_mode = Some(volume::DEFAULT_ROOT_MODE);
+    if let Some(uid) = uid {
+        spec.root_owner = Some((uid, gid.unwrap_or(uid)));
+    } else if let Some(gid) = gid {
+        spec.root_owner = Some((0, gid));
+    }
+    let tags_for = |_| VolumeTags {
+        created_by: driver.to_string(),
+        volume_name: volume_id.to_string(),
+        parameters_hash: String::from("inline"),
+        requested_bytes: 0,
+        volume_context: Default::default(),
+        ephemeral: true,
+    };
+    match containers::create(pool, &spec, tags_for) {
+        Ok(_) => Ok(Ok(true)),
+        Err(e) if e.is_exists() => Ok(Ok(false)),
+        Err(e) => Err(e),
+    }
+}
+
+#[tonic::async_trait]
+impl Node for NodeService {
+    async fn node_stage_volume(
+        &self,
+        request: Request<NodeStageVolumeRequest>,
+    ) -> Result<Response<NodeStageVolumeResponse>, Status> {
+        let req = request.into_inner();
+        let id = VolumeId::parse(required("volume_id", &req.volume_id)?, &self.default_system)?;
+        required("staging_target_path", &req.staging_target_path)?;
+        let cap = req
+            .volume_capability
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("volume_capability is required"))?;
+        let access = volume::check_capability("volume_capability", cap)?;
+        let dfuse = DfuseOptions::from_context(&req.volume_context)?;
+        let staging = self
+            .resolve_existing("staging_target_path", &req.staging_target_path)
+            .await?;
+        let _guard = self.locks.try_lock(&[
+            &format!("volume:{id}"),
+            &format!("path:{}", staging.display()),
+        ])?;
+
+        let spec = MountSpec {
+            volume_id: id.to_string(),
+            mountpoint: staging.clone(),
+            pool: id.pool.to_string(),
+            container: id.container.to_string(),
+            system: id.system.for_daos().map(str::to_string),
+            read_only: access.read_only_mode,
+            multi_user: dfuse.multi_user,
+            caching: dfuse.caching,
+            wb_cache: dfuse.wb_cache,
+            thread_count: dfuse.thread_count,
+            eq_count: dfuse.eq_count,
+            ephemeral: false,
+        };
+        if let Some(st) = self.mounter.status(&staging).await?
+            && st.healthy()
+            && st.spec.volume_id != spec.volume_id
+        {
+            return Err(Status::already_exists(format!(
+                "{} already stages volume {}",
+                staging.display(),
+                st.spec.volume_id
+            )));
+        }
+        tracing::info!(volume_id = %id, staging = %staging.display(), "NodeStageVolume");
+        self.mkdir(&staging).await?;
+        // The mounter answers OK at once when this exact mount is up, and
+        // replaces a dead one.
+        self.mounter.mount(spec).await?;
+        Ok(Response::new(NodeStageVolumeResponse {}))
+    }
+
+    async fn node_unstage_volume(
+        &self,
+        request: Request<NodeUnstageVolumeRequest>,
+    ) -> Result<Response<NodeUnstageVolumeResponse>, Status> {
+        let req = request.into_inner();
+        let volume_id = required("volume_id", &req.volume_id)?;
+        required("staging_target_path", &req.staging_target_path)?;
+        let staging = match self
+            .resolve("staging_target_path", &req.staging_target_path)
+            .await?
+        {
+            Resolved::Path(p) => p,
+            Resolved::ParentMissing => return Ok(Response::new(NodeUnstageVolumeResponse {})),
+        };
+        let _guard = self.locks.try_lock(&[
+            &format!("volume:{volume_id}"),
+            &format!("path:{}", staging.display()),
+        ])?;
+        tracing::info!(volume_id, staging = %staging.display(), "NodeUnstageVolume");
+        self.mounter.unmount(&staging).await?;
+        Ok(Response::new(NodeUnstageVolumeResponse {}))
+    }
+
+    async fn node_publish_volume(
+        &self,
+        request: Request<NodePublishVolumeRequest>,
+    ) -> Result<Response<NodePublishVolumeResponse>, Status> {
+        let req = request.into_inner();
+        required("volume_id", &req.volume_id)?;
+        if EphemeralSpec::is_ephemeral(&req.volume_context) {
+            return self.publish_ephemeral(req).await;
+        }
+        let id = VolumeId::parse(&req.volume_id, &self.default_system)?;
+        required("staging_target_path", &req.staging_target_path)?;
+        required("target_path", &req.target_path)?;
+        let cap = req
+            .volume_capability
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("volume_capability is required"))?;
+        let access = volume::check_capability("volume_capability", cap)?;
+        let read_only = req.readonly || access.read_only_mode;
+        let staging = self
+            .resolve_existing("staging_target_path", &req.staging_target_path)
+            .await?;
+        let target = self
+            .resolve_existing("target_path", &req.target_path)
+            .await?;
+        let _guard = self
+            .locks
+            .try_lock(&[&format!("path:{}", target.display())])?;
+
+        // The staging path must be a live dfuse mount of this very volume.
+        let not_staged = || {
+            Status::failed_precondition(format!(
+                "volume {id} is not staged at {} (NodeStageVolume first)",
+                staging.display()
+            ))
+        };
+        let stage = Self::mount_at(&staging)?
+            .filter(MountEntry::is_dfuse)
+            .ok_or_else(not_staged)?;
+        match self.mounter.status(&staging).await? {
+            Some(st) if st.spec.volume_id == id.as_str() => {}
+            Some(st) => {
+                return Err(Status::failed_precondition(format!(
+                    "{} stages volume {}, not {id}",
+                    staging.display(),
+                    st.spec.volume_id
+                )));
+            }
+            None => return Err(not_staged()),
+        }
+        let health = sysmount::probe(&staging, self.cfg.stats_timeout).await;
+        if health.is_dead() {
+            return Err(Status::failed_precondition(format!(
+                "the dfuse mount of volume {id} at {} is dead ({health:?}); it is replaced by the next NodeStageVolume",
+                staging.display()
+            )));
+        }
+
+        sysmount::clear_dead_dfuse_mount(&target, self.cfg.stats_timeout)
+            .await
+            .map_err(|e| io_status("clearing a dead mount at the target", &e))?;
+        if let Some(m) = Self::mount_at(&target)? {
+            if m.is_dfuse() && m.same_tree_as(&stage) {
+                if m.is_read_only() == read_only {
+                    return Ok(Response::new(NodePublishVolumeResponse {}));
+                }
+                return Err(Status::already_exists(format!(
+                    "{} is already published {}",
+                    target.display(),
+                    if m.is_read_only() {
+                        "read-only"
+                    } else {
+                        "read-write"
+                    }
+                )));
+            }
+            return Err(Status::already_exists(format!(
+                "{} already has another mount ({} from {})",
+                target.display(),
+                m.fs_type,
+                m.source
+            )));
+        }
+        tracing::info!(volume_id = %id, target = %target.display(), read_only, "NodePublishVolume");
+        self.mkdir(&target).await?;
+        sysmount::bind_mount(&staging, &target, read_only, self.cfg.stats_timeout)
+            .await
+            .map_err(|e| {
+                io_status(
+                    format!("publishing volume {id} at {}", target.display()),
+                    &e,
+                )
+            })?;
+        Ok(Response::new(NodePublishVolumeResponse {}))
+    }
+
+    async fn node_unpublish_volume(
+        &self,
+        request: Request<NodeUnpublishVolumeRequest>,
+    ) -> Result<Response<NodeUnpublishVolumeResponse>, Status> {
+        let req = request.into_inner();
+        let volume_id = required("volume_id", &req.volume_id)?;
+        required("target_path", &req.target_path)?;
+        let inline = VolumeId::parse(volume_id, &self.default_system).is_err();
+        let target = match self.resolve("target_path", &req.target_path).await? {
+            Resolved::Path(p) => p,
+            Resolved::ParentMissing => {
+                if inline {
+                    self.cleanup_ephemeral(volume_id, None).await?;
+                }
+                return Ok(Response::new(NodeUnpublishVolumeResponse {}));
+            }
+        };
+        let _guard = self
+            .locks
+            .try_lock(&[&format!("path:{}", target.display())])?;
+        tracing::info!(volume_id, target = %target.display(), "NodeUnpublishVolume");
+
+        let mut hint = None;
+        if Self::own_dfuse_at(&target)? {
+            // A dfuse of its own at the target is an inline volume's: the
+            // mounter stops it. (A bind of a staged volume needs no mounter.)
+            if let Some(st) = self.mounter.status(&target).await?
+                && st.spec.ephemeral
+            {
+                let system = st
+                    .spec
+                    .system
+                    .as_deref()
+                    .map_or_else(|| Ok(SystemName::default_system()), SystemName::parse);
+                if let (Ok(system), Ok(pool)) = (system, EntityName::parse(&st.spec.pool)) {
+                    hint = Some((system, pool));
+                }
+                self.mounter.unmount(&target).await?;
+            }
+        }
+        self.unmount_ours(&target).await?;
+        if inline && !self.cfg.ephemeral_pools.is_empty() {
+            self.cleanup_ephemeral(volume_id, hint).await?;
+        }
+        self.rmdir(&target).await?;
+        Ok(Response::new(NodeUnpublishVolumeResponse {}))
+    }
+
+    async fn node_get_volume_stats(
+        &self,
+        request: Request<NodeGetVolumeStatsRequest>,
+    ) -> Result<Response<NodeGetVolumeStatsResponse>, Status> {
+        let req = request.into_inner();
+        let volume_id = required("volume_id", &req.volume_id)?;
+        required("volume_path", &req.volume_path)?;
+        let not_mounted = || {
+            Status::not_found(format!(
+                "volume {volume_id} is not mounted at {}",
+                req.volume_path
+            ))
+        };
+        let path = match self.resolve("volume_path", &req.volume_path).await? {
+            Resolved::Path(p) => p,
+            Resolved::ParentMissing => return Err(not_mounted()),
+        };
+        let entry = Self::mount_at(&path)?.ok_or_else(not_mounted)?;
+        if !entry.is_dfuse() {
+            return Err(Status::not_found(format!(
+                "{} is a {} mount, not a DAOS volume",
+                path.display(),
+                entry.fs_type
+            )));
+        }
+
+        let mut usage = Vec::new();
+        let mut condition = Self::stats_condition(false, "dfuse mount is healthy".into());
+        match sysmount::statfs(&path, self.cfg.stats_timeout).await {
+            Ok(fs) => {
+                let i = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                usage.push(VolumeUsage {
+                    available: i(fs.available_bytes),
+                    total: i(fs.total_bytes),
+                    used: i(fs.total_bytes.saturating_sub(fs.free_bytes)),
+                    unit: volume_usage::Unit::Bytes as i32,
+                });
+                if let Some(inodes) = fs.inodes {
+                    usage.push(VolumeUsage {
+                        available: i(inodes.free),
+                        total: i(inodes.total),
+                        used: i(inodes.total.saturating_sub(inodes.free)),
+                        unit: volume_usage::Unit::Inodes as i32,
+                    });
+                }
+            }
+            Err(e) => {
+                let why = match e.raw_os_error() {
+                    Some(libc::ENOTCONN) => {
+                        "its dfuse is gone (transport endpoint is not connected)".to_string()
+                    }
+                    _ => e.to_string(),
+                };
+                condition = Self::stats_condition(
+                    true,
+                    format!("the DAOS mount at {} is broken: {why}", path.display()),
+                );
+            }
+        }
+        // The mount may still answer from cache while its dfuse has died;
+        // ask the mounter about the process behind it.
+        if !condition.as_ref().is_some_and(|c| c.abnormal) {
+            match self.mounter.list().await {
+                Ok(mounts) => {
+                    let mine = mounts
+                        .iter()
+                        .find(|m| m.spec.mountpoint == path)
+                        .or_else(|| mounts.iter().find(|m| m.spec.volume_id == volume_id));
+                    if let Some(m) = mine.filter(|m| !m.alive) {
+                        condition = Self::stats_condition(
+                            true,
+                            format!(
+                                "the dfuse process (pid {}) serving volume {volume_id} is not running",
+                                m.pid
+                            ),
+                        );
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "NodeGetVolumeStats: mounter not reachable; dfuse process not checked")
+                }
+            }
+        }
+        if let Some(c) = condition.as_ref().filter(|c| c.abnormal) {
+            tracing::warn!(volume_id, path = %path.display(), message = %c.message, "volume condition abnormal");
+        }
+        Ok(Response::new(NodeGetVolumeStatsResponse {
+            usage,
+            volume_condition: condition,
+        }))
+    }
+
+    async fn node_expand_volume(
+        &self,
+        _request: Request<NodeExpandVolumeRequest>,
+    ) -> Result<Response<NodeExpandVolumeResponse>, Status> {
+        Err(Status::unimplemented(
+            "NodeExpandVolume is not supported by the DAOS CSI driver",
+        ))
+    }
+
+    async fn node_get_capabilities(
+        &self,
+        _request: Request<NodeGetCapabilitiesRequest>,
+    ) -> Result<Response<NodeGetCapabilitiesResponse>, Status> {
+        use node_service_capability::rpc::Type;
+        let capabilities = [
+            Type::StageUnstageVolume,
+            Type::GetVolumeStats,
+            Type::VolumeCondition,
+            Type::SingleNodeMultiWriter,
+        ]
+        .into_iter()
+        .map(|t| NodeServiceCapability {
+            r#type: Some(node_service_capability::Type::Rpc(
+                node_service_capability::Rpc { r#type: t as i32 },
+            )),
+        })
+        .collect();
+        Ok(Response::new(NodeGetCapabilitiesResponse { capabilities }))
+    }
+
+    async fn node_get_info(
+        &self,
+        _request: Request<NodeGetInfoRequest>,
+    ) -> Result<Response<NodeGetInfoResponse>, Status> {
+        Ok(Response::new(NodeGetInfoResponse {
+            node_id: self.cfg.node_id.clone(),
+            max_volumes_per_node: 0,
+            accessible_topology: None,
+        }))
+    }
+}

@@ -1,0 +1,120 @@
+//! Helpers shared by the integration tests: one DAOS system per test binary (emulated, or the
+//! real pool named by DAOS_TEST_POOL), a read-write pool connection, and containers with
+//! unique labels that are destroyed when the guard drops.
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, OnceLock};
+
+use daos::{
+    Container, ContainerAccess, Daos, Pool, PoolAccess, PosixContainerSpec, Properties, Uuid,
+};
+use daos_test_harness::{TestSystem, system, unique_label};
+
+/// The test system, with libdaos initialised against it.
+pub fn daos() -> (&'static TestSystem, Arc<Daos>) {
+    let sys = system();
+    (
+        sys,
+        Daos::init().expect("daos_init against the test system"),
+    )
+}
+
+/// A read-write connection to the test pool, shared by the tests of one binary.
+pub fn pool() -> Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let (sys, daos) = daos();
+        Pool::connect(&daos, &sys.pool, None, PoolAccess::ReadWrite)
+            .expect("connect to the test pool")
+    })
+    .clone()
+}
+
+/// A container that is force-destroyed when dropped.
+pub struct TempContainer {
+    pub pool: Pool,
+    pub label: String,
+    pub uuid: Uuid,
+}
+
+impl TempContainer {
+    /// A new plain container.
+    pub fn plain(prefix: &str) -> TempContainer {
+        let pool = pool();
+        let label = unique_label(prefix);
+        let uuid = pool
+            .create_container(&label, &Properties::new())
+            .expect("create container");
+        TempContainer { pool, label, uuid }
+    }
+
+    /// A new POSIX container.
+    pub fn posix(prefix: &str) -> TempContainer {
+        TempContainer::posix_with(PosixContainerSpec::new(unique_label(prefix)))
+    }
+
+    /// A new POSIX container from a spec.
+    pub fn posix_with(spec: PosixContainerSpec) -> TempContainer {
+        let pool = pool();
+        let uuid = pool
+            .create_posix_container(&spec)
+            .expect("create POSIX container");
+        TempContainer {
+            pool,
+            label: spec.label,
+            uuid,
+        }
+    }
+
+    /// Opens it read-write.
+    pub fn open(&self) -> Container {
+        self.pool
+            .open_container(&self.label, ContainerAccess::ReadWrite)
+            .expect("open container")
+    }
+}
+
+impl Drop for TempContainer {
+    fn drop(&mut self) {
+        match self.pool.destroy_container(&self.uuid.to_string(), true) {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => eprintln!("cleanup: cannot destroy {}: {e}", self.label),
+        }
+    }
+}
+
+/// Clears injected faults when dropped, so a failing test does not poison the next one.
+pub struct FaultGuard(pub &'static TestSystem);
+
+impl Drop for FaultGuard {
+    fn drop(&mut self) {
+        self.0.clear_faults();
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+/// Serialises the tests of one binary that inject faults (faults are system-wide).
+pub fn fault_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Injects a fault for the guard's lifetime; None (with a note printed by the harness) on a
+/// real DAOS system.
+pub fn inject(
+    sys: &'static TestSystem,
+    op: &str,
+    der: Option<i32>,
+    count: Option<u32>,
+    delay_ms: Option<u64>,
+) -> Option<FaultGuard> {
+    if sys.inject_fault(op, der, count, delay_ms) {
+        // The emulator's processes reload the fault file within ~100 ms.
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        Some(FaultGuard(sys))
+    } else {
+        None
+    }
+}

@@ -1,0 +1,124 @@
+//! An emulated system for one test binary: an agent in a temp dir and its programs.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn bin(name: &str) -> PathBuf {
+    let p = match name {
+        "daos_agent" => env!("CARGO_BIN_EXE_daos_agent"),
+        "dmg" => env!("CARGO_BIN_EXE_dmg"),
+        "dfuse" => env!("CARGO_BIN_EXE_dfuse"),
+        "daos-emu-cli" => env!("CARGO_BIN_EXE_daos-emu-cli"),
+        "daos-emu-helper" => env!("CARGO_BIN_EXE_daos-emu-helper"),
+        other => panic!("unknown program {other}"),
+    };
+    PathBuf::from(p)
+}
+
+pub struct Emu {
+    pub dir: PathBuf,
+    agent: Option<Child>,
+}
+
+impl Emu {
+    /// A fresh system with an agent and a pool `tank` of `size`.
+    pub fn start(size: &str) -> Emu {
+        let dir = std::env::temp_dir().join(format!("emu-test-{}-{}", std::process::id(), nanos()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut e = Emu { dir, agent: None };
+        e.start_agent();
+        e.dmg(&["pool", "create", "--size", size, "tank"]);
+        e
+    }
+
+    pub fn start_agent(&mut self) {
+        let mut child = Command::new(bin("daos_agent"))
+            .arg("--runtime-dir")
+            .arg(&self.dir)
+            .arg("--exit-with-parent")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        assert!(line.starts_with("daos_agent listening on "), "{line}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while UnixStream::connect(self.dir.join("daos_agent.sock")).is_err() {
+            assert!(Instant::now() < deadline);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.agent = Some(child);
+    }
+
+    /// Stops the agent: SIGTERM (clean, evicts handles) or SIGKILL (stale socket).
+    pub fn stop_agent(&mut self, graceful: bool) {
+        if let Some(mut c) = self.agent.take() {
+            let sig = if graceful { libc::SIGTERM } else { libc::SIGKILL };
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(c.id() as i32, sig) };
+            let status = c.wait().unwrap();
+            if graceful {
+                assert!(status.success(), "agent exit {status}");
+            }
+        }
+    }
+
+    pub fn dmg(&self, args: &[&str]) -> String {
+        let out = Command::new(bin("dmg")).args(args).env("DAOS_AGENT_DRPC_DIR", &self.dir).output().unwrap();
+        assert!(out.status.success(), "dmg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn dmg_status(&self, args: &[&str]) -> (bool, String) {
+        let out = Command::new(bin("dmg")).args(args).env("DAOS_AGENT_DRPC_DIR", &self.dir).output().unwrap();
+        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+
+    pub fn cmd(&self, name: &str) -> Command {
+        let mut c = Command::new(bin(name));
+        c.env("DAOS_AGENT_DRPC_DIR", &self.dir);
+        c
+    }
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        self.stop_agent(true);
+        detach_mounts_under(&self.dir);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+}
+
+pub fn detach_mounts_under(dir: &Path) {
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    for line in info.lines() {
+        if let Some(p) = line.split(' ').nth(4)
+            && Path::new(p).starts_with(dir)
+        {
+            let c = std::ffi::CString::new(p).unwrap();
+            // SAFETY: lazy unmount of a path below our own test directory.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+}
+
+/// Root with /dev/fuse, or a SKIP line (a failure under CI=true).
+pub fn can_mount() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let fuse = Path::new("/dev/fuse").exists();
+    if root && fuse {
+        return true;
+    }
+    assert!(std::env::var_os("CI").is_none(), "CI must run the mount tests (root={root}, /dev/fuse={fuse})");
+    eprintln!("SKIP: FUSE mount tests need root and /dev/fuse (root={root}, /dev/fuse={fuse})");
+    false
+}
