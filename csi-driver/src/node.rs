@@ -69,19 +69,15 @@ impl NodeService {
         crate::paths::check_syntax(field, raw)?;
         let root = self.cfg.kubelet_root.clone();
         let raw_owned = raw.to_string();
-        let result =
+        let resolved =
             sysmount::with_deadline(self.cfg.stats_timeout, "resolving a path", move || {
-                Ok(crate::paths::contain(&root, field, &raw_owned))
+                Ok(crate::paths::contain_if_parent_exists(
+                    &root, field, &raw_owned,
+                ))
             })
             .await
-            .map_err(|e| io_status(format!("resolving {field}"), &e))?;
-        match result {
-            Ok(p) => Ok(Resolved::Path(p)),
-            Err(s) if s.message().contains("parent directory does not exist") => {
-                Ok(Resolved::ParentMissing)
-            }
-            Err(s) => Err(s),
-        }
+            .map_err(|e| io_status(format!("resolving {field}"), &e))??;
+        Ok(resolved.map_or(Resolved::ParentMissing, Resolved::Path))
     }
 
     async fn resolve_existing(&self, field: &'static str, raw: &str) -> Result<PathBuf, Status> {
@@ -154,14 +150,13 @@ impl NodeService {
 
     // ------------------------------------------------------------ ephemeral
 
-    fn ephemeral_pool_allowed(&self, pool: &EntityName, pool_uuid: Option<uuid::Uuid>) -> bool {
-        let allowed = &self.cfg.ephemeral_pools;
-        allowed.iter().any(|a| *a == pool.to_string())
-            || pool_uuid.is_some_and(|u| {
-                allowed
-                    .iter()
-                    .any(|a| a.eq_ignore_ascii_case(&u.hyphenated().to_string()))
-            })
+    /// Pools are compared as written (label with label, UUID with UUID).
+    fn ephemeral_pool_allowed(&self, pool: &EntityName) -> bool {
+        self.cfg
+            .ephemeral_pools
+            .iter()
+            .filter_map(|a| EntityName::parse(a).ok())
+            .any(|a| a == *pool)
     }
 
     async fn publish_ephemeral(
@@ -182,7 +177,7 @@ impl NodeService {
                  generic ephemeral volume",
             ));
         }
-        if !self.ephemeral_pool_allowed(&spec.pool, spec.pool.uuid()) {
+        if !self.ephemeral_pool_allowed(&spec.pool) {
             return Err(Status::permission_denied(format!(
                 "pool {} is not allowed for inline ephemeral volumes (allowed: {})",
                 spec.pool,

@@ -41,10 +41,25 @@ pub fn check_syntax(field: &str, raw: &str) -> Result<PathBuf, Status> {
     Ok(path.components().collect())
 }
 
-/// Resolves `raw` (request field `field`) to a path inside `root`.
+/// Resolves `raw` (request field `field`) to a path inside `root`; a
+/// missing parent directory is INVALID_ARGUMENT.
 ///
 /// Blocking (it reads the file system); callers run it off the runtime.
 pub fn contain(root: &Path, field: &str, raw: &str) -> Result<PathBuf, Status> {
+    contain_if_parent_exists(root, field, raw)?.ok_or_else(|| {
+        Status::invalid_argument(format!(
+            "{field} {raw:?}: its parent directory does not exist"
+        ))
+    })
+}
+
+/// Like [`contain`], but `Ok(None)` when the parent directory does not
+/// exist (nothing can be mounted there: fine for unpublish, unstage, stats).
+pub fn contain_if_parent_exists(
+    root: &Path,
+    field: &str,
+    raw: &str,
+) -> Result<Option<PathBuf>, Status> {
     let path = check_syntax(field, raw)?;
     let root = root.canonicalize().map_err(|e| {
         Status::failed_precondition(format!(
@@ -52,12 +67,11 @@ pub fn contain(root: &Path, field: &str, raw: &str) -> Result<PathBuf, Status> {
             root.display()
         ))
     })?;
-    let resolved = crate::sysmount::resolve_parent(&path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound => Status::invalid_argument(format!(
-            "{field} {raw:?}: its parent directory does not exist"
-        )),
-        _ => Status::invalid_argument(format!("{field} {raw:?}: {e}")),
-    })?;
+    let resolved = match crate::sysmount::resolve_parent(&path) {
+        Ok(p) => p,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Status::invalid_argument(format!("{field} {raw:?}: {e}"))),
+    };
     if !resolved.starts_with(&root) || resolved == root {
         return Err(Status::invalid_argument(format!(
             "{field} {raw:?} resolves to {} which is outside the kubelet root {}",
@@ -72,7 +86,7 @@ pub fn contain(root: &Path, field: &str, raw: &str) -> Result<PathBuf, Status> {
             "{field} {raw:?} is a symbolic link"
         )));
     }
-    Ok(resolved)
+    Ok(Some(resolved))
 }
 
 #[cfg(test)]
@@ -147,6 +161,10 @@ mod tests {
 
         // Parent missing.
         let missing = format!("{}/pods/nope/mount", root.display());
+        assert_eq!(
+            contain_if_parent_exists(root, "target_path", &missing).unwrap(),
+            None
+        );
         assert_eq!(
             contain(root, "target_path", &missing).unwrap_err().code(),
             Code::InvalidArgument

@@ -468,7 +468,7 @@ pub fn cont_query(h: &ContHandle) -> DerResult<(ContInfo, ContMeta)> {
         latest_snapshot: meta.snapshots.last().copied().unwrap_or(0),
         nhandles: h.dir.live_handles().len() as u32,
         nsnapshots: meta.snapshots.len() as u32,
-        otime: h.dir.open_time_hlc(),
+        otime: h.dir.open_time_hlc(meta.created_hlc),
         mtime: h.dir.modify_time_hlc(),
     };
     Ok((info, meta))

@@ -8,13 +8,13 @@
 //! pools/<uuid>/space               used bytes (mapped shared counter)
 //! pools/<uuid>/handles/<pid>.<start>.<cookie>           open pool handles
 //! pools/<uuid>/labels/<label>      container uuid (O_EXCL)
-//! pools/<uuid>/conts/<uuid>/meta.json                  ContMeta
-//! pools/<uuid>/conts/<uuid>/lock                       flock: SH open, EX destroy/update
-//! pools/<uuid>/conts/<uuid>/space                      bytes written to this container
-//! pools/<uuid>/conts/<uuid>/handles/<pid>.<start>.<cookie>.<pool cookie>
-//! pools/<uuid>/conts/<uuid>/fs/                        the POSIX namespace (DFS, dfuse)
-//! pools/<uuid>/conts/<uuid>/snaps/<epoch>/             frozen copy of fs/ per snapshot
-//! pools/<uuid>/trash/                                  destroyed containers being removed
+//! pools/<uuid>/lock               flock: SH while opening a container, EX to change/destroy one
+//! pools/<uuid>/conts/<cuuid>.json  ContMeta of a container (it exists while this file does)
+//! pools/<uuid>/chandles/<cuuid>.<pid>.<start>.<cookie>.<pool cookie>   open container handles
+//! pools/<uuid>/cspace/<cuuid>      bytes written to the container (mapped shared counter)
+//! pools/<uuid>/fs/<cuuid>/         the POSIX namespace of a DFS container (DFS, dfuse)
+//! pools/<uuid>/snaps/<cuuid>/<epoch>/   frozen copy of fs/<cuuid> per snapshot
+//! pools/<uuid>/trash/              data trees of destroyed containers being removed
 //! faults.json, faults.count/                           fault injection (see faults.rs)
 //! ```
 //! Handle files of processes that no longer exist are ignored (and swept), as the real agent
@@ -160,10 +160,11 @@ impl System {
         };
         let build = self.pools_dir().join(format!(".new-{uuid}"));
         let result = (|| -> io::Result<()> {
-            for d in ["handles", "conts", "labels", "trash"] {
+            for d in ["handles", "chandles", "conts", "labels", "trash", "fs", "snaps", "cspace"] {
                 std::fs::create_dir_all(build.join(d))?;
             }
             SharedCounter::open(&build.join("space"))?;
+            std::fs::write(build.join("lock"), b"")?;
             fsutil::write_atomic(&build.join("meta.json"), &serde_json::to_vec_pretty(&meta).map_err(io::Error::other)?)?;
             std::fs::rename(&build, self.pools_dir().join(uuid.to_string()))
         })();
@@ -237,9 +238,7 @@ impl System {
         for pool in std::fs::read_dir(self.pools_dir()).into_iter().flatten().flatten() {
             let pdir = pool.path();
             n += clear_dir(&pdir.join("handles"));
-            for cont in std::fs::read_dir(pdir.join("conts")).into_iter().flatten().flatten() {
-                n += clear_dir(&cont.path().join("handles"));
-            }
+            n += clear_dir(&pdir.join("chandles"));
         }
         n
     }
@@ -369,10 +368,10 @@ pub fn space_counter(path: &Path) -> io::Result<Arc<SharedCounter>> {
     Ok(c)
 }
 
-/// Forgets the cached mappings below `dir` (after it was destroyed).
-fn forget_space_below(dir: &Path) {
+/// Forgets the cached mapping of a counter file that is being removed.
+fn forget_space(path: &Path) {
     if let Some(map) = SPACE_CACHE.lock().as_mut() {
-        map.retain(|p, _| !p.starts_with(dir));
+        map.remove(path);
     }
 }
 
@@ -384,11 +383,17 @@ impl PoolDir {
 
     /// Replaces the metadata under the pool lock.
     pub fn update_meta<T>(&self, f: impl FnOnce(&mut PoolMeta) -> DerResult<T>) -> DerResult<T> {
-        let _lock = FileLock::acquire(&self.path.join("lock"), true).map_err(|_| Der::NONEXIST)?;
+        let _lock = self.lock(true)?;
         let mut meta = self.meta()?;
         let out = f(&mut meta)?;
         write_json(&self.path.join("meta.json"), &meta)?;
         Ok(out)
+    }
+
+    /// The pool lock: shared while a container handle is opened, exclusive while container
+    /// metadata changes or a container is destroyed.
+    pub fn lock(&self, exclusive: bool) -> DerResult<FileLock> {
+        FileLock::acquire(&self.path.join("lock"), exclusive).map_err(|_| Der::NONEXIST)
     }
 
     /// The used-bytes counter of the pool.
@@ -409,12 +414,12 @@ impl PoolDir {
 
     /// Open pool handles of live processes (files of dead ones are removed).
     pub fn live_pool_handles(&self) -> Vec<PathBuf> {
-        live_handle_files(&self.path.join("handles"))
+        live_handle_files(&self.path.join("handles"), None)
     }
 
-    /// A container directory by UUID (it may not exist).
+    /// A container by UUID (it may not exist).
     pub fn cont(&self, uuid: Uuid) -> ContDir {
-        ContDir { uuid, pool: self.clone(), path: self.path.join("conts").join(uuid.to_string()) }
+        ContDir { uuid, pool: self.clone() }
     }
 
     fn label_path(&self, label: &str) -> PathBuf {
@@ -425,7 +430,7 @@ impl PoolDir {
     pub fn resolve_cont(&self, id: &NameOrUuid) -> DerResult<Uuid> {
         match id {
             NameOrUuid::Uuid(u) => {
-                if self.cont(*u).path.join("meta.json").exists() {
+                if self.cont(*u).meta_path().exists() {
                     Ok(*u)
                 } else {
                     Err(Der::NONEXIST)
@@ -447,6 +452,9 @@ impl PoolDir {
 
     /// Creates a container. `props` must already hold every property (defaults merged).
     /// With `dfs`, the root directory is set up as `dfs_cont_create` leaves it.
+    ///
+    /// Each new inode is costly on a file system with much create/delete churn, so a
+    /// container is its label file, its metadata file and (POSIX only) its root directory.
     pub fn create_cont(&self, uuid: Uuid, props: Props, dfs: Option<DfsAttrs>) -> DerResult<()> {
         // The server's default label means "no label".
         let label = match props.get(&co::LABEL) {
@@ -454,34 +462,31 @@ impl PoolDir {
             _ => None,
         };
         let cont = self.cont(uuid);
-        if cont.path.exists() {
+        if cont.meta_path().exists() {
             return Err(Der::EXIST);
         }
         if let Some(l) = &label {
             self.claim_label(l, uuid)?;
         }
-        let now = crate::hlc::now();
         let root_owner = dfs.as_ref().map(|d| (d.root_uid, d.root_gid));
-        let meta = ContMeta { uuid, props, attrs: BTreeMap::new(), snapshots: Vec::new(), created_hlc: now, dfs };
-        let build = self.path.join("conts").join(format!(".new-{uuid}"));
+        let meta = ContMeta { uuid, props, attrs: BTreeMap::new(), snapshots: Vec::new(), created_hlc: crate::hlc::now(), dfs };
         let result = (|| -> io::Result<()> {
-            std::fs::create_dir(&build)?;
-            std::fs::create_dir(build.join("handles"))?;
-            std::fs::create_dir(build.join("fs"))?;
             if let Some((uid, gid)) = root_owner {
                 use std::os::unix::fs::PermissionsExt;
-                std::os::unix::fs::chown(build.join("fs"), Some(uid), Some(gid))?;
-                std::fs::set_permissions(build.join("fs"), std::fs::Permissions::from_mode(0o755))?;
+                let root = cont.fs_root();
+                std::fs::create_dir(&root)?;
+                std::os::unix::fs::chown(&root, Some(uid), Some(gid))?;
+                std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755))?;
             }
-            fsutil::write_atomic(&build.join("meta.json"), &serde_json::to_vec(&meta).map_err(io::Error::other)?)?;
-            std::fs::rename(&build, &cont.path)
+            // Written last: a container exists once its metadata file does.
+            fsutil::write_atomic(&cont.meta_path(), &serde_json::to_vec(&meta).map_err(io::Error::other)?)
         })();
         if let Err(e) = result {
-            let _ = fsutil::remove_tree(&build);
+            let _ = fsutil::remove_tree(&cont.fs_root());
             if let Some(l) = &label {
                 self.release_label(l, uuid);
             }
-            return Err(if e.raw_os_error() == Some(libc::ENOTEMPTY) { Der::EXIST } else { crate::der::from_io(&e) });
+            return Err(crate::der::from_io(&e));
         }
         Ok(())
     }
@@ -495,6 +500,7 @@ impl PoolDir {
                 // The label file may be left over from a destroy that was interrupted.
                 let owner = std::fs::read_to_string(&path).ok().and_then(|s| Uuid::parse_str(s.trim()).ok());
                 let stale = match owner {
+                    Some(o) if o == uuid => false,
                     Some(o) => self.cont(o).meta().map(|m| m.label() != Some(label)).unwrap_or(true),
                     None => true,
                 };
@@ -520,7 +526,10 @@ impl PoolDir {
             .into_iter()
             .flatten()
             .flatten()
-            .filter_map(|e| Uuid::parse_str(&e.file_name().to_string_lossy()).ok())
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                Uuid::parse_str(name.strip_suffix(".json")?).ok()
+            })
             .filter_map(|u| self.cont(u).meta().ok().map(|m| (u, m.label().map(str::to_string))))
             .collect();
         out.sort();
@@ -532,22 +541,37 @@ impl PoolDir {
     pub fn destroy_cont(&self, id: &NameOrUuid, force: bool) -> DerResult<()> {
         let uuid = self.resolve_cont(id)?;
         let cont = self.cont(uuid);
-        let _lock = cont.lock(true)?;
+        let _lock = self.lock(true)?;
         let meta = cont.meta()?;
-        if !force && !cont.live_handles().is_empty() {
+        let handles = cont.live_handles();
+        if !force && !handles.is_empty() {
             return Err(Der::BUSY);
         }
-        let used = cont.space().map(|s| s.get()).unwrap_or(0);
-        let trash = self.path.join("trash").join(format!("{uuid}.{}", fsutil::unix_nanos()));
-        std::fs::rename(&cont.path, &trash).map_err(|e| crate::der::from_io(&e))?;
+        std::fs::remove_file(cont.meta_path()).map_err(|e| crate::der::from_io(&e))?;
         if let Some(l) = meta.label() {
             self.release_label(l, uuid);
         }
-        if let Ok(space) = self.space() {
-            space.sub(used);
+        for h in handles {
+            let _ = std::fs::remove_file(h);
         }
-        forget_space_below(&cont.path);
-        let _ = fsutil::remove_tree(&trash);
+        let space = cont.space_path();
+        if space.exists() {
+            let used = space_counter(&space).map(|c| c.get()).unwrap_or(0);
+            if let Ok(p) = self.space() {
+                p.sub(used);
+            }
+            forget_space(&space);
+            let _ = std::fs::remove_file(&space);
+        }
+        // Data trees leave through the trash so that the name is free at once.
+        for tree in [cont.fs_root(), self.path.join("snaps").join(uuid.to_string())] {
+            if tree.exists() {
+                let trash = self.path.join("trash").join(format!("{uuid}.{}", fsutil::unix_nanos()));
+                if std::fs::rename(&tree, &trash).is_ok() {
+                    let _ = fsutil::remove_tree(&trash);
+                }
+            }
+        }
         Ok(())
     }
 }
@@ -632,28 +656,31 @@ impl ContMeta {
     }
 }
 
-/// A container's directory.
+/// A container's files in its pool.
 #[derive(Clone, Debug)]
 pub struct ContDir {
     /// UUID.
     pub uuid: Uuid,
     /// Its pool.
     pub pool: PoolDir,
-    /// `conts/<uuid>`.
-    pub path: PathBuf,
 }
 
 impl ContDir {
-    /// The stored metadata; `-DER_NONEXIST` once destroyed.
-    pub fn meta(&self) -> DerResult<ContMeta> {
-        read_json(&self.path.join("meta.json")).map_err(|_| Der::NONEXIST)
+    /// `conts/<uuid>.json`.
+    pub fn meta_path(&self) -> PathBuf {
+        self.pool.path.join("conts").join(format!("{}.json", self.uuid))
     }
 
-    /// Takes the container lock (shared for open, exclusive for destroy and updates) and
-    /// checks that the container still exists under it.
+    /// The stored metadata; `-DER_NONEXIST` once destroyed.
+    pub fn meta(&self) -> DerResult<ContMeta> {
+        read_json(&self.meta_path()).map_err(|_| Der::NONEXIST)
+    }
+
+    /// Takes the pool lock (shared for open, exclusive for destroy and updates) and checks
+    /// that the container still exists under it.
     pub fn lock(&self, exclusive: bool) -> DerResult<FileLock> {
-        let lock = FileLock::acquire(&self.path.join("lock"), exclusive).map_err(|_| Der::NONEXIST)?;
-        if !self.path.join("meta.json").exists() {
+        let lock = self.pool.lock(exclusive)?;
+        if !self.meta_path().exists() {
             return Err(Der::NONEXIST);
         }
         Ok(lock)
@@ -664,7 +691,7 @@ impl ContDir {
         let _lock = self.lock(true)?;
         let mut meta = self.meta()?;
         let out = f(&mut meta)?;
-        write_json(&self.path.join("meta.json"), &meta)?;
+        write_json(&self.meta_path(), &meta)?;
         Ok(out)
     }
 
@@ -685,39 +712,43 @@ impl ContDir {
         Ok(())
     }
 
-    /// The container's POSIX namespace.
+    /// The container's POSIX namespace (exists for containers made by DFS).
     pub fn fs_root(&self) -> PathBuf {
-        self.path.join("fs")
+        self.pool.path.join("fs").join(self.uuid.to_string())
     }
 
     /// The frozen namespace of a snapshot.
     pub fn snap_root(&self, epoch: u64) -> PathBuf {
-        self.path.join("snaps").join(epoch.to_string())
+        self.pool.path.join("snaps").join(self.uuid.to_string()).join(epoch.to_string())
     }
 
-    /// Bytes written to this container.
+    fn space_path(&self) -> PathBuf {
+        self.pool.path.join("cspace").join(self.uuid.to_string())
+    }
+
+    /// Bytes written to this container (the counter file appears on first use).
     pub fn space(&self) -> DerResult<Arc<SharedCounter>> {
-        space_counter(&self.path.join("space")).map_err(|e| crate::der::from_io(&e))
+        space_counter(&self.space_path()).map_err(|e| crate::der::from_io(&e))
     }
 
     /// Path of a container handle file.
     pub fn handle_path(&self, owner: ProcessId, cookie: u64, pool_cookie: u64) -> PathBuf {
-        self.path.join("handles").join(format!("{}.{cookie}.{pool_cookie}", owner.tag()))
+        self.pool.path.join("chandles").join(format!("{}.{}.{cookie}.{pool_cookie}", self.uuid, owner.tag()))
     }
 
     /// Open handles of live processes.
     pub fn live_handles(&self) -> Vec<PathBuf> {
-        live_handle_files(&self.path.join("handles"))
+        live_handle_files(&self.pool.path.join("chandles"), Some(&self.uuid.to_string()))
     }
 
-    /// Last open time (HLC): the handles directory changes whenever a handle is created.
-    pub fn open_time_hlc(&self) -> u64 {
-        mtime_hlc(&self.path.join("handles"))
+    /// Last open time (HLC): the newest handle file, else the creation time.
+    pub fn open_time_hlc(&self, created: u64) -> u64 {
+        self.live_handles().iter().map(|h| mtime_hlc(h)).max().unwrap_or(created)
     }
 
     /// Last metadata change (HLC).
     pub fn modify_time_hlc(&self) -> u64 {
-        mtime_hlc(&self.path.join("meta.json"))
+        mtime_hlc(&self.meta_path())
     }
 }
 
@@ -730,13 +761,20 @@ fn mtime_hlc(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Handle files in `dir` whose process still runs; the others are swept away.
-fn live_handle_files(dir: &Path) -> Vec<PathBuf> {
+/// Handle files in `dir` (of one container when `cont` is given) whose process still runs;
+/// the others are swept away.
+fn live_handle_files(dir: &Path, cont: Option<&str>) -> Vec<PathBuf> {
     let mut live = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        let owner = ProcessId::from_tag(&name);
-        if owner.is_some_and(|p| p.is_alive()) {
+        let tag = match cont {
+            Some(c) => match name.strip_prefix(c).and_then(|r| r.strip_prefix('.')) {
+                Some(rest) => rest.to_string(),
+                None => continue,
+            },
+            None => name,
+        };
+        if ProcessId::from_tag(&tag).is_some_and(|p| p.is_alive()) {
             live.push(e.path());
         } else {
             let _ = std::fs::remove_file(e.path());
@@ -878,6 +916,9 @@ mod tests {
         let c = p.cont(u);
         let dead = ProcessId { pid: u32::MAX - 1, start: 1 };
         std::fs::write(c.handle_path(dead, 5, 3), b"").unwrap();
+        // Another container's handle does not count for this one either.
+        let other = p.cont(Uuid::new_v4());
+        std::fs::write(other.handle_path(ProcessId::current(), 7, 3), b"").unwrap();
         assert!(c.live_handles().is_empty());
         std::fs::write(c.handle_path(ProcessId::current(), 21, 3), b"").unwrap();
         assert_eq!(p.destroy_cont(&NameOrUuid::Uuid(u), false), Err(Der::BUSY));
