@@ -179,7 +179,7 @@ impl NodeService {
         }
         if !self.ephemeral_pool_allowed(&spec.pool) {
             return Err(Status::permission_denied(format!(
-                "pool {} is not allowed for inline ephemeral volumes (allowed: {})",
+                "pool {} is not in --ephemeral-pools, the pools allowed for inline ephemeral volumes (allowed: {})",
                 spec.pool,
                 self.cfg.ephemeral_pools.join(", ")
             )));
@@ -449,7 +449,13 @@ impl Node for NodeService {
             return self.publish_ephemeral(req).await;
         }
         let id = VolumeId::parse(&req.volume_id, &self.default_system)?;
-        required("staging_target_path", &req.staging_target_path)?;
+        if req.staging_target_path.is_empty() {
+            // spec.md, NodePublishVolume errors: "Staging target path not set"
+            // is FAILED_PRECONDITION when STAGE_UNSTAGE_VOLUME is advertised.
+            return Err(Status::failed_precondition(
+                "staging_target_path is required: this driver stages volumes (STAGE_UNSTAGE_VOLUME)",
+            ));
+        }
         required("target_path", &req.target_path)?;
         let cap = req
             .volume_capability

@@ -39,7 +39,10 @@ fn main() {
     }
     builder = builder.clang_arg(format!("-I{}", headers.display()));
 
-    let text = builder.generate().expect("bindgen over vendor-headers/wrapper.h failed").to_string();
+    let text = builder
+        .generate()
+        .expect("bindgen over vendor-headers/wrapper.h failed")
+        .to_string();
     let split = split_functions(&text);
 
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
@@ -49,10 +52,19 @@ fn main() {
     let mut check = String::new();
     for (name, sig) in &split.functions {
         sigs.push_str(&format!("pub type {name} = unsafe extern \"C\" fn{sig};\n"));
-        check.push_str(&format!("const _: crate::sigs::{name} = crate::capi::{name};\n"));
+        check.push_str(&format!(
+            "const _: crate::sigs::{name} = crate::capi::{name};\n"
+        ));
     }
-    let names: Vec<String> = split.functions.iter().map(|(n, _)| format!("{n:?}")).collect();
-    sigs.push_str(&format!("pub const DECLARED: &[&str] = &[{}];\n", names.join(", ")));
+    let names: Vec<String> = split
+        .functions
+        .iter()
+        .map(|(n, _)| format!("{n:?}"))
+        .collect();
+    sigs.push_str(&format!(
+        "pub const DECLARED: &[&str] = &[{}];\n",
+        names.join(", ")
+    ));
     fs::write(out.join("daos_sigs.rs"), sigs).expect("write daos_sigs.rs");
     fs::write(out.join("abi_check.rs"), check).expect("write abi_check.rs");
 }

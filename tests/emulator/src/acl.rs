@@ -145,7 +145,11 @@ impl Ace {
         Some(Ace {
             access_types: 0,
             principal_type,
-            flags: if is_group(principal_type) { FLAG_GROUP } else { 0 },
+            flags: if is_group(principal_type) {
+                FLAG_GROUP
+            } else {
+                0
+            },
             allow: 0,
             audit: 0,
             alarm: 0,
@@ -248,7 +252,11 @@ impl Ace {
         };
         let mut perms = 0u64;
         for c in fields[3].chars() {
-            perms |= PERM_LETTERS.iter().find(|(l, _)| *l == c).ok_or(Der::INVAL)?.1;
+            perms |= PERM_LETTERS
+                .iter()
+                .find(|(l, _)| *l == c)
+                .ok_or(Der::INVAL)?
+                .1;
         }
         let mut ace = Ace::new(ptype, Some(who)).ok_or(Der::INVAL)?;
         ace.flags = flags;
@@ -274,20 +282,33 @@ impl Ace {
             return Err(Der::INVAL);
         }
         let union = self.allow | self.audit | self.alarm;
-        let unified = [(ACCESS_ALLOW, self.allow), (ACCESS_AUDIT, self.audit), (ACCESS_ALARM, self.alarm)]
-            .iter()
-            .all(|(bit, p)| self.access_types & bit == 0 || *p == union);
+        let unified = [
+            (ACCESS_ALLOW, self.allow),
+            (ACCESS_AUDIT, self.audit),
+            (ACCESS_ALARM, self.alarm),
+        ]
+        .iter()
+        .all(|(bit, p)| self.access_types & bit == 0 || *p == union);
         if !unified {
             return Err(Der::INVAL);
         }
         let mut s = String::new();
-        for (bit, c) in [(ACCESS_ALLOW, 'A'), (ACCESS_AUDIT, 'U'), (ACCESS_ALARM, 'L')] {
+        for (bit, c) in [
+            (ACCESS_ALLOW, 'A'),
+            (ACCESS_AUDIT, 'U'),
+            (ACCESS_ALARM, 'L'),
+        ] {
             if self.access_types & bit != 0 {
                 s.push(c);
             }
         }
         s.push(':');
-        for (bit, c) in [(FLAG_GROUP, 'G'), (FLAG_ACCESS_SUCCESS, 'S'), (FLAG_ACCESS_FAIL, 'F'), (FLAG_POOL_INHERIT, 'P')] {
+        for (bit, c) in [
+            (FLAG_GROUP, 'G'),
+            (FLAG_ACCESS_SUCCESS, 'S'),
+            (FLAG_ACCESS_FAIL, 'F'),
+            (FLAG_POOL_INHERIT, 'P'),
+        ] {
             if self.flags & bit != 0 {
                 s.push(c);
             }
@@ -390,7 +411,10 @@ impl Acl {
         if strs.is_empty() {
             return Err(Der::INVAL);
         }
-        let aces = strs.iter().map(|s| Ace::from_str(s.as_ref())).collect::<DerResult<Vec<_>>>()?;
+        let aces = strs
+            .iter()
+            .map(|s| Ace::from_str(s.as_ref()))
+            .collect::<DerResult<Vec<_>>>()?;
         let acl = Acl::new(aces);
         acl.validate()?;
         Ok(acl)
@@ -424,7 +448,10 @@ impl Acl {
         if b.len() < ACL_HEADER {
             return None;
         }
-        Some((u16::from_ne_bytes([b[0], b[1]]), u32::from_ne_bytes([b[4], b[5], b[6], b[7]])))
+        Some((
+            u16::from_ne_bytes([b[0], b[1]]),
+            u32::from_ne_bytes([b[4], b[5], b[6], b[7]]),
+        ))
     }
 
     /// Parses and validates a packed ACL (`daos_acl_validate`).
@@ -473,7 +500,11 @@ impl Acl {
     /// Validation plus a permission mask (`daos_acl_cont_validate` / `_pool_validate`).
     pub fn validate_perms(&self, valid: u64) -> DerResult<()> {
         self.validate()?;
-        if self.aces.iter().any(|a| (a.allow | a.audit | a.alarm) & !valid != 0) {
+        if self
+            .aces
+            .iter()
+            .any(|a| (a.allow | a.audit | a.alarm) & !valid != 0)
+        {
             return Err(Der::INVAL);
         }
         Ok(())
@@ -485,27 +516,39 @@ impl Acl {
             *slot = ace;
             return;
         }
-        let pos = self.aces.iter().position(|a| a.principal_type > ace.principal_type).unwrap_or(self.aces.len());
+        let pos = self
+            .aces
+            .iter()
+            .position(|a| a.principal_type > ace.principal_type)
+            .unwrap_or(self.aces.len());
         self.aces.insert(pos, ace);
     }
 
     /// `daos_acl_remove_ace`.
     pub fn remove(&mut self, principal_type: u8, name: Option<&str>) -> DerResult<()> {
-        if principal_type > principal::EVERYONE || (needs_name(principal_type) && name.is_none_or(str::is_empty)) {
+        if principal_type > principal::EVERYONE
+            || (needs_name(principal_type) && name.is_none_or(str::is_empty))
+        {
             return Err(Der::INVAL);
         }
         let before = self.aces.len();
         self.aces.retain(|a| {
-            !(a.principal_type == principal_type && (!needs_name(principal_type) || a.name.as_deref() == name))
+            !(a.principal_type == principal_type
+                && (!needs_name(principal_type) || a.name.as_deref() == name))
         });
-        if self.aces.len() == before { Err(Der::NONEXIST) } else { Ok(()) }
+        if self.aces.len() == before {
+            Err(Der::NONEXIST)
+        } else {
+            Ok(())
+        }
     }
 
     /// The entry of a principal (`daos_acl_get_ace_for_principal`).
     pub fn find(&self, principal_type: u8, name: Option<&str>) -> Option<&Ace> {
-        self.aces
-            .iter()
-            .find(|a| a.principal_type == principal_type && (!needs_name(principal_type) || a.name.as_deref() == name))
+        self.aces.iter().find(|a| {
+            a.principal_type == principal_type
+                && (!needs_name(principal_type) || a.name.as_deref() == name)
+        })
     }
 
     /// The default container ACL: `A::OWNER@:rwdtTaAo`, `A:G:GROUP@:rwtT`.
@@ -526,7 +569,11 @@ impl Acl {
     /// The default pool ACL dmg gives a new pool: `A::OWNER@:rw`, `A:G:GROUP@:rw`.
     pub fn default_pool() -> Acl {
         let rw = perm::READ | perm::WRITE;
-        let owner = Ace { access_types: ACCESS_ALLOW, allow: rw, ..Ace::new(principal::OWNER, None).unwrap_or_else(|| unreachable_ace()) };
+        let owner = Ace {
+            access_types: ACCESS_ALLOW,
+            allow: rw,
+            ..Ace::new(principal::OWNER, None).unwrap_or_else(|| unreachable_ace())
+        };
         let group = Ace {
             access_types: ACCESS_ALLOW,
             allow: rw,
@@ -538,9 +585,21 @@ impl Acl {
     /// The permissions an identity gets: its owner entry if it owns the object, else its user
     /// entry, else the union of its group entries, else `EVERYONE@`, else nothing. The owner
     /// always keeps `min_owner`.
-    pub fn permissions(&self, who: &Identity, owner: &str, owner_group: &str, min_owner: u64) -> u64 {
+    pub fn permissions(
+        &self,
+        who: &Identity,
+        owner: &str,
+        owner_group: &str,
+        min_owner: u64,
+    ) -> u64 {
         let is_owner = who.user == owner;
-        let allow = |a: &Ace| if a.access_types & ACCESS_ALLOW != 0 { a.allow } else { 0 };
+        let allow = |a: &Ace| {
+            if a.access_types & ACCESS_ALLOW != 0 {
+                a.allow
+            } else {
+                0
+            }
+        };
         if is_owner && let Some(a) = self.find(principal::OWNER, None) {
             return allow(a) | min_owner;
         }
@@ -569,7 +628,15 @@ impl Acl {
 }
 
 fn unreachable_ace() -> Ace {
-    Ace { access_types: 0, principal_type: principal::EVERYONE, flags: 0, allow: 0, audit: 0, alarm: 0, name: None }
+    Ace {
+        access_types: 0,
+        principal_type: principal::EVERYONE,
+        flags: 0,
+        allow: 0,
+        audit: 0,
+        alarm: 0,
+        name: None,
+    }
 }
 
 /// Who is asking: principal names of a user and all of its groups (`name@`).
@@ -612,7 +679,14 @@ mod tests {
 
     #[test]
     fn string_round_trip() {
-        for s in ["A::OWNER@:rwdtTaAo", "A:G:GROUP@:rwtT", "A::bob@:rw", "A:G:devs@:r", "A::EVERYONE@:r", "AU:S:carol@:rw"] {
+        for s in [
+            "A::OWNER@:rwdtTaAo",
+            "A:G:GROUP@:rwtT",
+            "A::bob@:rw",
+            "A:G:devs@:r",
+            "A::EVERYONE@:r",
+            "AU:S:carol@:rw",
+        ] {
             let ace = Ace::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(ace.to_string_checked().unwrap(), s);
         }
@@ -620,7 +694,17 @@ mod tests {
 
     #[test]
     fn invalid_strings() {
-        for s in ["", "A::bob:rw", "X::bob@:rw", "A::bob@:rwz", "A:G:OWNER@:rw", "A::GROUP@:rw", "U::bob@:r", "A::bob@", "A::b@b@:r"] {
+        for s in [
+            "",
+            "A::bob:rw",
+            "X::bob@:rw",
+            "A::bob@:rwz",
+            "A:G:OWNER@:rw",
+            "A::GROUP@:rw",
+            "U::bob@:r",
+            "A::bob@",
+            "A::b@b@:r",
+        ] {
             assert_eq!(Ace::from_str(s), Err(Der::INVAL), "{s}");
         }
         // Syntactically a principal: "1000@".
@@ -629,7 +713,13 @@ mod tests {
 
     #[test]
     fn binary_round_trip_and_order() {
-        let acl = Acl::from_strs(&["A::EVERYONE@:r", "A::OWNER@:rw", "A:G:devs@:rw", "A::bob@:r"]).unwrap();
+        let acl = Acl::from_strs(&[
+            "A::EVERYONE@:r",
+            "A::OWNER@:rw",
+            "A:G:devs@:rw",
+            "A::bob@:r",
+        ])
+        .unwrap();
         let types: Vec<u8> = acl.aces.iter().map(|a| a.principal_type).collect();
         assert_eq!(types, vec![0, 1, 3, 4]);
         let bytes = acl.to_bytes();
@@ -653,22 +743,57 @@ mod tests {
         acl.add(Ace::from_str("A::bob@:r").unwrap());
         acl.add(Ace::from_str("A::bob@:rw").unwrap());
         assert_eq!(acl.aces.len(), 3);
-        assert_eq!(acl.find(principal::USER, Some("bob@")).unwrap().allow, perm::READ | perm::WRITE);
-        assert_eq!(acl.aces[1].principal_type, principal::USER, "inserted in type order");
+        assert_eq!(
+            acl.find(principal::USER, Some("bob@")).unwrap().allow,
+            perm::READ | perm::WRITE
+        );
+        assert_eq!(
+            acl.aces[1].principal_type,
+            principal::USER,
+            "inserted in type order"
+        );
         acl.remove(principal::USER, Some("bob@")).unwrap();
-        assert_eq!(acl.remove(principal::USER, Some("bob@")), Err(Der::NONEXIST));
+        assert_eq!(
+            acl.remove(principal::USER, Some("bob@")),
+            Err(Der::NONEXIST)
+        );
         assert_eq!(acl.remove(principal::USER, None), Err(Der::INVAL));
     }
 
     #[test]
     fn permission_resolution() {
-        let acl = Acl::from_strs(&["A::OWNER@:rw", "A::bob@:r", "A:G:GROUP@:t", "A:G:devs@:w", "A::EVERYONE@:c"]).unwrap();
-        let id = |u: &str, g: &[&str]| Identity { user: u.into(), groups: g.iter().map(|s| s.to_string()).collect() };
-        assert_eq!(acl.permissions(&id("root@", &["root@"]), "root@", "root@", 0), perm::READ | perm::WRITE);
-        assert_eq!(acl.permissions(&id("bob@", &["devs@"]), "root@", "root@", 0), perm::READ);
-        assert_eq!(acl.permissions(&id("eve@", &["devs@", "root@"]), "root@", "root@", 0), perm::WRITE | perm::GET_PROP);
-        assert_eq!(acl.permissions(&id("eve@", &["other@"]), "root@", "root@", 0), perm::CREATE_CONT);
+        let acl = Acl::from_strs(&[
+            "A::OWNER@:rw",
+            "A::bob@:r",
+            "A:G:GROUP@:t",
+            "A:G:devs@:w",
+            "A::EVERYONE@:c",
+        ])
+        .unwrap();
+        let id = |u: &str, g: &[&str]| Identity {
+            user: u.into(),
+            groups: g.iter().map(|s| s.to_string()).collect(),
+        };
+        assert_eq!(
+            acl.permissions(&id("root@", &["root@"]), "root@", "root@", 0),
+            perm::READ | perm::WRITE
+        );
+        assert_eq!(
+            acl.permissions(&id("bob@", &["devs@"]), "root@", "root@", 0),
+            perm::READ
+        );
+        assert_eq!(
+            acl.permissions(&id("eve@", &["devs@", "root@"]), "root@", "root@", 0),
+            perm::WRITE | perm::GET_PROP
+        );
+        assert_eq!(
+            acl.permissions(&id("eve@", &["other@"]), "root@", "root@", 0),
+            perm::CREATE_CONT
+        );
         let min = perm::GET_ACL | perm::SET_ACL;
-        assert_eq!(Acl::default().permissions(&id("root@", &[]), "root@", "g@", min), min);
+        assert_eq!(
+            Acl::default().permissions(&id("root@", &[]), "root@", "g@", min),
+            min
+        );
     }
 }

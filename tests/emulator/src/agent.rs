@@ -28,9 +28,13 @@ fn connect(socket: &Path) -> DerResult<UnixStream> {
 /// Sends one request line and reads the answer line.
 fn call(socket: &Path, request: &str) -> DerResult<String> {
     let mut stream = connect(socket)?;
-    stream.write_all(format!("{request}\n").as_bytes()).map_err(|e| crate::der::from_io(&e))?;
+    stream
+        .write_all(format!("{request}\n").as_bytes())
+        .map_err(|e| crate::der::from_io(&e))?;
     let mut line = String::new();
-    BufReader::new(&stream).read_line(&mut line).map_err(|e| crate::der::from_io(&e))?;
+    BufReader::new(&stream)
+        .read_line(&mut line)
+        .map_err(|e| crate::der::from_io(&e))?;
     if line.is_empty() {
         // The agent closed the connection without answering.
         return Err(Der::MISC);
@@ -43,7 +47,10 @@ fn parse_reply(reply: &str) -> DerResult<Vec<String>> {
     match words.next().as_deref() {
         Some("OK") => Ok(words.collect()),
         Some("ERR") => {
-            let code = words.next().and_then(|c| c.parse::<i32>().ok()).unwrap_or(Der::MISC.0);
+            let code = words
+                .next()
+                .and_then(|c| c.parse::<i32>().ok())
+                .unwrap_or(Der::MISC.0);
             Err(Der(code))
         }
         _ => Err(Der::AGENT_INCOMPAT),
@@ -53,9 +60,16 @@ fn parse_reply(reply: &str) -> DerResult<Vec<String>> {
 /// GetAttachInfo at `daos_init`: returns the system name.
 pub fn attach_info(socket: &Path, sys: Option<&str>) -> DerResult<String> {
     let reply = call(socket, &format!("ATTACH {}", sys.unwrap_or("-"))).map_err(|e| {
-        if e == Der::NONEXIST { Der::AGENT_COMM } else { e }
+        if e == Der::NONEXIST {
+            Der::AGENT_COMM
+        } else {
+            e
+        }
     })?;
-    parse_reply(&reply)?.into_iter().next().ok_or(Der::AGENT_INCOMPAT)
+    parse_reply(&reply)?
+        .into_iter()
+        .next()
+        .ok_or(Der::AGENT_INCOMPAT)
 }
 
 /// Credential request at pool connect: the agent identifies the caller by `SO_PEERCRED`.
@@ -129,9 +143,15 @@ mod tests {
     #[test]
     fn answers() {
         assert_eq!(answer("ATTACH -", "daos_server", None), "OK daos_server");
-        assert_eq!(answer("ATTACH other", "daos_server", None), format!("ERR {}", Der::INVAL.0));
+        assert_eq!(
+            answer("ATTACH other", "daos_server", None),
+            format!("ERR {}", Der::INVAL.0)
+        );
         assert_eq!(answer("CRED", "daos_server", Some(0)), "OK root@");
-        assert_eq!(answer("CRED", "daos_server", Some(3_999_999_999)), format!("ERR {}", Der::MISC.0));
+        assert_eq!(
+            answer("CRED", "daos_server", Some(3_999_999_999)),
+            format!("ERR {}", Der::MISC.0)
+        );
         assert_eq!(parse_reply("ERR -1025"), Err(Der::MISC));
         assert_eq!(parse_reply("garbage"), Err(Der::AGENT_INCOMPAT));
     }

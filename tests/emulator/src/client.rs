@@ -61,7 +61,10 @@ struct InitState {
     lib: Option<Arc<Library>>,
 }
 
-static INIT: parking_lot::Mutex<InitState> = parking_lot::Mutex::new(InitState { count: 0, lib: None });
+static INIT: parking_lot::Mutex<InitState> = parking_lot::Mutex::new(InitState {
+    count: 0,
+    lib: None,
+});
 
 /// `daos_init`: the first call finds the agent (reading `DAOS_AGENT_DRPC_DIR` then) and asks
 /// it for attach info; later calls only count.
@@ -169,7 +172,10 @@ pub fn new_cookie(kind: u64) -> u64 {
 }
 
 fn register(cookie: u64, h: Handle) {
-    HANDLES.lock().get_or_insert_with(HashMap::new).insert(cookie, h);
+    HANDLES
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(cookie, h);
 }
 
 fn unregister(cookie: u64) {
@@ -207,7 +213,11 @@ fn open_conts_of(pool_cookie: u64) -> usize {
     HANDLES
         .lock()
         .as_ref()
-        .map(|m| m.values().filter(|h| matches!(h, Handle::Cont(c) if c.pool.cookie == pool_cookie)).count())
+        .map(|m| {
+            m.values()
+                .filter(|h| matches!(h, Handle::Cont(c) if c.pool.cookie == pool_cookie))
+                .count()
+        })
         .unwrap_or(0)
 }
 
@@ -253,7 +263,15 @@ pub fn pool_connect(pool: &str, sys: Option<&str>, flags: u32) -> DerResult<Arc<
     let cookie = new_cookie(htype::POOL);
     let file = dir.handle_path(ProcessId::current(), cookie);
     std::fs::write(&file, b"").map_err(|e| crate::der::from_io(&e))?;
-    let h = Arc::new(PoolHandle { cookie, lib, dir, label: meta.label, flags, perms, file });
+    let h = Arc::new(PoolHandle {
+        cookie,
+        lib,
+        dir,
+        label: meta.label,
+        flags,
+        perms,
+        file,
+    });
     register(cookie, Handle::Pool(h.clone()));
     Ok(h)
 }
@@ -306,18 +324,25 @@ pub fn pool_query(h: &PoolHandle) -> DerResult<PoolInfo> {
         nnodes: meta.nnodes,
         map_version: meta.map_version,
         total: [meta.scm_bytes, meta.nvme_bytes],
-        free: [meta.scm_bytes.saturating_sub(scm_used), meta.nvme_bytes.saturating_sub(nvme_used)],
+        free: [
+            meta.scm_bytes.saturating_sub(scm_used),
+            meta.nvme_bytes.saturating_sub(nvme_used),
+        ],
     })
 }
 
 /// `daos_pool_list_cont`: (uuid, label or `container_label_not_set`).
 pub fn pool_list_cont(h: &PoolHandle) -> DerResult<Vec<(Uuid, String)>> {
     h.dir.meta()?;
-    Ok(h
-        .dir
+    Ok(h.dir
         .list_conts()
         .into_iter()
-        .map(|(u, l)| (u, l.unwrap_or_else(|| crate::label::CONT_LABEL_DEFAULT.to_string())))
+        .map(|(u, l)| {
+            (
+                u,
+                l.unwrap_or_else(|| crate::label::CONT_LABEL_DEFAULT.to_string()),
+            )
+        })
         .collect())
 }
 
@@ -343,7 +368,9 @@ pub fn cont_create(
     for (t, v) in given {
         props::validate_container_entry(*t, v)?;
         // The status is the server's; the default label is refused as a label.
-        if *t == co::STATUS || matches!(v, PropValue::Str(s) if *t == co::LABEL && s == crate::label::CONT_LABEL_DEFAULT) {
+        if *t == co::STATUS
+            || matches!(v, PropValue::Str(s) if *t == co::LABEL && s == crate::label::CONT_LABEL_DEFAULT)
+        {
             return Err(Der::INVAL);
         }
     }
@@ -368,7 +395,8 @@ fn cont_perms(meta: &ContMeta, who: &Identity) -> u64 {
     let owner = meta.str_prop(co::OWNER).unwrap_or("");
     let group = meta.str_prop(co::OWNER_GROUP).unwrap_or("");
     // The owner can always read and change the ACL (CONT_OWNER_MIN_PERMS).
-    meta.acl().permissions(who, owner, group, perm::GET_ACL | perm::SET_ACL)
+    meta.acl()
+        .permissions(who, owner, group, perm::GET_ACL | perm::SET_ACL)
 }
 
 fn caller(pool: &PoolHandle) -> DerResult<Identity> {
@@ -411,7 +439,14 @@ pub fn cont_open(pool: &Arc<PoolHandle>, cont: &str, flags: u32) -> DerResult<Ar
     let cookie = new_cookie(htype::CO);
     let file = dir.handle_path(ProcessId::current(), cookie, pool.cookie);
     std::fs::write(&file, b"").map_err(|e| crate::der::from_io(&e))?;
-    let h = Arc::new(ContHandle { cookie, pool: pool.clone(), dir, flags, dfs_mounts: AtomicU32::new(0), file });
+    let h = Arc::new(ContHandle {
+        cookie,
+        pool: pool.clone(),
+        dir,
+        flags,
+        dfs_mounts: AtomicU32::new(0),
+        file,
+    });
     register(cookie, Handle::Cont(h.clone()));
     Ok(h)
 }
@@ -475,7 +510,11 @@ pub fn cont_query(h: &ContHandle) -> DerResult<(ContInfo, ContMeta)> {
 }
 
 fn require(h: &ContHandle, meta: &ContMeta, bits: u64) -> DerResult<()> {
-    if cont_perms(meta, &caller(&h.pool)?) & bits == bits { Ok(()) } else { Err(Der::NO_PERM) }
+    if cont_perms(meta, &caller(&h.pool)?) & bits == bits {
+        Ok(())
+    } else {
+        Err(Der::NO_PERM)
+    }
 }
 
 /// `daos_cont_set_prop`: label, ACL, owner, group, status and alloced OID only.
@@ -527,7 +566,9 @@ pub fn cont_get_acl(h: &ContHandle) -> DerResult<(Acl, String, String)> {
     Ok((
         meta.acl(),
         meta.str_prop(co::OWNER).unwrap_or_default().to_string(),
-        meta.str_prop(co::OWNER_GROUP).unwrap_or_default().to_string(),
+        meta.str_prop(co::OWNER_GROUP)
+            .unwrap_or_default()
+            .to_string(),
     ))
 }
 
@@ -557,7 +598,12 @@ pub fn cont_change_acl(h: &ContHandle, change: AclChange) -> DerResult<()> {
 }
 
 /// `daos_cont_set_owner[_no_check]`: user and/or group principals.
-pub fn cont_set_owner(h: &ContHandle, user: Option<&str>, group: Option<&str>, check: bool) -> DerResult<()> {
+pub fn cont_set_owner(
+    h: &ContHandle,
+    user: Option<&str>,
+    group: Option<&str>,
+    check: bool,
+) -> DerResult<()> {
     if user.is_none() && group.is_none() {
         return Err(Der::INVAL);
     }
@@ -598,8 +644,10 @@ pub fn cont_list_attrs(h: &ContHandle) -> DerResult<Vec<String>> {
 /// `daos_cont_get_attr`: values, `None` for missing names; `-DER_NONEXIST` if none exist.
 pub fn cont_get_attrs(h: &ContHandle, names: &[String]) -> DerResult<Vec<Option<Vec<u8>>>> {
     let meta = h.dir.meta()?;
-    let values: Vec<Option<Vec<u8>>> =
-        names.iter().map(|n| meta.attrs.get(n).and_then(|v| fsutil::hex_decode(v))).collect();
+    let values: Vec<Option<Vec<u8>>> = names
+        .iter()
+        .map(|n| meta.attrs.get(n).and_then(|v| fsutil::hex_decode(v)))
+        .collect();
     if values.iter().all(Option::is_none) {
         return Err(Der::NONEXIST);
     }
@@ -619,8 +667,15 @@ pub fn cont_set_attrs(h: &ContHandle, attrs: &[(String, Vec<u8>)]) -> DerResult<
 /// `daos_cont_del_attr`: `-DER_NONEXIST` only when none of the names exist.
 pub fn cont_del_attrs(h: &ContHandle, names: &[String]) -> DerResult<()> {
     h.dir.update(|meta| {
-        let removed = names.iter().filter(|n| meta.attrs.remove(*n).is_some()).count();
-        if removed == 0 { Err(Der::NONEXIST) } else { Ok(()) }
+        let removed = names
+            .iter()
+            .filter(|n| meta.attrs.remove(*n).is_some())
+            .count();
+        if removed == 0 {
+            Err(Der::NONEXIST)
+        } else {
+            Ok(())
+        }
     })
 }
 
@@ -632,7 +687,11 @@ pub fn cont_create_snap(h: &ContHandle) -> DerResult<u64> {
     h.dir.update(|meta| {
         require(h, meta, perm::WRITE)?;
         let epoch = crate::hlc::now();
-        crate::state::copy_tree(&h.dir.fs_root(), &h.dir.snap_root(epoch)).map_err(|e| crate::der::from_io(&e))?;
+        // Only DFS containers have a namespace to freeze.
+        if h.dir.fs_root().exists() {
+            crate::state::copy_tree(&h.dir.fs_root(), &h.dir.snap_root(epoch))
+                .map_err(|e| crate::der::from_io(&e))?;
+        }
         meta.snapshots.push(epoch);
         meta.snapshots.sort_unstable();
         Ok(epoch)
@@ -668,8 +727,10 @@ pub fn pool_list_attrs(h: &PoolHandle) -> DerResult<Vec<String>> {
 /// Pool attributes: get.
 pub fn pool_get_attrs(h: &PoolHandle, names: &[String]) -> DerResult<Vec<Option<Vec<u8>>>> {
     let meta = h.dir.meta()?;
-    let values: Vec<Option<Vec<u8>>> =
-        names.iter().map(|n| meta.attrs.get(n).and_then(|v| fsutil::hex_decode(v))).collect();
+    let values: Vec<Option<Vec<u8>>> = names
+        .iter()
+        .map(|n| meta.attrs.get(n).and_then(|v| fsutil::hex_decode(v)))
+        .collect();
     if values.iter().all(Option::is_none) {
         return Err(Der::NONEXIST);
     }
@@ -689,8 +750,15 @@ pub fn pool_set_attrs(h: &PoolHandle, attrs: &[(String, Vec<u8>)]) -> DerResult<
 /// Pool attributes: delete.
 pub fn pool_del_attrs(h: &PoolHandle, names: &[String]) -> DerResult<()> {
     h.dir.update_meta(|meta| {
-        let removed = names.iter().filter(|n| meta.attrs.remove(*n).is_some()).count();
-        if removed == 0 { Err(Der::NONEXIST) } else { Ok(()) }
+        let removed = names
+            .iter()
+            .filter(|n| meta.attrs.remove(*n).is_some())
+            .count();
+        if removed == 0 {
+            Err(Der::NONEXIST)
+        } else {
+            Ok(())
+        }
     })
 }
 
@@ -703,19 +771,38 @@ pub fn pool_from_global(uuid: Uuid, flags: u32) -> DerResult<Arc<PoolHandle>> {
     let file = dir.handle_path(ProcessId::current(), cookie);
     std::fs::write(&file, b"").map_err(|e| crate::der::from_io(&e))?;
     let perms = perm::POOL_ALL;
-    let h = Arc::new(PoolHandle { cookie, lib, dir, label: meta.label, flags, perms, file });
+    let h = Arc::new(PoolHandle {
+        cookie,
+        lib,
+        dir,
+        label: meta.label,
+        flags,
+        perms,
+        file,
+    });
     register(cookie, Handle::Pool(h.clone()));
     Ok(h)
 }
 
 /// `daos_cont_global2local`.
-pub fn cont_from_global(pool: &Arc<PoolHandle>, uuid: Uuid, flags: u32) -> DerResult<Arc<ContHandle>> {
+pub fn cont_from_global(
+    pool: &Arc<PoolHandle>,
+    uuid: Uuid,
+    flags: u32,
+) -> DerResult<Arc<ContHandle>> {
     let dir = pool.dir.cont(uuid);
     let _lock = dir.lock(false)?;
     let cookie = new_cookie(htype::CO);
     let file = dir.handle_path(ProcessId::current(), cookie, pool.cookie);
     std::fs::write(&file, b"").map_err(|e| crate::der::from_io(&e))?;
-    let h = Arc::new(ContHandle { cookie, pool: pool.clone(), dir, flags, dfs_mounts: AtomicU32::new(0), file });
+    let h = Arc::new(ContHandle {
+        cookie,
+        pool: pool.clone(),
+        dir,
+        flags,
+        dfs_mounts: AtomicU32::new(0),
+        file,
+    });
     register(cookie, Handle::Cont(h.clone()));
     Ok(h)
 }

@@ -179,7 +179,9 @@ pub fn errstr(rc: i32) -> &'static CStr {
     if rc == 0 {
         return c"DER_SUCCESS";
     }
-    lookup(rc).map(|(_, name, _)| *name).unwrap_or(c"DER_UNKNOWN")
+    lookup(rc)
+        .map(|(_, name, _)| *name)
+        .unwrap_or(c"DER_UNKNOWN")
 }
 
 /// `d_errdesc` for a known code; `None` for an unknown one (the caller formats that case).
@@ -268,7 +270,14 @@ mod tests {
 
     #[test]
     fn errno_round_trips_where_daos_defines_both_ways() {
-        for e in [libc::ENOENT, libc::EEXIST, libc::EINVAL, libc::ENOSPC, libc::EBUSY, libc::EIO] {
+        for e in [
+            libc::ENOENT,
+            libc::EEXIST,
+            libc::EINVAL,
+            libc::ENOSPC,
+            libc::EBUSY,
+            libc::EIO,
+        ] {
             assert_eq!(der2errno(errno2der(e).0), e);
         }
         assert_eq!(errno2der(libc::ECONNREFUSED), Der::MISC);

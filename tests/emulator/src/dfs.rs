@@ -112,9 +112,16 @@ impl Space {
 
 /// Bytes freed by removing `path`: regular files whose last link goes.
 pub fn freed_by_removal(path: &Path) -> u64 {
-    let Ok(m) = std::fs::symlink_metadata(path) else { return 0 };
+    let Ok(m) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
     if m.is_dir() {
-        std::fs::read_dir(path).into_iter().flatten().flatten().map(|e| freed_by_removal(&e.path())).sum()
+        std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| freed_by_removal(&e.path()))
+            .sum()
     } else if m.is_file() && m.nlink() == 1 {
         m.len()
     } else {
@@ -177,7 +184,9 @@ impl Dfs {
         if !meta.is_posix() {
             return Err(libc::EINVAL);
         }
-        let Some(attrs) = meta.dfs.clone() else { return Err(libc::EIO) };
+        let Some(attrs) = meta.dfs.clone() else {
+            return Err(libc::EIO);
+        };
         let writable = flags & libc::O_ACCMODE == libc::O_RDWR;
         if writable && (!cont.writable() || snapshot.is_some()) {
             return Err(libc::EPERM);
@@ -196,7 +205,14 @@ impl Dfs {
         };
         let space = Space::of(&cont)?;
         cont.dfs_mounts.fetch_add(1, Ordering::AcqRel);
-        Ok(Dfs { cont, root, writable, attrs, space, owns_handles: false })
+        Ok(Dfs {
+            cont,
+            root,
+            writable,
+            attrs,
+            space,
+            owns_handles: false,
+        })
     }
 
     /// `dfs_umount`.
@@ -215,8 +231,17 @@ impl Dfs {
     /// Resolves `path` (relative to `base`, or to the root when absolute) inside the
     /// namespace, following symbolic links (the last one only with `follow`).
     pub fn resolve(&self, base: &[String], path: &str, follow: bool) -> ErrnoResult<Vec<String>> {
-        let mut cur: Vec<String> = if path.starts_with('/') { Vec::new() } else { base.to_vec() };
-        let mut pending: Vec<String> = path.split('/').filter(|c| !c.is_empty()).rev().map(str::to_string).collect();
+        let mut cur: Vec<String> = if path.starts_with('/') {
+            Vec::new()
+        } else {
+            base.to_vec()
+        };
+        let mut pending: Vec<String> = path
+            .split('/')
+            .filter(|c| !c.is_empty())
+            .rev()
+            .map(str::to_string)
+            .collect();
         let mut hops = 0;
         while let Some(c) = pending.pop() {
             match c.as_str() {
@@ -245,7 +270,13 @@ impl Dfs {
                 if target.starts_with('/') {
                     cur.clear();
                 }
-                pending.extend(target.split('/').filter(|x| !x.is_empty()).rev().map(str::to_string));
+                pending.extend(
+                    target
+                        .split('/')
+                        .filter(|x| !x.is_empty())
+                        .rev()
+                        .map(str::to_string),
+                );
             } else if !last && !m.is_dir() {
                 return Err(libc::ENOTDIR);
             }
@@ -266,10 +297,20 @@ impl Dfs {
         } else if ft.is_symlink() {
             (ObjKind::Symlink, None)
         } else {
-            let f = OpenOptions::new().read(true).write(want_write).open(&host).map_err(errno)?;
+            let f = OpenOptions::new()
+                .read(true)
+                .write(want_write)
+                .open(&host)
+                .map_err(errno)?;
             (ObjKind::File, Some(f))
         };
-        Ok(DfsObj { rel, kind, file, writable: want_write, mode: m.mode() })
+        Ok(DfsObj {
+            rel,
+            kind,
+            file,
+            writable: want_write,
+            mode: m.mode(),
+        })
     }
 
     /// `dfs_lookup`: an absolute path in the namespace.
@@ -282,7 +323,12 @@ impl Dfs {
     }
 
     /// `dfs_lookup_rel`.
-    pub fn lookup_rel(&self, parent: Option<&DfsObj>, name: &str, flags: i32) -> ErrnoResult<DfsObj> {
+    pub fn lookup_rel(
+        &self,
+        parent: Option<&DfsObj>,
+        name: &str,
+        flags: i32,
+    ) -> ErrnoResult<DfsObj> {
         check_name(name)?;
         let base = self.dir_of(parent)?;
         let rel = self.resolve(&base, name, flags & libc::O_NOFOLLOW == 0)?;
@@ -308,11 +354,22 @@ impl Dfs {
     }
 
     fn require_writable(&self) -> ErrnoResult<()> {
-        if self.writable { Ok(()) } else { Err(libc::EPERM) }
+        if self.writable {
+            Ok(())
+        } else {
+            Err(libc::EPERM)
+        }
     }
 
     /// `dfs_open`: opens or creates a file, directory or symbolic link.
-    pub fn open(&self, parent: Option<&DfsObj>, name: &str, mode: u32, flags: i32, value: Option<&str>) -> ErrnoResult<DfsObj> {
+    pub fn open(
+        &self,
+        parent: Option<&DfsObj>,
+        name: &str,
+        mode: u32,
+        flags: i32,
+        value: Option<&str>,
+    ) -> ErrnoResult<DfsObj> {
         let rel = self.child(parent, name)?;
         let host = self.host(&rel);
         let (uid, gid) = crate::fsutil::euid_egid();
@@ -326,15 +383,25 @@ impl Dfs {
                 match mode & libc::S_IFMT {
                     libc::S_IFDIR => {
                         std::fs::create_dir(&host).map_err(errno)?;
-                        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode & 0o7777)).map_err(errno)?;
+                        std::fs::set_permissions(
+                            &host,
+                            std::fs::Permissions::from_mode(mode & 0o7777),
+                        )
+                        .map_err(errno)?;
                     }
                     libc::S_IFLNK => {
                         let target = value.ok_or(libc::EINVAL)?;
                         std::os::unix::fs::symlink(target, &host).map_err(errno)?;
                     }
                     0 | libc::S_IFREG => {
-                        let f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&host).map_err(errno)?;
-                        f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777)).map_err(errno)?;
+                        let f = OpenOptions::new()
+                            .write(true)
+                            .create_new(true)
+                            .mode(0o600)
+                            .open(&host)
+                            .map_err(errno)?;
+                        f.set_permissions(std::fs::Permissions::from_mode(mode & 0o7777))
+                            .map_err(errno)?;
                     }
                     _ => return Err(libc::EINVAL),
                 }
@@ -415,7 +482,12 @@ impl Dfs {
 
     /// `dfs_readdir`: up to `max` entries from position `start`; returns them and whether the
     /// listing is complete.
-    pub fn readdir(&self, obj: &DfsObj, start: usize, max: usize) -> ErrnoResult<(Vec<(String, u64, u8)>, bool)> {
+    pub fn readdir(
+        &self,
+        obj: &DfsObj,
+        start: usize,
+        max: usize,
+    ) -> ErrnoResult<(Vec<(String, u64, u8)>, bool)> {
         if obj.kind != ObjKind::Dir {
             return Err(libc::ENOTDIR);
         }
@@ -444,7 +516,8 @@ impl Dfs {
         self.require_writable()?;
         let host = self.host(&self.child(parent, name)?);
         std::fs::create_dir(&host).map_err(errno)?;
-        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode & 0o7777)).map_err(errno)?;
+        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(mode & 0o7777))
+            .map_err(errno)?;
         let (uid, gid) = crate::fsutil::euid_egid();
         let _ = std::os::unix::fs::lchown(&host, Some(uid), Some(gid));
         Ok(())
@@ -469,7 +542,12 @@ impl Dfs {
         Ok(())
     }
 
-    fn target(&self, parent: Option<&DfsObj>, name: Option<&str>, follow: bool) -> ErrnoResult<PathBuf> {
+    fn target(
+        &self,
+        parent: Option<&DfsObj>,
+        name: Option<&str>,
+        follow: bool,
+    ) -> ErrnoResult<PathBuf> {
         match name {
             None if parent.is_none() => Ok(self.root.clone()),
             None => Err(libc::EINVAL),
@@ -482,7 +560,11 @@ impl Dfs {
     }
 
     /// `dfs_stat`: NULL parent and name mean the root.
-    pub fn stat(&self, parent: Option<&DfsObj>, name: Option<&str>) -> ErrnoResult<std::fs::Metadata> {
+    pub fn stat(
+        &self,
+        parent: Option<&DfsObj>,
+        name: Option<&str>,
+    ) -> ErrnoResult<std::fs::Metadata> {
         std::fs::symlink_metadata(self.target(parent, name, false)?).map_err(errno)
     }
 
@@ -492,7 +574,12 @@ impl Dfs {
     }
 
     /// `dfs_access`.
-    pub fn access(&self, parent: Option<&DfsObj>, name: Option<&str>, mask: i32) -> ErrnoResult<()> {
+    pub fn access(
+        &self,
+        parent: Option<&DfsObj>,
+        name: Option<&str>,
+        mask: i32,
+    ) -> ErrnoResult<()> {
         let path = self.target(parent, name, true)?;
         if mask & libc::W_OK != 0 && !self.writable {
             return Err(libc::EPERM);
@@ -500,18 +587,30 @@ impl Dfs {
         let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
         // SAFETY: faccessat on a NUL-terminated path.
         let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mask, libc::AT_EACCESS) };
-        if rc == 0 { Ok(()) } else { Err(errno(io::Error::last_os_error())) }
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(errno(io::Error::last_os_error()))
+        }
     }
 
     /// `dfs_chmod` (follows a symbolic link).
     pub fn chmod(&self, parent: Option<&DfsObj>, name: Option<&str>, mode: u32) -> ErrnoResult<()> {
         self.require_writable()?;
         let path = self.target(parent, name, true)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777)).map_err(errno)
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
+            .map_err(errno)
     }
 
     /// `dfs_chown`: `u32::MAX` leaves an id unchanged; `O_NOFOLLOW` changes a link itself.
-    pub fn chown(&self, parent: Option<&DfsObj>, name: Option<&str>, uid: u32, gid: u32, flags: i32) -> ErrnoResult<()> {
+    pub fn chown(
+        &self,
+        parent: Option<&DfsObj>,
+        name: Option<&str>,
+        uid: u32,
+        gid: u32,
+        flags: i32,
+    ) -> ErrnoResult<()> {
         self.require_writable()?;
         let nofollow = flags & libc::O_NOFOLLOW != 0;
         let path = self.target(parent, name, !nofollow)?;
@@ -521,11 +620,17 @@ impl Dfs {
     }
 
     /// `dfs_osetattr`: applies the selected fields; returns the new attributes.
-    pub fn setattr(&self, obj: &DfsObj, st: &libc::stat, flags: i32) -> ErrnoResult<std::fs::Metadata> {
+    pub fn setattr(
+        &self,
+        obj: &DfsObj,
+        st: &libc::stat,
+        flags: i32,
+    ) -> ErrnoResult<std::fs::Metadata> {
         self.require_writable()?;
         let path = self.host(&obj.rel);
         if flags & 1 != 0 {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(st.st_mode & 0o7777)).map_err(errno)?;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(st.st_mode & 0o7777))
+                .map_err(errno)?;
         }
         if flags & (16 | 32) != 0 {
             let uid = (flags & 16 != 0).then_some(st.st_uid);
@@ -537,14 +642,39 @@ impl Dfs {
             self.space.set_len(f, st.st_size as u64)?;
         }
         if flags & (2 | 4) != 0 {
-            let omit = libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT };
+            let omit = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            };
             let times = [
-                if flags & 2 != 0 { libc::timespec { tv_sec: st.st_atime, tv_nsec: st.st_atime_nsec } } else { omit },
-                if flags & 4 != 0 { libc::timespec { tv_sec: st.st_mtime, tv_nsec: st.st_mtime_nsec } } else { omit },
+                if flags & 2 != 0 {
+                    libc::timespec {
+                        tv_sec: st.st_atime,
+                        tv_nsec: st.st_atime_nsec,
+                    }
+                } else {
+                    omit
+                },
+                if flags & 4 != 0 {
+                    libc::timespec {
+                        tv_sec: st.st_mtime,
+                        tv_nsec: st.st_mtime_nsec,
+                    }
+                } else {
+                    omit
+                },
             ];
-            let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
+            let c =
+                std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
             // SAFETY: utimensat on a NUL-terminated path with a two-element timespec array.
-            let rc = unsafe { libc::utimensat(libc::AT_FDCWD, c.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) };
+            let rc = unsafe {
+                libc::utimensat(
+                    libc::AT_FDCWD,
+                    c.as_ptr(),
+                    times.as_ptr(),
+                    libc::AT_SYMLINK_NOFOLLOW,
+                )
+            };
             if rc != 0 {
                 return Err(errno(io::Error::last_os_error()));
             }
@@ -554,7 +684,10 @@ impl Dfs {
 
     /// The name of the last component of an object's path.
     pub fn name_of(obj: &DfsObj) -> &OsStr {
-        obj.rel.last().map(|s| OsStr::new(s.as_str())).unwrap_or(OsStr::new("/"))
+        obj.rel
+            .last()
+            .map(|s| OsStr::new(s.as_str()))
+            .unwrap_or(OsStr::new("/"))
     }
 }
 

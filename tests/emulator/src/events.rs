@@ -90,7 +90,10 @@ static EQS: Mutex<Option<HashMap<u64, Arc<EventQueue>>>> = Mutex::new(None);
 static PRIVATE_EQ: Mutex<Option<Arc<EventQueue>>> = Mutex::new(None);
 
 fn new_queue() -> Arc<EventQueue> {
-    Arc::new(EventQueue { state: Mutex::new(EqState::default()), cv: Condvar::new() })
+    Arc::new(EventQueue {
+        state: Mutex::new(EqState::default()),
+        cv: Condvar::new(),
+    })
 }
 
 fn private_eq() -> Arc<EventQueue> {
@@ -98,7 +101,10 @@ fn private_eq() -> Arc<EventQueue> {
 }
 
 fn lookup(cookie: u64) -> DerResult<Arc<EventQueue>> {
-    EQS.lock().as_ref().and_then(|m| m.get(&cookie).cloned()).ok_or(Der::NONEXIST)
+    EQS.lock()
+        .as_ref()
+        .and_then(|m| m.get(&cookie).cloned())
+        .ok_or(Der::NONEXIST)
 }
 
 /// `daos_eq_create`.
@@ -107,7 +113,9 @@ pub fn eq_create() -> DerResult<u64> {
         return Err(Der::UNINIT);
     }
     let cookie = crate::client::new_cookie(crate::client::htype::EQ);
-    EQS.lock().get_or_insert_with(HashMap::new).insert(cookie, new_queue());
+    EQS.lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(cookie, new_queue());
     Ok(cookie)
 }
 
@@ -116,7 +124,8 @@ pub fn eq_destroy(cookie: u64, force: bool) -> DerResult<()> {
     let eq = lookup(cookie)?;
     {
         let st = eq.state.lock();
-        if !force && (!st.running.is_empty() || !st.completed.is_empty() || !st.finished.is_empty()) {
+        if !force && (!st.running.is_empty() || !st.completed.is_empty() || !st.finished.is_empty())
+        {
             return Err(Der::BUSY);
         }
     }
@@ -157,7 +166,11 @@ pub fn event_status(ev: *mut daos_event_t) -> DerResult<u64> {
 }
 
 /// `daos_event_init`.
-pub fn event_init(ev: *mut daos_event_t, eq_cookie: u64, parent: *mut daos_event_t) -> DerResult<()> {
+pub fn event_init(
+    ev: *mut daos_event_t,
+    eq_cookie: u64,
+    parent: *mut daos_event_t,
+) -> DerResult<()> {
     if ev.is_null() {
         return Err(Der::INVAL);
     }
@@ -206,7 +219,10 @@ pub fn event_fini(ev: *mut daos_event_t) -> DerResult<()> {
     }
     {
         let r = rec.lock();
-        if r.children.iter().any(|c| status(c.0).load(Ordering::Acquire) == RUNNING) {
+        if r.children
+            .iter()
+            .any(|c| status(c.0).load(Ordering::Acquire) == RUNNING)
+        {
             return Err(Der::BUSY);
         }
         if st == COMPLETED {
@@ -230,23 +246,38 @@ pub fn event_fini(ev: *mut daos_event_t) -> DerResult<()> {
 }
 
 /// `daos_event_register_comp_cb`.
-pub fn register_comp_cb(ev: *mut daos_event_t, cb: CompCb, arg: *mut libc::c_void) -> DerResult<()> {
+pub fn register_comp_cb(
+    ev: *mut daos_event_t,
+    cb: CompCb,
+    arg: *mut libc::c_void,
+) -> DerResult<()> {
     record(ev)?.lock().callbacks.push((cb, SendPtr(arg)));
     Ok(())
 }
 
 /// `daos_event_next`: the child after `child` (the first when null).
 pub fn event_next(parent: *mut daos_event_t, child: *mut daos_event_t) -> *mut daos_event_t {
-    let Ok(rec) = record(parent) else { return std::ptr::null_mut() };
+    let Ok(rec) = record(parent) else {
+        return std::ptr::null_mut();
+    };
     let r = rec.lock();
-    let pos = if child.is_null() { Some(0) } else { r.children.iter().position(|c| c.0 == child).map(|i| i + 1) };
-    pos.and_then(|i| r.children.get(i)).map(|c| c.0).unwrap_or(std::ptr::null_mut())
+    let pos = if child.is_null() {
+        Some(0)
+    } else {
+        r.children.iter().position(|c| c.0 == child).map(|i| i + 1)
+    };
+    pos.and_then(|i| r.children.get(i))
+        .map(|c| c.0)
+        .unwrap_or(std::ptr::null_mut())
 }
 
 /// Marks an event RUNNING; refuses one that is not READY.
 fn start(ev: *mut daos_event_t) -> DerResult<Arc<EventQueue>> {
     let rec = record(ev)?;
-    if status(ev).compare_exchange(READY, RUNNING, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if status(ev)
+        .compare_exchange(READY, RUNNING, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         // daos_event_launch rejects an event that is not READY.
         return Err(Der::NO_PERM);
     }
@@ -277,7 +308,8 @@ pub type Op = Box<dyn FnOnce() -> i32 + Send + 'static>;
 /// on an emulator thread, completing no earlier than `delay` from now. Returns the call's
 /// immediate return value.
 pub fn launch(ev: *mut daos_event_t, delay: Option<Duration>, op: Op) -> i32 {
-    let op = move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(op)).unwrap_or(Der::MISC.0);
+    let op =
+        move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(op)).unwrap_or(Der::MISC.0);
     if ev.is_null() {
         if let Some(d) = delay {
             std::thread::sleep(d);
@@ -293,7 +325,9 @@ pub fn launch(ev: *mut daos_event_t, delay: Option<Duration>, op: Op) -> i32 {
     scheduler().submit(Box::new(move || {
         let rc = op();
         match deadline {
-            Some(at) if at > Instant::now() => scheduler().submit_at(at, Box::new(move || finish(&eq, evp, rc))),
+            Some(at) if at > Instant::now() => {
+                scheduler().submit_at(at, Box::new(move || finish(&eq, evp, rc)))
+            }
             _ => finish(&eq, evp, rc),
         }
     }));
@@ -370,12 +404,18 @@ pub fn parent_barrier(ev: *mut daos_event_t) -> DerResult<()> {
 }
 
 /// `daos_eq_poll`: up to `max` completed events.
-pub fn eq_poll(cookie: u64, wait_running: bool, timeout_us: i64, max: usize) -> DerResult<Vec<*mut daos_event_t>> {
+pub fn eq_poll(
+    cookie: u64,
+    wait_running: bool,
+    timeout_us: i64,
+    max: usize,
+) -> DerResult<Vec<*mut daos_event_t>> {
     if max == 0 {
         return Err(Der::INVAL);
     }
     let eq = lookup(cookie)?;
-    let deadline = (timeout_us >= 0).then(|| Instant::now() + Duration::from_micros(timeout_us as u64));
+    let deadline =
+        (timeout_us >= 0).then(|| Instant::now() + Duration::from_micros(timeout_us as u64));
     loop {
         progress(&eq);
         let mut st = eq.state.lock();
@@ -400,7 +440,8 @@ pub fn eq_poll(cookie: u64, wait_running: bool, timeout_us: i64, max: usize) -> 
                     progress(&eq);
                     let mut st = eq.state.lock();
                     let n = max.min(st.completed.len());
-                    let out: Vec<*mut daos_event_t> = st.completed.drain(..n).map(|e| e.0).collect();
+                    let out: Vec<*mut daos_event_t> =
+                        st.completed.drain(..n).map(|e| e.0).collect();
                     for e in &out {
                         status(*e).store(READY, Ordering::Release);
                     }
@@ -441,7 +482,8 @@ pub fn event_test(ev: *mut daos_event_t, timeout_us: i64) -> DerResult<bool> {
     if is_child {
         return Err(Der::NO_PERM);
     }
-    let deadline = (timeout_us >= 0).then(|| Instant::now() + Duration::from_micros(timeout_us as u64));
+    let deadline =
+        (timeout_us >= 0).then(|| Instant::now() + Duration::from_micros(timeout_us as u64));
     loop {
         progress(&eq);
         let mut st = eq.state.lock();
@@ -510,7 +552,13 @@ struct SchedState {
 
 const WORKERS: usize = 4;
 static SCHED: Scheduler = Scheduler {
-    state: Mutex::new(SchedState { ready: Vec::new(), timers: BinaryHeap::new(), seq: 0, rng: 0, started_in: 0 }),
+    state: Mutex::new(SchedState {
+        ready: Vec::new(),
+        timers: BinaryHeap::new(),
+        seq: 0,
+        rng: 0,
+        started_in: 0,
+    }),
     cv: Condvar::new(),
 };
 
@@ -525,7 +573,9 @@ pub fn scheduler() -> &'static Scheduler {
         st.started_in = pid;
         st.rng = crate::fsutil::unix_nanos() | 1;
         for i in 0..WORKERS {
-            let _ = std::thread::Builder::new().name(format!("daos-emu-{i}")).spawn(move || SCHED.worker(pid));
+            let _ = std::thread::Builder::new()
+                .name(format!("daos-emu-{i}"))
+                .spawn(move || SCHED.worker(pid));
         }
     }
     &SCHED

@@ -51,7 +51,10 @@ pub fn set(agent_dir: &Path, rule: FaultRule) -> io::Result<()> {
     let mut file: FaultFile = crate::state::read_json(&sys.faults_path()).unwrap_or_default();
     file.rules.push(rule);
     file.generation = format!("{:x}", fsutil::unix_nanos());
-    fsutil::write_atomic(&sys.faults_path(), &serde_json::to_vec_pretty(&file).map_err(io::Error::other)?)
+    fsutil::write_atomic(
+        &sys.faults_path(),
+        &serde_json::to_vec_pretty(&file).map_err(io::Error::other)?,
+    )
 }
 
 /// Removes every rule.
@@ -59,8 +62,14 @@ pub fn clear(agent_dir: &Path) -> io::Result<()> {
     let sys = System::new(agent_dir);
     fsutil::ensure_dir(sys.root())?;
     let _lock = FileLock::acquire(&sys.root().join("faults.lock"), true)?;
-    let file = FaultFile { generation: format!("{:x}", fsutil::unix_nanos()), rules: Vec::new() };
-    fsutil::write_atomic(&sys.faults_path(), &serde_json::to_vec_pretty(&file).map_err(io::Error::other)?)?;
+    let file = FaultFile {
+        generation: format!("{:x}", fsutil::unix_nanos()),
+        rules: Vec::new(),
+    };
+    fsutil::write_atomic(
+        &sys.faults_path(),
+        &serde_json::to_vec_pretty(&file).map_err(io::Error::other)?,
+    )?;
     let dir = sys.faults_count_dir();
     for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
         let _ = std::fs::remove_file(e.path());
@@ -71,7 +80,9 @@ pub fn clear(agent_dir: &Path) -> io::Result<()> {
 /// The rules currently set.
 pub fn list(agent_dir: &Path) -> Vec<FaultRule> {
     let sys = System::new(agent_dir);
-    crate::state::read_json::<FaultFile>(&sys.faults_path()).map(|f| f.rules).unwrap_or_default()
+    crate::state::read_json::<FaultFile>(&sys.faults_path())
+        .map(|f| f.rules)
+        .unwrap_or_default()
 }
 
 /// What a matching rule does to one call.
@@ -86,12 +97,14 @@ pub struct FaultAction {
 impl FaultAction {
     /// The code for a DAOS call: negative DER (an errno in the rule is converted).
     pub fn der(&self) -> Option<i32> {
-        self.code.map(|c| if c > 0 { crate::der::errno2der(c).0 } else { c })
+        self.code
+            .map(|c| if c > 0 { crate::der::errno2der(c).0 } else { c })
     }
 
     /// The code for a DFS/DUNS call: positive errno (a DER in the rule is converted).
     pub fn errno(&self) -> Option<i32> {
-        self.code.map(|c| if c < 0 { crate::der::der2errno(c) } else { c })
+        self.code
+            .map(|c| if c < 0 { crate::der::der2errno(c) } else { c })
     }
 }
 
@@ -111,16 +124,27 @@ fn current_rules(sys: &System) -> Arc<FaultFile> {
     if guard.as_ref().is_some_and(|c| c.path != path) {
         *guard = None;
     }
-    let cache =
-        guard.get_or_insert_with(|| Cache { path: path.clone(), stamp: None, checked: None, file: Arc::default() });
+    let cache = guard.get_or_insert_with(|| Cache {
+        path: path.clone(),
+        stamp: None,
+        checked: None,
+        file: Arc::default(),
+    });
     let now = Instant::now();
-    if cache.checked.is_some_and(|t| now.duration_since(t) < RECHECK) {
+    if cache
+        .checked
+        .is_some_and(|t| now.duration_since(t) < RECHECK)
+    {
         return cache.file.clone();
     }
     cache.checked = Some(now);
     let stamp = std::fs::metadata(&path).ok().map(|m| {
         use std::os::unix::fs::MetadataExt;
-        (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.ino(), m.len())
+        (
+            m.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            m.ino(),
+            m.len(),
+        )
     });
     if stamp != cache.stamp {
         cache.stamp = stamp;
@@ -162,7 +186,10 @@ pub fn check(sys: &System, op: &str, pool: &[&str]) -> FaultAction {
         {
             continue;
         }
-        return FaultAction { code: rule.der, delay: rule.delay_ms.map(Duration::from_millis) };
+        return FaultAction {
+            code: rule.der,
+            delay: rule.delay_ms.map(Duration::from_millis),
+        };
     }
     FaultAction::default()
 }
@@ -170,7 +197,9 @@ pub fn check(sys: &System, op: &str, pool: &[&str]) -> FaultAction {
 /// Takes one use of rule `index`; false once `limit` uses are gone.
 fn consume(sys: &System, generation: &str, index: usize, limit: u32) -> bool {
     let path = sys.faults_count_dir().join(format!("{generation}.{index}"));
-    let Ok(lock) = FileLock::acquire(&path, true) else { return false };
+    let Ok(lock) = FileLock::acquire(&path, true) else {
+        return false;
+    };
     use std::io::{Read, Seek, Write};
     let mut f = lock.file();
     let mut s = String::new();
@@ -179,7 +208,9 @@ fn consume(sys: &System, generation: &str, index: usize, limit: u32) -> bool {
     if used >= limit {
         return false;
     }
-    let ok = f.seek(io::SeekFrom::Start(0)).is_ok() && f.set_len(0).is_ok() && write!(f, "{}", used + 1).is_ok();
+    let ok = f.seek(io::SeekFrom::Start(0)).is_ok()
+        && f.set_len(0).is_ok()
+        && write!(f, "{}", used + 1).is_ok();
     ok
 }
 
@@ -196,10 +227,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let sys = System::new(dir.path());
         sys.create_layout().unwrap();
-        set(dir.path(), FaultRule { op: "daos_cont_create".into(), der: Some(-1007), count: Some(2), ..Default::default() })
-            .unwrap();
-        set(dir.path(), FaultRule { op: "*".into(), pool: Some("tank".into()), delay_ms: Some(5), ..Default::default() })
-            .unwrap();
+        set(
+            dir.path(),
+            FaultRule {
+                op: "daos_cont_create".into(),
+                der: Some(-1007),
+                count: Some(2),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        set(
+            dir.path(),
+            FaultRule {
+                op: "*".into(),
+                pool: Some("tank".into()),
+                delay_ms: Some(5),
+                ..Default::default()
+            },
+        )
+        .unwrap();
         fresh_cache();
         let a = check(&sys, "daos_cont_create2", &["tank"]);
         assert_eq!(a.der(), Some(-1007));
@@ -207,10 +254,16 @@ mod tests {
         assert_eq!(check(&sys, "daos_cont_create", &[]).der(), Some(-1007));
         // Both uses gone: the wildcard rule applies now, but only to pool tank.
         assert_eq!(check(&sys, "daos_cont_create", &[]), FaultAction::default());
-        assert_eq!(check(&sys, "daos_cont_create", &["uuid", "tank"]).delay, Some(Duration::from_millis(5)));
+        assert_eq!(
+            check(&sys, "daos_cont_create", &["uuid", "tank"]).delay,
+            Some(Duration::from_millis(5))
+        );
         clear(dir.path()).unwrap();
         fresh_cache();
-        assert_eq!(check(&sys, "daos_cont_create", &["tank"]), FaultAction::default());
+        assert_eq!(
+            check(&sys, "daos_cont_create", &["tank"]),
+            FaultAction::default()
+        );
         assert!(list(dir.path()).is_empty());
     }
 }

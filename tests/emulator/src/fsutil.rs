@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Replaces `path` with `data` atomically (a reader sees the old or the new file, never a mix).
 pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = path.with_file_name(format!(
         ".{name}.{}.{}.tmp",
         std::process::id(),
@@ -31,7 +34,11 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> io::Result<()> {
 
 /// Creates `path` only if it does not exist yet, with `data` in it.
 pub fn create_exclusive(path: &Path, data: &[u8]) -> io::Result<()> {
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(0o644).open(path)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)?;
     f.write_all(data)
 }
 
@@ -43,8 +50,17 @@ pub struct FileLock {
 impl FileLock {
     /// Locks `path` (created if missing), shared or exclusive, waiting as long as it takes.
     pub fn acquire(path: &Path, exclusive: bool) -> io::Result<FileLock> {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
-        let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let op = if exclusive {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_SH
+        };
         loop {
             // SAFETY: flock on a descriptor we own for the duration of the call.
             let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
@@ -114,7 +130,10 @@ impl ProcessId {
         {
             return p;
         }
-        let me = ProcessId { pid, start: start_time(pid).unwrap_or(0) };
+        let me = ProcessId {
+            pid,
+            start: start_time(pid).unwrap_or(0),
+        };
         *cached = Some(me);
         me
     }
@@ -172,7 +191,12 @@ const COUNTER_FILE_LEN: usize = 4096;
 impl SharedCounter {
     /// Maps `path`, creating it (zeroed) if needed.
     pub fn open(path: &Path) -> io::Result<SharedCounter> {
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
         if file.metadata()?.len() < COUNTER_FILE_LEN as u64 {
             file.set_len(COUNTER_FILE_LEN as u64)?;
         }
@@ -190,7 +214,10 @@ impl SharedCounter {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(SharedCounter { ptr: ptr as *const AtomicU64, _file: file })
+        Ok(SharedCounter {
+            ptr: ptr as *const AtomicU64,
+            _file: file,
+        })
     }
 
     fn atomic(&self) -> &AtomicU64 {
@@ -209,7 +236,9 @@ impl SharedCounter {
         let a = self.atomic();
         let mut cur = a.load(Ordering::Acquire);
         loop {
-            let Some(next) = cur.checked_add(n).filter(|v| *v <= limit) else { return false };
+            let Some(next) = cur.checked_add(n).filter(|v| *v <= limit) else {
+                return false;
+            };
             match a.compare_exchange_weak(cur, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return true,
                 Err(seen) => cur = seen,
@@ -252,7 +281,13 @@ pub fn user_name(uid: u32) -> Option<String> {
         let mut result: *mut libc::passwd = std::ptr::null_mut();
         // SAFETY: all pointers are valid for the call; buf outlives the use of pwd's strings.
         let rc = unsafe {
-            libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result)
+            libc::getpwuid_r(
+                uid,
+                &mut pwd,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
         };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 2, 0);
@@ -262,7 +297,11 @@ pub fn user_name(uid: u32) -> Option<String> {
             return None;
         }
         // SAFETY: on success pw_name points into buf, NUL-terminated.
-        return Some(unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned());
+        return Some(
+            unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
 }
 
@@ -275,7 +314,13 @@ pub fn group_name(gid: u32) -> Option<String> {
         let mut result: *mut libc::group = std::ptr::null_mut();
         // SAFETY: all pointers are valid for the call; buf outlives the use of grp's strings.
         let rc = unsafe {
-            libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut result)
+            libc::getgrgid_r(
+                gid,
+                &mut grp,
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                &mut result,
+            )
         };
         if rc == libc::ERANGE && buf.len() < 1 << 20 {
             buf.resize(buf.len() * 2, 0);
@@ -285,7 +330,11 @@ pub fn group_name(gid: u32) -> Option<String> {
             return None;
         }
         // SAFETY: on success gr_name points into buf, NUL-terminated.
-        return Some(unsafe { std::ffi::CStr::from_ptr(grp.gr_name) }.to_string_lossy().into_owned());
+        return Some(
+            unsafe { std::ffi::CStr::from_ptr(grp.gr_name) }
+                .to_string_lossy()
+                .into_owned(),
+        );
     }
 }
 
@@ -297,7 +346,15 @@ pub fn uid_of(name: &str) -> Option<u32> {
     let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::passwd = std::ptr::null_mut();
     // SAFETY: valid pointers for the duration of the call.
-    let rc = unsafe { libc::getpwnam_r(c.as_ptr(), &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+    let rc = unsafe {
+        libc::getpwnam_r(
+            c.as_ptr(),
+            &mut pwd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
     (rc == 0 && !result.is_null()).then_some(pwd.pw_uid)
 }
 
@@ -309,7 +366,15 @@ pub fn gid_of(name: &str) -> Option<u32> {
     let mut grp: libc::group = unsafe { std::mem::zeroed() };
     let mut result: *mut libc::group = std::ptr::null_mut();
     // SAFETY: valid pointers for the duration of the call.
-    let rc = unsafe { libc::getgrnam_r(c.as_ptr(), &mut grp, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
+    let rc = unsafe {
+        libc::getgrnam_r(
+            c.as_ptr(),
+            &mut grp,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            &mut result,
+        )
+    };
     (rc == 0 && !result.is_null()).then_some(grp.gr_gid)
 }
 
@@ -369,7 +434,10 @@ mod tests {
         let me = ProcessId::current();
         assert!(me.is_alive());
         assert_eq!(ProcessId::from_tag(&me.tag()), Some(me));
-        let recycled = ProcessId { pid: me.pid, start: me.start + 1 };
+        let recycled = ProcessId {
+            pid: me.pid,
+            start: me.start + 1,
+        };
         assert!(!recycled.is_alive());
     }
 

@@ -19,9 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, FopenFlags, Generation, INodeNo, KernelConfig, OpenFlags, RenameFlags,
-    ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs,
-    ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    Errno, FileAttr, FileHandle, FileType, FopenFlags, Generation, INodeNo, KernelConfig,
+    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty,
+    ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow,
+    WriteFlags,
 };
 use parking_lot::Mutex;
 
@@ -84,7 +85,14 @@ fn stat_fd(fd: RawFd) -> Result<libc::stat, Errno> {
     // SAFETY: zeroed stat is a valid out-parameter.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: fstatat on an O_PATH descriptor we own with AT_EMPTY_PATH and a valid buffer.
-    let rc = unsafe { libc::fstatat(fd, c"".as_ptr(), &mut st, libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) };
+    let rc = unsafe {
+        libc::fstatat(
+            fd,
+            c"".as_ptr(),
+            &mut st,
+            libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
     if rc == 0 { Ok(st) } else { Err(last_errno()) }
 }
 
@@ -110,10 +118,20 @@ fn kind_of(mode: u32) -> FileType {
 
 impl ContainerFs {
     /// Serves `root` (the container's `fs/` or a snapshot) of the container behind `cont`.
-    pub fn new(root: &Path, cont: Arc<ContHandle>, system: System, opts: Options) -> io::Result<ContainerFs> {
+    pub fn new(
+        root: &Path,
+        cont: Arc<ContHandle>,
+        system: System,
+        opts: Options,
+    ) -> io::Result<ContainerFs> {
         let c = CString::new(root.as_os_str().as_bytes()).map_err(io::Error::other)?;
         // SAFETY: open(2) with a NUL-terminated path; the result is checked.
-        let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC) };
+        let fd = unsafe {
+            libc::open(
+                c.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            )
+        };
         if fd < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -122,7 +140,13 @@ impl ContainerFs {
         let st = stat_fd(fd.as_raw_fd()).map_err(|e| io::Error::from_raw_os_error(e.code()))?;
         let space = Space::of(&cont).map_err(io::Error::from_raw_os_error)?;
         let mut inodes = HashMap::new();
-        inodes.insert(1, Inode { fd: Arc::new(fd), nlookup: 1 });
+        inodes.insert(
+            1,
+            Inode {
+                fd: Arc::new(fd),
+                nlookup: 1,
+            },
+        );
         Ok(ContainerFs {
             root_ino: st.st_ino,
             inodes: Mutex::new(inodes),
@@ -154,11 +178,17 @@ impl ContainerFs {
     fn alive(&self) -> Result<(), Errno> {
         let mut h = self.health.lock();
         let now = Instant::now();
-        if h.0.is_none_or(|t| now.duration_since(t) > Duration::from_millis(100)) {
+        if h.0
+            .is_none_or(|t| now.duration_since(t) > Duration::from_millis(100))
+        {
             h.1 = crate::client::cont_handle(self.cont.cookie).is_ok();
             h.0 = Some(now);
         }
-        if h.1 { Ok(()) } else { Err(Errno::from_i32(crate::der::Der::NO_HDL.to_errno())) }
+        if h.1 {
+            Ok(())
+        } else {
+            Err(Errno::from_i32(crate::der::Der::NO_HDL.to_errno()))
+        }
     }
 
     fn fault(&self, op: &str) -> Result<(), Errno> {
@@ -174,7 +204,11 @@ impl ContainerFs {
     }
 
     fn fd(&self, ino: INodeNo) -> Result<Arc<OwnedFd>, Errno> {
-        self.inodes.lock().get(&ino.0).map(|i| i.fd.clone()).ok_or(Errno::ESTALE)
+        self.inodes
+            .lock()
+            .get(&ino.0)
+            .map(|i| i.fd.clone())
+            .ok_or(Errno::ESTALE)
     }
 
     fn attr(&self, st: &libc::stat) -> FileAttr {
@@ -202,7 +236,13 @@ impl ContainerFs {
         let pfd = self.fd(parent)?;
         let c = cstring(name)?;
         // SAFETY: openat relative to a directory descriptor we hold; result checked.
-        let fd = unsafe { libc::openat(pfd.as_raw_fd(), c.as_ptr(), libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC) };
+        let fd = unsafe {
+            libc::openat(
+                pfd.as_raw_fd(),
+                c.as_ptr(),
+                libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            )
+        };
         if fd < 0 {
             return Err(last_errno());
         }
@@ -211,7 +251,13 @@ impl ContainerFs {
         let st = stat_fd(fd.as_raw_fd())?;
         let node = self.node_of(st.st_ino);
         let mut inodes = self.inodes.lock();
-        inodes.entry(node).and_modify(|i| i.nlookup += 1).or_insert(Inode { fd: Arc::new(fd), nlookup: 1 });
+        inodes
+            .entry(node)
+            .and_modify(|i| i.nlookup += 1)
+            .or_insert(Inode {
+                fd: Arc::new(fd),
+                nlookup: 1,
+            });
         Ok(self.attr(&st))
     }
 
@@ -220,16 +266,29 @@ impl ContainerFs {
     }
 
     fn writable(&self) -> Result<(), Errno> {
-        if self.opts.read_only { Err(Errno::EROFS) } else { Ok(()) }
+        if self.opts.read_only {
+            Err(Errno::EROFS)
+        } else {
+            Ok(())
+        }
     }
 
     /// Gives a new node to the caller: uid, and gid from a set-group-ID parent or the caller.
-    fn own(&self, req: &Request, pfd: RawFd, c: &CString, dir: bool, mode: u32) -> Result<(), Errno> {
+    fn own(
+        &self,
+        req: &Request,
+        pfd: RawFd,
+        c: &CString,
+        dir: bool,
+        mode: u32,
+    ) -> Result<(), Errno> {
         let pst = stat_fd(pfd)?;
         let sgid = pst.st_mode & libc::S_ISGID != 0;
         let gid = if sgid { pst.st_gid } else { req.gid() };
         // SAFETY: fchownat relative to our directory descriptor, not following links.
-        if unsafe { libc::fchownat(pfd, c.as_ptr(), req.uid(), gid, libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+        if unsafe { libc::fchownat(pfd, c.as_ptr(), req.uid(), gid, libc::AT_SYMLINK_NOFOLLOW) }
+            != 0
+        {
             return Err(last_errno());
         }
         let mut m = mode & 0o7777;
@@ -248,10 +307,20 @@ impl ContainerFs {
     }
 
     fn open_file(&self, fd: RawFd, flags: i32) -> Result<File, Errno> {
-        let keep = libc::O_ACCMODE | libc::O_APPEND | libc::O_DIRECT | libc::O_SYNC | libc::O_DSYNC | libc::O_NONBLOCK;
+        let keep = libc::O_ACCMODE
+            | libc::O_APPEND
+            | libc::O_DIRECT
+            | libc::O_SYNC
+            | libc::O_DSYNC
+            | libc::O_NONBLOCK;
         let path = CString::new(proc_path(fd).as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
         // SAFETY: open(2) of our /proc/self/fd magic link with sanitised flags; checked.
-        let f = unsafe { libc::open(path.as_ptr(), (flags & keep & !libc::O_DIRECT) | libc::O_CLOEXEC) };
+        let f = unsafe {
+            libc::open(
+                path.as_ptr(),
+                (flags & keep & !libc::O_DIRECT) | libc::O_CLOEXEC,
+            )
+        };
         if f < 0 {
             return Err(last_errno());
         }
@@ -268,7 +337,11 @@ impl ContainerFs {
         let mut st: libc::stat = unsafe { std::mem::zeroed() };
         // SAFETY: fstatat relative to our directory descriptor.
         let rc = unsafe { libc::fstatat(pfd, c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) };
-        if rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_nlink == 1 { st.st_size as u64 } else { 0 }
+        if rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFREG && st.st_nlink == 1 {
+            st.st_size as u64
+        } else {
+            0
+        }
     }
 }
 
@@ -341,7 +414,10 @@ impl fuser::Filesystem for ContainerFs {
         if let Some(m) = mode
             && !is_link
         {
-            let p = tri!(reply, CString::new(proc_path(raw).as_os_str().as_bytes()).map_err(|_| Errno::EINVAL));
+            let p = tri!(
+                reply,
+                CString::new(proc_path(raw).as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)
+            );
             // SAFETY: chmod of our /proc/self/fd magic link (resolves to the node itself).
             if unsafe { libc::chmod(p.as_ptr(), m & 0o7777) } != 0 {
                 return reply.error(last_errno());
@@ -350,7 +426,16 @@ impl fuser::Filesystem for ContainerFs {
         if uid.is_some() || gid.is_some() {
             let (u, g) = (uid.unwrap_or(u32::MAX), gid.unwrap_or(u32::MAX));
             // SAFETY: fchownat on our O_PATH descriptor with AT_EMPTY_PATH.
-            if unsafe { libc::fchownat(raw, c"".as_ptr(), u, g, libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW) } != 0 {
+            if unsafe {
+                libc::fchownat(
+                    raw,
+                    c"".as_ptr(),
+                    u,
+                    g,
+                    libc::AT_EMPTY_PATH | libc::AT_SYMLINK_NOFOLLOW,
+                )
+            } != 0
+            {
                 return reply.error(last_errno());
             }
         }
@@ -371,15 +456,27 @@ impl fuser::Filesystem for ContainerFs {
         }
         if (atime.is_some() || mtime.is_some()) && !is_link {
             let spec = |t: Option<TimeOrNow>| match t {
-                None => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_OMIT },
-                Some(TimeOrNow::Now) => libc::timespec { tv_sec: 0, tv_nsec: libc::UTIME_NOW },
+                None => libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: libc::UTIME_OMIT,
+                },
+                Some(TimeOrNow::Now) => libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: libc::UTIME_NOW,
+                },
                 Some(TimeOrNow::SpecificTime(t)) => {
                     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-                    libc::timespec { tv_sec: d.as_secs() as i64, tv_nsec: i64::from(d.subsec_nanos()) }
+                    libc::timespec {
+                        tv_sec: d.as_secs() as i64,
+                        tv_nsec: i64::from(d.subsec_nanos()),
+                    }
                 }
             };
             let times = [spec(atime), spec(mtime)];
-            let p = tri!(reply, CString::new(proc_path(raw).as_os_str().as_bytes()).map_err(|_| Errno::EINVAL));
+            let p = tri!(
+                reply,
+                CString::new(proc_path(raw).as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)
+            );
             // SAFETY: utimensat on our magic link with a two-element array.
             if unsafe { libc::utimensat(libc::AT_FDCWD, p.as_ptr(), times.as_ptr(), 0) } != 0 {
                 return reply.error(last_errno());
@@ -394,14 +491,30 @@ impl fuser::Filesystem for ContainerFs {
         let fd = tri!(reply, self.fd(ino));
         let mut buf = vec![0u8; 4096];
         // SAFETY: readlinkat on our O_PATH symlink descriptor with an empty path.
-        let n = unsafe { libc::readlinkat(fd.as_raw_fd(), c"".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let n = unsafe {
+            libc::readlinkat(
+                fd.as_raw_fd(),
+                c"".as_ptr(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+            )
+        };
         if n < 0 {
             return reply.error(last_errno());
         }
         reply.data(&buf[..n as usize]);
     }
 
-    fn mknod(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, rdev: u32, reply: ReplyEntry) {
+    fn mknod(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        rdev: u32,
+        reply: ReplyEntry,
+    ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         let pfd = tri!(reply, self.fd(parent));
@@ -415,7 +528,15 @@ impl fuser::Filesystem for ContainerFs {
         reply.entry(&self.entry_ttl(), &attr, Generation(0));
     }
 
-    fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, reply: ReplyEntry) {
+    fn mkdir(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        reply: ReplyEntry,
+    ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         tri!(reply, self.fault("dfs_mkdir"));
@@ -457,7 +578,14 @@ impl fuser::Filesystem for ContainerFs {
         reply.ok();
     }
 
-    fn symlink(&self, req: &Request, parent: INodeNo, link_name: &OsStr, target: &Path, reply: ReplyEntry) {
+    fn symlink(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        link_name: &OsStr,
+        target: &Path,
+        reply: ReplyEntry,
+    ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         let pfd = tri!(reply, self.fd(parent));
@@ -468,9 +596,21 @@ impl fuser::Filesystem for ContainerFs {
             return reply.error(last_errno());
         }
         let pst = tri!(reply, stat_fd(pfd.as_raw_fd()));
-        let gid = if pst.st_mode & libc::S_ISGID != 0 { pst.st_gid } else { req.gid() };
+        let gid = if pst.st_mode & libc::S_ISGID != 0 {
+            pst.st_gid
+        } else {
+            req.gid()
+        };
         // SAFETY: fchownat of the new link itself.
-        unsafe { libc::fchownat(pfd.as_raw_fd(), c.as_ptr(), req.uid(), gid, libc::AT_SYMLINK_NOFOLLOW) };
+        unsafe {
+            libc::fchownat(
+                pfd.as_raw_fd(),
+                c.as_ptr(),
+                req.uid(),
+                gid,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        };
         let attr = tri!(reply, self.lookup_ref(parent, link_name));
         reply.entry(&self.entry_ttl(), &attr, Generation(0));
     }
@@ -487,13 +627,26 @@ impl fuser::Filesystem for ContainerFs {
     ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
-        let (pfd, nfd) = (tri!(reply, self.fd(parent)), tri!(reply, self.fd(newparent)));
+        let (pfd, nfd) = (
+            tri!(reply, self.fd(parent)),
+            tri!(reply, self.fd(newparent)),
+        );
         let (c, nc) = (tri!(reply, cstring(name)), tri!(reply, cstring(newname)));
         let exchange = flags.bits() & libc::RENAME_EXCHANGE != 0;
-        let credit = if exchange { 0 } else { self.removal_credit(nfd.as_raw_fd(), &nc) };
+        let credit = if exchange {
+            0
+        } else {
+            self.removal_credit(nfd.as_raw_fd(), &nc)
+        };
         // SAFETY: renameat2 between our directory descriptors.
         let rc = unsafe {
-            libc::renameat2(pfd.as_raw_fd(), c.as_ptr(), nfd.as_raw_fd(), nc.as_ptr(), flags.bits())
+            libc::renameat2(
+                pfd.as_raw_fd(),
+                c.as_ptr(),
+                nfd.as_raw_fd(),
+                nc.as_ptr(),
+                flags.bits(),
+            )
         };
         if rc != 0 {
             return reply.error(last_errno());
@@ -502,15 +655,35 @@ impl fuser::Filesystem for ContainerFs {
         reply.ok();
     }
 
-    fn link(&self, _req: &Request, ino: INodeNo, newparent: INodeNo, newname: &OsStr, reply: ReplyEntry) {
+    fn link(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        newparent: INodeNo,
+        newname: &OsStr,
+        reply: ReplyEntry,
+    ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         let fd = tri!(reply, self.fd(ino));
         let nfd = tri!(reply, self.fd(newparent));
         let nc = tri!(reply, cstring(newname));
-        let src = tri!(reply, CString::new(proc_path(fd.as_raw_fd()).as_os_str().as_bytes()).map_err(|_| Errno::EINVAL));
+        let src = tri!(
+            reply,
+            CString::new(proc_path(fd.as_raw_fd()).as_os_str().as_bytes())
+                .map_err(|_| Errno::EINVAL)
+        );
         // SAFETY: linkat from our magic link (followed) to a name under our directory.
-        if unsafe { libc::linkat(libc::AT_FDCWD, src.as_ptr(), nfd.as_raw_fd(), nc.as_ptr(), libc::AT_SYMLINK_FOLLOW) } != 0 {
+        if unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                src.as_ptr(),
+                nfd.as_raw_fd(),
+                nc.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        } != 0
+        {
             return reply.error(last_errno());
         }
         let attr = tri!(reply, self.lookup_ref(newparent, newname));
@@ -530,7 +703,13 @@ impl fuser::Filesystem for ContainerFs {
             return reply.error(Errno::from_i32(e));
         }
         let fh = self.new_fh();
-        self.files.lock().insert(fh, Arc::new(OpenFile { file, write: Mutex::new(()) }));
+        self.files.lock().insert(
+            fh,
+            Arc::new(OpenFile {
+                file,
+                write: Mutex::new(()),
+            }),
+        );
         reply.opened(FileHandle(fh), FopenFlags::empty());
     }
 
@@ -584,7 +763,14 @@ impl fuser::Filesystem for ContainerFs {
         }
     }
 
-    fn flush(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _lock_owner: fuser::LockOwner, reply: ReplyEmpty) {
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _lock_owner: fuser::LockOwner,
+        reply: ReplyEmpty,
+    ) {
         reply.ok();
     }
 
@@ -602,7 +788,14 @@ impl fuser::Filesystem for ContainerFs {
         reply.ok();
     }
 
-    fn fsync(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsync(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         // DAOS acknowledges writes once they are durable; there is nothing left to flush.
         reply.ok();
     }
@@ -613,7 +806,10 @@ impl fuser::Filesystem for ContainerFs {
         let st = tri!(reply, stat_fd(fd.as_raw_fd()));
         let mut entries = vec![(self.node_of(st.st_ino), FileType::Directory, b".".to_vec())];
         entries.push((self.node_of(st.st_ino), FileType::Directory, b"..".to_vec()));
-        let rd = tri!(reply, std::fs::read_dir(proc_path(fd.as_raw_fd())).map_err(|e| errno_of(&e)));
+        let rd = tri!(
+            reply,
+            std::fs::read_dir(proc_path(fd.as_raw_fd())).map_err(|e| errno_of(&e))
+        );
         for e in rd.flatten() {
             let kind = match e.file_type() {
                 Ok(t) if t.is_dir() => FileType::Directory,
@@ -623,30 +819,62 @@ impl fuser::Filesystem for ContainerFs {
                 Err(_) => FileType::RegularFile,
             };
             use std::os::unix::fs::DirEntryExt;
-            entries.push((self.node_of(e.ino()), kind, e.file_name().as_bytes().to_vec()));
+            entries.push((
+                self.node_of(e.ino()),
+                kind,
+                e.file_name().as_bytes().to_vec(),
+            ));
         }
         let fh = self.new_fh();
         self.dirs.lock().insert(fh, entries);
         reply.opened(FileHandle(fh), FopenFlags::empty());
     }
 
-    fn readdir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
+    fn readdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        mut reply: ReplyDirectory,
+    ) {
         let dirs = self.dirs.lock();
-        let Some(entries) = dirs.get(&fh.0) else { return reply.error(Errno::EBADF) };
+        let Some(entries) = dirs.get(&fh.0) else {
+            return reply.error(Errno::EBADF);
+        };
         for (i, (ino, kind, name)) in entries.iter().enumerate().skip(offset as usize) {
-            if reply.add(INodeNo(*ino), (i + 1) as u64, *kind, OsStr::from_bytes(name)) {
+            if reply.add(
+                INodeNo(*ino),
+                (i + 1) as u64,
+                *kind,
+                OsStr::from_bytes(name),
+            ) {
                 break;
             }
         }
         reply.ok();
     }
 
-    fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
+    fn releasedir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _flags: OpenFlags,
+        reply: ReplyEmpty,
+    ) {
         self.dirs.lock().remove(&fh.0);
         reply.ok();
     }
 
-    fn fsyncdir(&self, _req: &Request, _ino: INodeNo, _fh: FileHandle, _datasync: bool, reply: ReplyEmpty) {
+    fn fsyncdir(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _datasync: bool,
+        reply: ReplyEmpty,
+    ) {
         reply.ok();
     }
 
@@ -657,13 +885,34 @@ impl fuser::Filesystem for ContainerFs {
         reply.statfs(total, free, free, u64::MAX, u64::MAX, 1, 255, 1);
     }
 
-    fn setxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, value: &[u8], flags: i32, _position: u32, reply: ReplyEmpty) {
+    fn setxattr(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        name: &OsStr,
+        value: &[u8],
+        flags: i32,
+        _position: u32,
+        reply: ReplyEmpty,
+    ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         let fd = tri!(reply, self.fd(ino));
-        let (p, n) = (tri!(reply, cstring(proc_path(fd.as_raw_fd()).as_os_str())), tri!(reply, cstring(name)));
+        let (p, n) = (
+            tri!(reply, cstring(proc_path(fd.as_raw_fd()).as_os_str())),
+            tri!(reply, cstring(name)),
+        );
         // SAFETY: setxattr on our magic link with a value of the given length.
-        if unsafe { libc::setxattr(p.as_ptr(), n.as_ptr(), value.as_ptr().cast(), value.len(), flags) } != 0 {
+        if unsafe {
+            libc::setxattr(
+                p.as_ptr(),
+                n.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                flags,
+            )
+        } != 0
+        {
             return reply.error(last_errno());
         }
         reply.ok();
@@ -672,14 +921,22 @@ impl fuser::Filesystem for ContainerFs {
     fn getxattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, size: u32, reply: ReplyXattr) {
         tri!(reply, self.alive());
         let fd = tri!(reply, self.fd(ino));
-        let (p, n) = (tri!(reply, cstring(proc_path(fd.as_raw_fd()).as_os_str())), tri!(reply, cstring(name)));
+        let (p, n) = (
+            tri!(reply, cstring(proc_path(fd.as_raw_fd()).as_os_str())),
+            tri!(reply, cstring(name)),
+        );
         let mut buf = vec![0u8; size as usize];
         // SAFETY: getxattr on our magic link into a buffer of `size` bytes (NULL-safe for 0).
-        let r = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let r =
+            unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if r < 0 {
             return reply.error(last_errno());
         }
-        if size == 0 { reply.size(r as u32) } else { reply.data(&buf[..r as usize]) }
+        if size == 0 {
+            reply.size(r as u32)
+        } else {
+            reply.data(&buf[..r as usize])
+        }
     }
 
     fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
@@ -692,14 +949,21 @@ impl fuser::Filesystem for ContainerFs {
         if r < 0 {
             return reply.error(last_errno());
         }
-        if size == 0 { reply.size(r as u32) } else { reply.data(&buf[..r as usize]) }
+        if size == 0 {
+            reply.size(r as u32)
+        } else {
+            reply.data(&buf[..r as usize])
+        }
     }
 
     fn removexattr(&self, _req: &Request, ino: INodeNo, name: &OsStr, reply: ReplyEmpty) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         let fd = tri!(reply, self.fd(ino));
-        let (p, n) = (tri!(reply, cstring(proc_path(fd.as_raw_fd()).as_os_str())), tri!(reply, cstring(name)));
+        let (p, n) = (
+            tri!(reply, cstring(proc_path(fd.as_raw_fd()).as_os_str())),
+            tri!(reply, cstring(name)),
+        );
         // SAFETY: removexattr on our magic link.
         if unsafe { libc::removexattr(p.as_ptr(), n.as_ptr()) } != 0 {
             return reply.error(last_errno());
@@ -707,7 +971,16 @@ impl fuser::Filesystem for ContainerFs {
         reply.ok();
     }
 
-    fn create(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, _umask: u32, flags: i32, reply: ReplyCreate) {
+    fn create(
+        &self,
+        req: &Request,
+        parent: INodeNo,
+        name: &OsStr,
+        mode: u32,
+        _umask: u32,
+        flags: i32,
+        reply: ReplyCreate,
+    ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         tri!(reply, self.fault("dfs_open"));
@@ -715,7 +988,14 @@ impl fuser::Filesystem for ContainerFs {
         let c = tri!(reply, cstring(name));
         let keep = libc::O_ACCMODE | libc::O_APPEND | libc::O_EXCL | libc::O_SYNC | libc::O_DSYNC;
         // SAFETY: openat(O_CREAT) relative to our directory descriptor; checked.
-        let f = unsafe { libc::openat(pfd.as_raw_fd(), c.as_ptr(), (flags & keep) | libc::O_CREAT | libc::O_CLOEXEC, 0o600) };
+        let f = unsafe {
+            libc::openat(
+                pfd.as_raw_fd(),
+                c.as_ptr(),
+                (flags & keep) | libc::O_CREAT | libc::O_CLOEXEC,
+                0o600,
+            )
+        };
         if f < 0 {
             return reply.error(last_errno());
         }
@@ -729,23 +1009,47 @@ impl fuser::Filesystem for ContainerFs {
         }
         let attr = tri!(reply, self.lookup_ref(parent, name));
         let fh = self.new_fh();
-        self.files.lock().insert(fh, Arc::new(OpenFile { file, write: Mutex::new(()) }));
-        reply.created(&self.entry_ttl(), &attr, Generation(0), FileHandle(fh), FopenFlags::empty());
+        self.files.lock().insert(
+            fh,
+            Arc::new(OpenFile {
+                file,
+                write: Mutex::new(()),
+            }),
+        );
+        reply.created(
+            &self.entry_ttl(),
+            &attr,
+            Generation(0),
+            FileHandle(fh),
+            FopenFlags::empty(),
+        );
     }
 
-    fn fallocate(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, offset: u64, length: u64, mode: i32, reply: ReplyEmpty) {
+    fn fallocate(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        length: u64,
+        mode: i32,
+        reply: ReplyEmpty,
+    ) {
         tri!(reply, self.alive());
         tri!(reply, self.writable());
         let of = tri!(reply, self.file(fh));
         let _g = of.write.lock();
         let old = tri!(reply, of.file.metadata().map_err(|e| errno_of(&e))).len();
         let end = offset.saturating_add(length);
-        let grows = mode & libc::FALLOC_FL_KEEP_SIZE == 0 && mode & libc::FALLOC_FL_PUNCH_HOLE == 0 && end > old;
+        let grows = mode & libc::FALLOC_FL_KEEP_SIZE == 0
+            && mode & libc::FALLOC_FL_PUNCH_HOLE == 0
+            && end > old;
         if grows && let Err(e) = self.space.grow(end - old) {
             return reply.error(Errno::from_i32(e));
         }
         // SAFETY: fallocate on a descriptor we own.
-        if unsafe { libc::fallocate(of.file.as_raw_fd(), mode, offset as i64, length as i64) } != 0 {
+        if unsafe { libc::fallocate(of.file.as_raw_fd(), mode, offset as i64, length as i64) } != 0
+        {
             let e = last_errno();
             if grows {
                 self.space.shrink(end - old);
@@ -755,7 +1059,15 @@ impl fuser::Filesystem for ContainerFs {
         reply.ok();
     }
 
-    fn lseek(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
+    fn lseek(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        offset: i64,
+        whence: i32,
+        reply: ReplyLseek,
+    ) {
         let of = tri!(reply, self.file(fh));
         // SAFETY: lseek on a descriptor we own (SEEK_DATA/SEEK_HOLE queries).
         let r = unsafe { libc::lseek(of.file.as_raw_fd(), offset, whence) };

@@ -16,8 +16,12 @@ const NSEC_PER_SEC: u64 = 1_000_000_000;
 static LAST: AtomicU64 = AtomicU64::new(0);
 
 fn physical_now() -> u64 {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    let since_start = now.as_nanos().saturating_sub(u128::from(HLC_START_SEC) * u128::from(NSEC_PER_SEC));
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let since_start = now
+        .as_nanos()
+        .saturating_sub(u128::from(HLC_START_SEC) * u128::from(NSEC_PER_SEC));
     let ticks = (since_start as u64).wrapping_mul(HLC_NSEC);
     ticks & !HLC_MASK
 }
@@ -27,7 +31,11 @@ pub fn now() -> u64 {
     let pt = physical_now();
     let mut last = LAST.load(Ordering::Relaxed);
     loop {
-        let next = if (last & !HLC_MASK) < pt { pt } else { last + 1 };
+        let next = if (last & !HLC_MASK) < pt {
+            pt
+        } else {
+            last + 1
+        };
         match LAST.compare_exchange_weak(last, next, Ordering::AcqRel, Ordering::Relaxed) {
             Ok(_) => return next,
             Err(seen) => last = seen,
@@ -58,7 +66,10 @@ mod tests {
         let a = now();
         let b = now();
         assert!(b > a);
-        let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64;
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
         let diff = wall.abs_diff(to_unix_nanos(b));
         assert!(diff < 1_000_000_000, "hlc is {diff} ns off the wall clock");
         assert_eq!(from_unix_nanos(to_unix_nanos(a & !HLC_MASK)), a & !HLC_MASK);

@@ -23,7 +23,10 @@ pub fn is_valid(label: &str) -> bool {
     if label.is_empty() || label.len() > LABEL_MAX_LEN {
         return false;
     }
-    if !label.bytes().all(|c| c.is_ascii_alphanumeric() || b"._:-".contains(&c)) {
+    if !label
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"._:-".contains(&c))
+    {
         return false;
     }
     !(label.contains('-') && is_uuid_string(label))
@@ -69,8 +72,14 @@ mod tests {
 
     #[test]
     fn name_or_uuid() {
-        assert_eq!(NameOrUuid::parse("tank"), Some(NameOrUuid::Label("tank".into())));
-        assert!(matches!(NameOrUuid::parse("6a1e7f6c-9b1b-4f9e-9b0a-2c3d4e5f6a7b"), Some(NameOrUuid::Uuid(_))));
+        assert_eq!(
+            NameOrUuid::parse("tank"),
+            Some(NameOrUuid::Label("tank".into()))
+        );
+        assert!(matches!(
+            NameOrUuid::parse("6a1e7f6c-9b1b-4f9e-9b0a-2c3d4e5f6a7b"),
+            Some(NameOrUuid::Uuid(_))
+        ));
         assert_eq!(NameOrUuid::parse("bad label"), None);
     }
 }

@@ -149,7 +149,9 @@ pub enum Kind {
 /// `daos_prop_has_str` / `daos_prop_has_ptr` as one classification.
 pub fn kind(t: u32) -> Kind {
     match t {
-        co::LABEL | co::OWNER | co::OWNER_GROUP | po::LABEL | po::OWNER | po::OWNER_GROUP => Kind::Str,
+        co::LABEL | co::OWNER | co::OWNER_GROUP | po::LABEL | po::OWNER | po::OWNER_GROUP => {
+            Kind::Str
+        }
         co::ACL | po::ACL => Kind::Acl,
         co::ROOTS => Kind::Roots,
         po::SVC_LIST => Kind::Ranks,
@@ -235,7 +237,10 @@ pub fn validate_container_entry(t: u32, v: &PropValue) -> DerResult<()> {
 
 /// Properties that `daos_cont_set_prop` may change; others are immutable after create.
 pub fn container_settable(t: u32) -> bool {
-    matches!(t, co::LABEL | co::ACL | co::OWNER | co::OWNER_GROUP | co::STATUS | co::ALLOCED_OID)
+    matches!(
+        t,
+        co::LABEL | co::ACL | co::OWNER | co::OWNER_GROUP | co::STATUS | co::ALLOCED_OID
+    )
 }
 
 #[cfg(test)]
@@ -262,10 +267,25 @@ mod tests {
     #[test]
     fn validation() {
         assert!(validate_container_entry(co::LABEL, &PropValue::Str("ok".into())).is_ok());
-        assert_eq!(validate_container_entry(co::LABEL, &PropValue::Str("no way".into())), Err(Der::INVAL));
-        assert_eq!(validate_container_entry(co::REDUN_FAC, &PropValue::Val(5)), Err(Der::INVAL));
-        assert_eq!(validate_container_entry(co::DEDUP_THRESHOLD, &PropValue::Val(100)), Err(Der::INVAL));
-        assert_eq!(validate_container_entry(0x2000, &PropValue::Val(0)), Err(Der::INVAL));
-        assert_eq!(validate_container_entry(po::LABEL, &PropValue::Str("x".into())), Err(Der::INVAL));
+        assert_eq!(
+            validate_container_entry(co::LABEL, &PropValue::Str("no way".into())),
+            Err(Der::INVAL)
+        );
+        assert_eq!(
+            validate_container_entry(co::REDUN_FAC, &PropValue::Val(5)),
+            Err(Der::INVAL)
+        );
+        assert_eq!(
+            validate_container_entry(co::DEDUP_THRESHOLD, &PropValue::Val(100)),
+            Err(Der::INVAL)
+        );
+        assert_eq!(
+            validate_container_entry(0x2000, &PropValue::Val(0)),
+            Err(Der::INVAL)
+        );
+        assert_eq!(
+            validate_container_entry(po::LABEL, &PropValue::Str("x".into())),
+            Err(Der::INVAL)
+        );
     }
 }

@@ -60,7 +60,10 @@ struct SystemMeta {
 impl System {
     /// The system whose agent lives in `agent_dir`.
     pub fn new(agent_dir: &Path) -> System {
-        System { agent_dir: agent_dir.to_path_buf(), root: agent_dir.join(STATE_DIR) }
+        System {
+            agent_dir: agent_dir.to_path_buf(),
+            root: agent_dir.join(STATE_DIR),
+        }
     }
 
     /// The system libdaos would use: `$DAOS_AGENT_DRPC_DIR`, else `/var/run/daos_agent`.
@@ -94,8 +97,13 @@ impl System {
         }
         let meta = self.root.join("system.json");
         if !meta.exists() {
-            let m = SystemMeta { name: DEFAULT_SYSTEM_NAME.into() };
-            fsutil::write_atomic(&meta, &serde_json::to_vec_pretty(&m).map_err(io::Error::other)?)?;
+            let m = SystemMeta {
+                name: DEFAULT_SYSTEM_NAME.into(),
+            };
+            fsutil::write_atomic(
+                &meta,
+                &serde_json::to_vec_pretty(&m).map_err(io::Error::other)?,
+            )?;
         }
         Ok(())
     }
@@ -135,7 +143,10 @@ impl System {
         match fsutil::create_exclusive(&label_path, uuid.to_string().as_bytes()) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                if self.find_pool(&NameOrUuid::Label(req.label.clone())).is_ok() {
+                if self
+                    .find_pool(&NameOrUuid::Label(req.label.clone()))
+                    .is_ok()
+                {
                     return Err(PoolError::DuplicateLabel(req.label.clone()));
                 }
                 // A leftover from an interrupted destroy: take it over.
@@ -160,12 +171,17 @@ impl System {
         };
         let build = self.pools_dir().join(format!(".new-{uuid}"));
         let result = (|| -> io::Result<()> {
-            for d in ["handles", "chandles", "conts", "labels", "trash", "fs", "snaps", "cspace"] {
+            for d in [
+                "handles", "chandles", "conts", "labels", "trash", "fs", "snaps", "cspace",
+            ] {
                 std::fs::create_dir_all(build.join(d))?;
             }
             SharedCounter::open(&build.join("space"))?;
             std::fs::write(build.join("lock"), b"")?;
-            fsutil::write_atomic(&build.join("meta.json"), &serde_json::to_vec_pretty(&meta).map_err(io::Error::other)?)?;
+            fsutil::write_atomic(
+                &build.join("meta.json"),
+                &serde_json::to_vec_pretty(&meta).map_err(io::Error::other)?,
+            )?;
             std::fs::rename(&build, self.pools_dir().join(uuid.to_string()))
         })();
         if let Err(e) = result {
@@ -198,7 +214,10 @@ impl System {
                 .and_then(|s| Uuid::parse_str(s.trim()).ok())
                 .ok_or(Der::NONEXIST)?,
         };
-        let dir = PoolDir { uuid, path: self.pools_dir().join(uuid.to_string()) };
+        let dir = PoolDir {
+            uuid,
+            path: self.pools_dir().join(uuid.to_string()),
+        };
         let meta = dir.meta()?;
         if let NameOrUuid::Label(l) = id
             && meta.label.as_deref() != Some(l.as_str())
@@ -210,7 +229,12 @@ impl System {
 
     /// Destroys a pool: refuses one with containers unless `recursive`, and one with open
     /// handles unless `force` (which evicts them), as the control plane does.
-    pub fn destroy_pool(&self, id: &NameOrUuid, force: bool, recursive: bool) -> Result<(), PoolError> {
+    pub fn destroy_pool(
+        &self,
+        id: &NameOrUuid,
+        force: bool,
+        recursive: bool,
+    ) -> Result<(), PoolError> {
         let pool = self.find_pool(id).map_err(PoolError::Der)?;
         if !recursive && !pool.list_conts().is_empty() {
             return Err(PoolError::HasContainers);
@@ -219,11 +243,16 @@ impl System {
             return Err(PoolError::Der(Der::BUSY));
         }
         let meta = pool.meta().map_err(PoolError::Der)?;
-        let trash = self.pools_dir().join(format!(".destroyed-{}-{}", pool.uuid, fsutil::unix_nanos()));
+        let trash =
+            self.pools_dir()
+                .join(format!(".destroyed-{}-{}", pool.uuid, fsutil::unix_nanos()));
         std::fs::rename(&pool.path, &trash).map_err(io_err)?;
         if let Some(l) = &meta.label {
             let path = self.pool_label_path(l);
-            if std::fs::read_to_string(&path).map(|s| s.trim() == pool.uuid.to_string()).unwrap_or(false) {
+            if std::fs::read_to_string(&path)
+                .map(|s| s.trim() == pool.uuid.to_string())
+                .unwrap_or(false)
+            {
                 let _ = std::fs::remove_file(path);
             }
         }
@@ -235,7 +264,11 @@ impl System {
     /// shuts down, unless auto-evict is disabled). Returns how many handles it evicted.
     pub fn evict_all_handles(&self) -> usize {
         let mut n = 0;
-        for pool in std::fs::read_dir(self.pools_dir()).into_iter().flatten().flatten() {
+        for pool in std::fs::read_dir(self.pools_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let pdir = pool.path();
             n += clear_dir(&pdir.join("handles"));
             n += clear_dir(&pdir.join("chandles"));
@@ -300,7 +333,9 @@ impl std::fmt::Display for PoolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PoolError::Der(d) => write!(f, "{d}"),
-            PoolError::DuplicateLabel(l) => write!(f, "pool label {l:?} already exists in the system"),
+            PoolError::DuplicateLabel(l) => {
+                write!(f, "pool label {l:?} already exists in the system")
+            }
             PoolError::HasContainers => write!(f, "cannot destroy a pool with existing containers"),
         }
     }
@@ -354,7 +389,8 @@ pub struct PoolDir {
     pub path: PathBuf,
 }
 
-static SPACE_CACHE: parking_lot::Mutex<Option<HashMap<PathBuf, Arc<SharedCounter>>>> = parking_lot::Mutex::new(None);
+static SPACE_CACHE: parking_lot::Mutex<Option<HashMap<PathBuf, Arc<SharedCounter>>>> =
+    parking_lot::Mutex::new(None);
 
 /// The shared used-bytes counter in `path`, mapped once per process.
 pub fn space_counter(path: &Path) -> io::Result<Arc<SharedCounter>> {
@@ -404,12 +440,17 @@ impl PoolDir {
     /// Bytes used and total.
     pub fn usage(&self) -> DerResult<(u64, u64)> {
         let meta = self.meta()?;
-        Ok((self.space()?.get().min(meta.total_bytes()), meta.total_bytes()))
+        Ok((
+            self.space()?.get().min(meta.total_bytes()),
+            meta.total_bytes(),
+        ))
     }
 
     /// Path of a pool handle file.
     pub fn handle_path(&self, owner: ProcessId, cookie: u64) -> PathBuf {
-        self.path.join("handles").join(format!("{}.{cookie}", owner.tag()))
+        self.path
+            .join("handles")
+            .join(format!("{}.{cookie}", owner.tag()))
     }
 
     /// Open pool handles of live processes (files of dead ones are removed).
@@ -419,7 +460,10 @@ impl PoolDir {
 
     /// A container by UUID (it may not exist).
     pub fn cont(&self, uuid: Uuid) -> ContDir {
-        ContDir { uuid, pool: self.clone() }
+        ContDir {
+            uuid,
+            pool: self.clone(),
+        }
     }
 
     fn label_path(&self, label: &str) -> PathBuf {
@@ -469,7 +513,14 @@ impl PoolDir {
             self.claim_label(l, uuid)?;
         }
         let root_owner = dfs.as_ref().map(|d| (d.root_uid, d.root_gid));
-        let meta = ContMeta { uuid, props, attrs: BTreeMap::new(), snapshots: Vec::new(), created_hlc: crate::hlc::now(), dfs };
+        let meta = ContMeta {
+            uuid,
+            props,
+            attrs: BTreeMap::new(),
+            snapshots: Vec::new(),
+            created_hlc: crate::hlc::now(),
+            dfs,
+        };
         let result = (|| -> io::Result<()> {
             if let Some((uid, gid)) = root_owner {
                 use std::os::unix::fs::PermissionsExt;
@@ -479,7 +530,10 @@ impl PoolDir {
                 std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755))?;
             }
             // Written last: a container exists once its metadata file does.
-            fsutil::write_atomic(&cont.meta_path(), &serde_json::to_vec(&meta).map_err(io::Error::other)?)
+            fsutil::write_atomic(
+                &cont.meta_path(),
+                &serde_json::to_vec(&meta).map_err(io::Error::other)?,
+            )
         })();
         if let Err(e) = result {
             let _ = fsutil::remove_tree(&cont.fs_root());
@@ -498,10 +552,16 @@ impl PoolDir {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 // The label file may be left over from a destroy that was interrupted.
-                let owner = std::fs::read_to_string(&path).ok().and_then(|s| Uuid::parse_str(s.trim()).ok());
+                let owner = std::fs::read_to_string(&path)
+                    .ok()
+                    .and_then(|s| Uuid::parse_str(s.trim()).ok());
                 let stale = match owner {
                     Some(o) if o == uuid => false,
-                    Some(o) => self.cont(o).meta().map(|m| m.label() != Some(label)).unwrap_or(true),
+                    Some(o) => self
+                        .cont(o)
+                        .meta()
+                        .map(|m| m.label() != Some(label))
+                        .unwrap_or(true),
                     None => true,
                 };
                 if stale && std::fs::remove_file(&path).is_ok() {
@@ -515,7 +575,10 @@ impl PoolDir {
 
     fn release_label(&self, label: &str, uuid: Uuid) {
         let path = self.label_path(label);
-        if std::fs::read_to_string(&path).map(|s| s.trim() == uuid.to_string()).unwrap_or(false) {
+        if std::fs::read_to_string(&path)
+            .map(|s| s.trim() == uuid.to_string())
+            .unwrap_or(false)
+        {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -530,7 +593,12 @@ impl PoolDir {
                 let name = e.file_name().to_string_lossy().into_owned();
                 Uuid::parse_str(name.strip_suffix(".json")?).ok()
             })
-            .filter_map(|u| self.cont(u).meta().ok().map(|m| (u, m.label().map(str::to_string))))
+            .filter_map(|u| {
+                self.cont(u)
+                    .meta()
+                    .ok()
+                    .map(|m| (u, m.label().map(str::to_string)))
+            })
             .collect();
         out.sort();
         out
@@ -564,9 +632,15 @@ impl PoolDir {
             let _ = std::fs::remove_file(&space);
         }
         // Data trees leave through the trash so that the name is free at once.
-        for tree in [cont.fs_root(), self.path.join("snaps").join(uuid.to_string())] {
+        for tree in [
+            cont.fs_root(),
+            self.path.join("snaps").join(uuid.to_string()),
+        ] {
             if tree.exists() {
-                let trash = self.path.join("trash").join(format!("{uuid}.{}", fsutil::unix_nanos()));
+                let trash = self
+                    .path
+                    .join("trash")
+                    .join(format!("{uuid}.{}", fsutil::unix_nanos()));
                 if std::fs::rename(&tree, &trash).is_ok() {
                     let _ = fsutil::remove_tree(&trash);
                 }
@@ -668,7 +742,10 @@ pub struct ContDir {
 impl ContDir {
     /// `conts/<uuid>.json`.
     pub fn meta_path(&self) -> PathBuf {
-        self.pool.path.join("conts").join(format!("{}.json", self.uuid))
+        self.pool
+            .path
+            .join("conts")
+            .join(format!("{}.json", self.uuid))
     }
 
     /// The stored metadata; `-DER_NONEXIST` once destroyed.
@@ -719,7 +796,11 @@ impl ContDir {
 
     /// The frozen namespace of a snapshot.
     pub fn snap_root(&self, epoch: u64) -> PathBuf {
-        self.pool.path.join("snaps").join(self.uuid.to_string()).join(epoch.to_string())
+        self.pool
+            .path
+            .join("snaps")
+            .join(self.uuid.to_string())
+            .join(epoch.to_string())
     }
 
     fn space_path(&self) -> PathBuf {
@@ -733,17 +814,28 @@ impl ContDir {
 
     /// Path of a container handle file.
     pub fn handle_path(&self, owner: ProcessId, cookie: u64, pool_cookie: u64) -> PathBuf {
-        self.pool.path.join("chandles").join(format!("{}.{}.{cookie}.{pool_cookie}", self.uuid, owner.tag()))
+        self.pool.path.join("chandles").join(format!(
+            "{}.{}.{cookie}.{pool_cookie}",
+            self.uuid,
+            owner.tag()
+        ))
     }
 
     /// Open handles of live processes.
     pub fn live_handles(&self) -> Vec<PathBuf> {
-        live_handle_files(&self.pool.path.join("chandles"), Some(&self.uuid.to_string()))
+        live_handle_files(
+            &self.pool.path.join("chandles"),
+            Some(&self.uuid.to_string()),
+        )
     }
 
     /// Last open time (HLC): the newest handle file, else the creation time.
     pub fn open_time_hlc(&self, created: u64) -> u64 {
-        self.live_handles().iter().map(|h| mtime_hlc(h)).max().unwrap_or(created)
+        self.live_handles()
+            .iter()
+            .map(|h| mtime_hlc(h))
+            .max()
+            .unwrap_or(created)
     }
 
     /// Last metadata change (HLC).
@@ -859,7 +951,12 @@ mod tests {
     fn pool_labels_are_unique_and_found_both_ways() {
         let (_d, sys) = system();
         let p = pool(&sys, "tank");
-        assert_eq!(sys.find_pool(&NameOrUuid::Label("tank".into())).unwrap().uuid, p.uuid);
+        assert_eq!(
+            sys.find_pool(&NameOrUuid::Label("tank".into()))
+                .unwrap()
+                .uuid,
+            p.uuid
+        );
         let dup = PoolCreate {
             label: "tank".into(),
             scm_bytes: 1,
@@ -868,8 +965,15 @@ mod tests {
             owner_group: "root@".into(),
             acl: None,
         };
-        assert_eq!(sys.create_pool(&dup).unwrap_err(), PoolError::DuplicateLabel("tank".into()));
-        assert_eq!(sys.find_pool(&NameOrUuid::Label("nope".into())).unwrap_err(), Der::NONEXIST);
+        assert_eq!(
+            sys.create_pool(&dup).unwrap_err(),
+            PoolError::DuplicateLabel("tank".into())
+        );
+        assert_eq!(
+            sys.find_pool(&NameOrUuid::Label("nope".into()))
+                .unwrap_err(),
+            Der::NONEXIST
+        );
         assert_eq!(sys.list_pools().len(), 1);
     }
 
@@ -878,13 +982,22 @@ mod tests {
         let (_d, sys) = system();
         let a = pool(&sys, "a");
         let b = pool(&sys, "b");
-        a.create_cont(Uuid::new_v4(), props(Some("vol")), None).unwrap();
-        assert_eq!(a.create_cont(Uuid::new_v4(), props(Some("vol")), None), Err(Der::EXIST));
-        b.create_cont(Uuid::new_v4(), props(Some("vol")), None).unwrap();
+        a.create_cont(Uuid::new_v4(), props(Some("vol")), None)
+            .unwrap();
+        assert_eq!(
+            a.create_cont(Uuid::new_v4(), props(Some("vol")), None),
+            Err(Der::EXIST)
+        );
+        b.create_cont(Uuid::new_v4(), props(Some("vol")), None)
+            .unwrap();
         a.create_cont(Uuid::new_v4(), props(None), None).unwrap();
         assert_eq!(a.list_conts().len(), 2);
-        a.create_cont(Uuid::new_v4(), props(Some(label::CONT_LABEL_DEFAULT)), None).unwrap();
-        assert_eq!(a.list_conts().iter().filter(|(_, l)| l.is_none()).count(), 2);
+        a.create_cont(Uuid::new_v4(), props(Some(label::CONT_LABEL_DEFAULT)), None)
+            .unwrap();
+        assert_eq!(
+            a.list_conts().iter().filter(|(_, l)| l.is_none()).count(),
+            2
+        );
     }
 
     #[test]
@@ -899,11 +1012,14 @@ mod tests {
             sys.destroy_pool(&NameOrUuid::Label("tank".into()), true, false),
             Err(PoolError::HasContainers)
         );
-        p.destroy_cont(&NameOrUuid::Label("vol".into()), false).unwrap();
+        p.destroy_cont(&NameOrUuid::Label("vol".into()), false)
+            .unwrap();
         assert_eq!(p.space().unwrap().get(), 0);
         assert_eq!(p.resolve_cont(&NameOrUuid::Uuid(u)), Err(Der::NONEXIST));
-        p.create_cont(Uuid::new_v4(), props(Some("vol")), None).unwrap();
-        sys.destroy_pool(&NameOrUuid::Label("tank".into()), false, true).unwrap();
+        p.create_cont(Uuid::new_v4(), props(Some("vol")), None)
+            .unwrap();
+        sys.destroy_pool(&NameOrUuid::Label("tank".into()), false, true)
+            .unwrap();
         assert!(sys.list_pools().is_empty());
     }
 
@@ -914,7 +1030,10 @@ mod tests {
         let u = Uuid::new_v4();
         p.create_cont(u, props(Some("vol")), None).unwrap();
         let c = p.cont(u);
-        let dead = ProcessId { pid: u32::MAX - 1, start: 1 };
+        let dead = ProcessId {
+            pid: u32::MAX - 1,
+            start: 1,
+        };
         std::fs::write(c.handle_path(dead, 5, 3), b"").unwrap();
         // Another container's handle does not count for this one either.
         let other = p.cont(Uuid::new_v4());
@@ -935,7 +1054,13 @@ mod tests {
         let c2 = p.cont(u2);
         assert_eq!(c2.update(|m| c2.relabel(m, "one")), Err(Der::EXIST));
         c2.update(|m| c2.relabel(m, "three")).unwrap();
-        assert_eq!(p.resolve_cont(&NameOrUuid::Label("three".into())).unwrap(), u2);
-        assert_eq!(p.resolve_cont(&NameOrUuid::Label("two".into())), Err(Der::NONEXIST));
+        assert_eq!(
+            p.resolve_cont(&NameOrUuid::Label("three".into())).unwrap(),
+            u2
+        );
+        assert_eq!(
+            p.resolve_cont(&NameOrUuid::Label("two".into())),
+            Err(Der::NONEXIST)
+        );
     }
 }

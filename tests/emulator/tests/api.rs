@@ -54,14 +54,27 @@ fn c(s: &str) -> CString {
 
 fn label(prefix: &str) -> String {
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
 }
 
 fn connect(pool: &str) -> daos_handle_t {
     sys();
     let mut poh = daos_handle_t::default();
     // SAFETY: valid arguments; blocking call.
-    let rc = unsafe { daos_pool_connect2(c(pool).as_ptr(), null(), DAOS_PC_RW, &mut poh, null_mut(), null_mut()) };
+    let rc = unsafe {
+        daos_pool_connect2(
+            c(pool).as_ptr(),
+            null(),
+            DAOS_PC_RW,
+            &mut poh,
+            null_mut(),
+            null_mut(),
+        )
+    };
     assert_eq!(rc, 0, "connect {pool}");
     poh
 }
@@ -69,7 +82,8 @@ fn connect(pool: &str) -> daos_handle_t {
 fn create(poh: daos_handle_t, l: &str) -> uuid::Uuid {
     let mut u: uuid_t = [0; 16];
     // SAFETY: valid arguments; blocking call.
-    let rc = unsafe { daos_cont_create_with_label(poh, c(l).as_ptr(), null_mut(), &mut u, null_mut()) };
+    let rc =
+        unsafe { daos_cont_create_with_label(poh, c(l).as_ptr(), null_mut(), &mut u, null_mut()) };
     assert_eq!(rc, 0, "create {l}");
     uuid::Uuid::from_bytes(u)
 }
@@ -77,14 +91,24 @@ fn create(poh: daos_handle_t, l: &str) -> uuid::Uuid {
 fn create_posix(poh: daos_handle_t, l: &str) {
     let mut u: uuid_t = [0; 16];
     // SAFETY: valid arguments.
-    let rc = unsafe { dfs_cont_create_with_label(poh, c(l).as_ptr(), null_mut(), &mut u, null_mut(), null_mut()) };
+    let rc = unsafe {
+        dfs_cont_create_with_label(
+            poh,
+            c(l).as_ptr(),
+            null_mut(),
+            &mut u,
+            null_mut(),
+            null_mut(),
+        )
+    };
     assert_eq!(rc, 0, "dfs create {l}");
 }
 
 fn open(poh: daos_handle_t, l: &str, flags: u32) -> Result<daos_handle_t, i32> {
     let mut coh = daos_handle_t::default();
     // SAFETY: valid arguments; blocking call.
-    let rc = unsafe { daos_cont_open2(poh, c(l).as_ptr(), flags, &mut coh, null_mut(), null_mut()) };
+    let rc =
+        unsafe { daos_cont_open2(poh, c(l).as_ptr(), flags, &mut coh, null_mut(), null_mut()) };
     if rc == 0 { Ok(coh) } else { Err(rc) }
 }
 
@@ -106,7 +130,10 @@ fn error_strings() {
         assert_eq!(CStr::from_ptr(d_errstr(0)), c"DER_SUCCESS");
         assert_eq!(CStr::from_ptr(d_errstr(7)), c"DER_UNKNOWN");
         assert_eq!(CStr::from_ptr(d_errdesc(-1012)), c"Device or resource busy");
-        assert_eq!(CStr::from_ptr(d_errdesc(-9999)), c"Unknown error code -9999");
+        assert_eq!(
+            CStr::from_ptr(d_errdesc(-9999)),
+            c"Unknown error code -9999"
+        );
     }
 }
 
@@ -117,20 +144,100 @@ fn pool_connect_errors() {
     // SAFETY: valid or deliberately wrong arguments; blocking calls.
     unsafe {
         let tank = c("tank");
-        assert_eq!(daos_pool_connect2(c("nope").as_ptr(), null(), DAOS_PC_RW, &mut poh, null_mut(), null_mut()), NONEXIST);
+        assert_eq!(
+            daos_pool_connect2(
+                c("nope").as_ptr(),
+                null(),
+                DAOS_PC_RW,
+                &mut poh,
+                null_mut(),
+                null_mut()
+            ),
+            NONEXIST
+        );
         let other = c(&uuid::Uuid::new_v4().to_string());
-        assert_eq!(daos_pool_connect2(other.as_ptr(), null(), DAOS_PC_RO, &mut poh, null_mut(), null_mut()), NONEXIST);
-        assert_eq!(daos_pool_connect2(tank.as_ptr(), null(), 0, &mut poh, null_mut(), null_mut()), INVAL);
-        assert_eq!(daos_pool_connect2(tank.as_ptr(), null(), DAOS_PC_RO | DAOS_PC_RW, &mut poh, null_mut(), null_mut()), INVAL);
-        assert_eq!(daos_pool_connect2(tank.as_ptr(), null(), DAOS_PC_RO, null_mut(), null_mut(), null_mut()), INVAL);
+        assert_eq!(
+            daos_pool_connect2(
+                other.as_ptr(),
+                null(),
+                DAOS_PC_RO,
+                &mut poh,
+                null_mut(),
+                null_mut()
+            ),
+            NONEXIST
+        );
+        assert_eq!(
+            daos_pool_connect2(tank.as_ptr(), null(), 0, &mut poh, null_mut(), null_mut()),
+            INVAL
+        );
+        assert_eq!(
+            daos_pool_connect2(
+                tank.as_ptr(),
+                null(),
+                DAOS_PC_RO | DAOS_PC_RW,
+                &mut poh,
+                null_mut(),
+                null_mut()
+            ),
+            INVAL
+        );
+        assert_eq!(
+            daos_pool_connect2(
+                tank.as_ptr(),
+                null(),
+                DAOS_PC_RO,
+                null_mut(),
+                null_mut(),
+                null_mut()
+            ),
+            INVAL
+        );
         let long = c("a-system-name-too-long");
-        assert_eq!(daos_pool_connect2(tank.as_ptr(), long.as_ptr(), DAOS_PC_RO, &mut poh, null_mut(), null_mut()), OVERFLOW);
-        assert_eq!(daos_pool_connect2(tank.as_ptr(), c("other").as_ptr(), DAOS_PC_RO, &mut poh, null_mut(), null_mut()), INVAL);
-        assert_eq!(daos_pool_connect2(tank.as_ptr(), c("daos_server").as_ptr(), DAOS_PC_RO, &mut poh, null_mut(), null_mut()), 0);
+        assert_eq!(
+            daos_pool_connect2(
+                tank.as_ptr(),
+                long.as_ptr(),
+                DAOS_PC_RO,
+                &mut poh,
+                null_mut(),
+                null_mut()
+            ),
+            OVERFLOW
+        );
+        assert_eq!(
+            daos_pool_connect2(
+                tank.as_ptr(),
+                c("other").as_ptr(),
+                DAOS_PC_RO,
+                &mut poh,
+                null_mut(),
+                null_mut()
+            ),
+            INVAL
+        );
+        assert_eq!(
+            daos_pool_connect2(
+                tank.as_ptr(),
+                c("daos_server").as_ptr(),
+                DAOS_PC_RO,
+                &mut poh,
+                null_mut(),
+                null_mut()
+            ),
+            0
+        );
         assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
-        assert_eq!(daos_pool_disconnect(poh, null_mut()), NO_HDL, "a closed handle is unknown");
+        assert_eq!(
+            daos_pool_disconnect(poh, null_mut()),
+            NO_HDL,
+            "a closed handle is unknown"
+        );
         // A container-typed cookie is not a pool handle.
-        assert_eq!(daos_pool_disconnect(daos_handle_t { cookie: 5 }, null_mut()), NO_HDL);
+        assert_eq!(
+            daos_pool_disconnect(daos_handle_t { cookie: 5 }, null_mut()),
+            NO_HDL
+        );
     }
 }
 
@@ -140,18 +247,31 @@ fn pool_query_fills_space_only_when_asked() {
     // SAFETY: valid arguments; blocking calls.
     unsafe {
         let mut info = daos_pool_info_t::default();
-        assert_eq!(daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()), 0);
+        assert_eq!(
+            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
+            0
+        );
         assert_eq!(info.pi_ntargets, 8);
-        assert_eq!(info.pi_space.ps_space.s_total, [0, 0], "no space without DPI_SPACE");
+        assert_eq!(
+            info.pi_space.ps_space.s_total,
+            [0, 0],
+            "no space without DPI_SPACE"
+        );
         info.pi_bits = daos_pool_info_bit_DPI_SPACE as u64;
-        assert_eq!(daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()), 0);
+        assert_eq!(
+            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
+            0
+        );
         let [scm, nvme] = info.pi_space.ps_space.s_total;
         assert_eq!(scm + nvme, 8_000_000_000, "8G as dmg parses it");
         assert_eq!(scm, 480_000_000, "6% SCM");
         assert!(info.pi_space.ps_space.s_free[1] <= nvme);
         let mut ranks: *mut d_rank_list_t = null_mut();
         let prop = daos_prop_alloc(0);
-        assert_eq!(daos_pool_query(poh, &mut ranks, &mut info, prop, null_mut()), 0);
+        assert_eq!(
+            daos_pool_query(poh, &mut ranks, &mut info, prop, null_mut()),
+            0
+        );
         assert_eq!((*ranks).rl_nr, 1);
         let e = daos_prop_entry_get(prop, daos_pool_props_DAOS_PROP_PO_LABEL);
         assert_eq!(CStr::from_ptr((*e).__bindgen_anon_1.dpe_str), c"tank");
@@ -176,13 +296,28 @@ fn list_containers_truncates_and_names_unlabeled() {
         assert_eq!(n, 2);
         let mut buf = vec![daos_pool_cont_info::default(); 2];
         n = 1;
-        assert_eq!(daos_pool_list_cont(poh, &mut n, buf.as_mut_ptr(), null_mut()), TRUNC);
+        assert_eq!(
+            daos_pool_list_cont(poh, &mut n, buf.as_mut_ptr(), null_mut()),
+            TRUNC
+        );
         assert_eq!(n, 2, "the needed count comes back with TRUNC");
-        assert_eq!(daos_pool_list_cont(poh, &mut n, buf.as_mut_ptr(), null_mut()), 0);
-        let mut labels: Vec<String> =
-            buf.iter().map(|e| CStr::from_ptr(e.pci_label.as_ptr()).to_string_lossy().into_owned()).collect();
+        assert_eq!(
+            daos_pool_list_cont(poh, &mut n, buf.as_mut_ptr(), null_mut()),
+            0
+        );
+        let mut labels: Vec<String> = buf
+            .iter()
+            .map(|e| {
+                CStr::from_ptr(e.pci_label.as_ptr())
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
         labels.sort();
-        assert_eq!(labels, vec!["container_label_not_set".to_string(), "first".to_string()]);
+        assert_eq!(
+            labels,
+            vec!["container_label_not_set".to_string(), "first".to_string()]
+        );
         daos_pool_disconnect(poh, null_mut());
     }
 }
@@ -195,38 +330,70 @@ fn container_create_rules() {
     // SAFETY: valid or deliberately wrong arguments; blocking calls.
     unsafe {
         let mut u: uuid_t = [0; 16];
-        assert_eq!(daos_cont_create_with_label(poh, c(&l).as_ptr(), null_mut(), &mut u, null_mut()), EXIST);
-        for bad in ["has space", "", "6a1e7f6c-9b1b-4f9e-9b0a-2c3d4e5f6a7b", &"x".repeat(128)] {
-            assert_eq!(daos_cont_create_with_label(poh, c(bad).as_ptr(), null_mut(), &mut u, null_mut()), INVAL, "{bad:?}");
+        assert_eq!(
+            daos_cont_create_with_label(poh, c(&l).as_ptr(), null_mut(), &mut u, null_mut()),
+            EXIST
+        );
+        for bad in [
+            "has space",
+            "",
+            "6a1e7f6c-9b1b-4f9e-9b0a-2c3d4e5f6a7b",
+            &"x".repeat(128),
+        ] {
+            assert_eq!(
+                daos_cont_create_with_label(poh, c(bad).as_ptr(), null_mut(), &mut u, null_mut()),
+                INVAL,
+                "{bad:?}"
+            );
         }
         // A label in the properties of create_with_label, an owner other than the caller, a
         // status: all invalid.
         let p = daos_prop_alloc(1);
         (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_LABEL;
         daos_prop_set_str(p, daos_cont_props_DAOS_PROP_CO_LABEL, c("x").as_ptr(), 1);
-        assert_eq!(daos_cont_create_with_label(poh, c(&label("y")).as_ptr(), p, &mut u, null_mut()), INVAL);
+        assert_eq!(
+            daos_cont_create_with_label(poh, c(&label("y")).as_ptr(), p, &mut u, null_mut()),
+            INVAL
+        );
         daos_prop_free(p);
         let p = daos_prop_alloc(1);
         (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_OWNER;
-        daos_prop_set_str(p, daos_cont_props_DAOS_PROP_CO_OWNER, c("nobody@").as_ptr(), 7);
-        assert_eq!(daos_cont_create_with_label(poh, c(&label("o")).as_ptr(), p, &mut u, null_mut()), INVAL);
+        daos_prop_set_str(
+            p,
+            daos_cont_props_DAOS_PROP_CO_OWNER,
+            c("nobody@").as_ptr(),
+            7,
+        );
+        assert_eq!(
+            daos_cont_create_with_label(poh, c(&label("o")).as_ptr(), p, &mut u, null_mut()),
+            INVAL
+        );
         daos_prop_free(p);
         let p = daos_prop_alloc(1);
         (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_STATUS;
-        assert_eq!(daos_cont_create_with_label(poh, c(&label("s")).as_ptr(), p, &mut u, null_mut()), INVAL);
+        assert_eq!(
+            daos_cont_create_with_label(poh, c(&label("s")).as_ptr(), p, &mut u, null_mut()),
+            INVAL
+        );
         daos_prop_free(p);
         // Duplicate property types.
         let p = daos_prop_alloc(2);
         (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_REDUN_FAC;
         (*(*p).dpp_entries.add(1)).dpe_type = daos_cont_props_DAOS_PROP_CO_REDUN_FAC;
-        assert_eq!(daos_cont_create_with_label(poh, c(&label("d")).as_ptr(), p, &mut u, null_mut()), INVAL);
+        assert_eq!(
+            daos_cont_create_with_label(poh, c(&label("d")).as_ptr(), p, &mut u, null_mut()),
+            INVAL
+        );
         daos_prop_free(p);
         // Properties from the CLI syntax are accepted.
         let mut p: *mut daos_prop_t = null_mut();
         let s = c("rd_fac:1;cksum:sha256");
         assert_eq!(daos_prop_from_str(s.as_ptr(), 21, &mut p), 0);
         let l2 = label("props");
-        assert_eq!(daos_cont_create_with_label(poh, c(&l2).as_ptr(), p, &mut u, null_mut()), 0);
+        assert_eq!(
+            daos_cont_create_with_label(poh, c(&l2).as_ptr(), p, &mut u, null_mut()),
+            0
+        );
         daos_prop_free(p);
         let coh = open(poh, &l2, DAOS_COO_RO).unwrap();
         let q = daos_prop_alloc(2);
@@ -257,18 +424,56 @@ fn query_all_properties_has_2_8_defaults_and_owner() {
         assert_eq!(info.ci_nsnapshots, 0);
         assert_eq!((*p).dpp_nr, 26, "every container property");
         let get = |t| daos_prop_entry_get(p, t);
-        assert_eq!(CStr::from_ptr((*get(daos_cont_props_DAOS_PROP_CO_LABEL)).__bindgen_anon_1.dpe_str).to_str().unwrap(), l);
-        assert_eq!((*get(daos_cont_props_DAOS_PROP_CO_CSUM)).__bindgen_anon_1.dpe_val, 2, "CRC32");
-        assert_eq!((*get(daos_cont_props_DAOS_PROP_CO_CSUM_SERVER_VERIFY)).__bindgen_anon_1.dpe_val, 1);
-        assert_eq!((*get(daos_cont_props_DAOS_PROP_CO_LAYOUT_TYPE)).__bindgen_anon_1.dpe_val, 0);
+        assert_eq!(
+            CStr::from_ptr(
+                (*get(daos_cont_props_DAOS_PROP_CO_LABEL))
+                    .__bindgen_anon_1
+                    .dpe_str
+            )
+            .to_str()
+            .unwrap(),
+            l
+        );
+        assert_eq!(
+            (*get(daos_cont_props_DAOS_PROP_CO_CSUM))
+                .__bindgen_anon_1
+                .dpe_val,
+            2,
+            "CRC32"
+        );
+        assert_eq!(
+            (*get(daos_cont_props_DAOS_PROP_CO_CSUM_SERVER_VERIFY))
+                .__bindgen_anon_1
+                .dpe_val,
+            1
+        );
+        assert_eq!(
+            (*get(daos_cont_props_DAOS_PROP_CO_LAYOUT_TYPE))
+                .__bindgen_anon_1
+                .dpe_val,
+            0
+        );
         let user = daos_emulator::fsutil::user_name(libc::geteuid()).unwrap() + "@";
-        assert_eq!(CStr::from_ptr((*get(daos_cont_props_DAOS_PROP_CO_OWNER)).__bindgen_anon_1.dpe_str).to_str().unwrap(), user);
-        let acl = (*get(daos_cont_props_DAOS_PROP_CO_ACL)).__bindgen_anon_1.dpe_val_ptr as *mut daos_acl;
+        assert_eq!(
+            CStr::from_ptr(
+                (*get(daos_cont_props_DAOS_PROP_CO_OWNER))
+                    .__bindgen_anon_1
+                    .dpe_str
+            )
+            .to_str()
+            .unwrap(),
+            user
+        );
+        let acl = (*get(daos_cont_props_DAOS_PROP_CO_ACL))
+            .__bindgen_anon_1
+            .dpe_val_ptr as *mut daos_acl;
         assert_eq!(daos_acl_validate(acl), 0);
         let mut strs: *mut *mut c_char = null_mut();
         let mut n = 0usize;
         assert_eq!(daos_acl_to_strs(acl, &mut strs, &mut n), 0);
-        let got: Vec<String> = (0..n).map(|i| CStr::from_ptr(*strs.add(i)).to_string_lossy().into_owned()).collect();
+        let got: Vec<String> = (0..n)
+            .map(|i| CStr::from_ptr(*strs.add(i)).to_string_lossy().into_owned())
+            .collect();
         assert_eq!(got, vec!["A::OWNER@:rwdtTaAo", "A:G:GROUP@:rwtT"]);
         for i in 0..n {
             libc::free((*strs.add(i)).cast());
@@ -296,7 +501,11 @@ fn handle_lifetimes_and_busy_rules() {
     let coh = open(poh, &l, DAOS_COO_RW).unwrap();
     // SAFETY: valid arguments; blocking calls.
     unsafe {
-        assert_eq!(daos_pool_disconnect(poh, null_mut()), BUSY, "a container is open through the pool handle");
+        assert_eq!(
+            daos_pool_disconnect(poh, null_mut()),
+            BUSY,
+            "a container is open through the pool handle"
+        );
         let mut dfs: *mut dfs_t = null_mut();
         assert_eq!(dfs_mount(poh, coh, libc::O_RDWR, &mut dfs), 0);
         assert_eq!(close(coh), BUSY, "DFS is mounted on the handle");
@@ -305,12 +514,24 @@ fn handle_lifetimes_and_busy_rules() {
         // Forced destroy evicts: the open handle then fails as unknown.
         assert_eq!(destroy(poh, &l, true), 0);
         let mut info = daos_cont_info_t::default();
-        assert_eq!(daos_cont_query(coh, &mut info, null_mut(), null_mut()), NO_HDL);
+        assert_eq!(
+            daos_cont_query(coh, &mut info, null_mut(), null_mut()),
+            NO_HDL
+        );
         assert_eq!(open(poh, &l, DAOS_COO_RO).err(), Some(NONEXIST));
         assert_eq!(destroy(poh, &l, false), NONEXIST);
         assert_eq!(close(coh), 0, "closing an evicted handle frees it locally");
-        for bad in [0, DAOS_COO_RO | DAOS_COO_RW, DAOS_COO_RO | DAOS_COO_EVICT_ALL, 1 << 9] {
-            assert_eq!(open(poh, "whatever", bad).err(), Some(INVAL), "flags {bad:#x}");
+        for bad in [
+            0,
+            DAOS_COO_RO | DAOS_COO_RW,
+            DAOS_COO_RO | DAOS_COO_EVICT_ALL,
+            1 << 9,
+        ] {
+            assert_eq!(
+                open(poh, "whatever", bad).err(),
+                Some(INVAL),
+                "flags {bad:#x}"
+            );
         }
         assert_eq!(open(poh, "bad label!", DAOS_COO_RO).err(), Some(INVAL));
         assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
@@ -329,7 +550,9 @@ fn helper(e: &Emu, args: &[&str]) -> std::process::Child {
 fn read_line(child: &mut std::process::Child) -> String {
     use std::io::BufRead;
     let mut s = String::new();
-    std::io::BufReader::new(child.stdout.as_mut().unwrap()).read_line(&mut s).unwrap();
+    std::io::BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut s)
+        .unwrap();
     s.trim().to_string()
 }
 
@@ -363,7 +586,10 @@ fn handles_of_other_processes_block_destroy_until_they_close_or_die() {
     killer.wait().unwrap();
     // SAFETY: blocking calls.
     unsafe {
-        assert_eq!(daos_cont_query(coh, null_mut(), null_mut(), null_mut()), NO_HDL);
+        assert_eq!(
+            daos_cont_query(coh, null_mut(), null_mut(), null_mut()),
+            NO_HDL
+        );
         close(coh);
         daos_pool_disconnect(poh, null_mut());
     }
@@ -380,19 +606,37 @@ fn set_prop_renames_and_refuses_immutable_properties() {
     unsafe {
         let p = daos_prop_alloc(1);
         (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_LABEL;
-        daos_prop_set_str(p, daos_cont_props_DAOS_PROP_CO_LABEL, c(&b).as_ptr(), b.len() as u64);
+        daos_prop_set_str(
+            p,
+            daos_cont_props_DAOS_PROP_CO_LABEL,
+            c(&b).as_ptr(),
+            b.len() as u64,
+        );
         assert_eq!(daos_cont_set_prop(coh, p, null_mut()), EXIST, "label taken");
         let new = label("ren-c");
-        daos_prop_set_str(p, daos_cont_props_DAOS_PROP_CO_LABEL, c(&new).as_ptr(), new.len() as u64);
+        daos_prop_set_str(
+            p,
+            daos_cont_props_DAOS_PROP_CO_LABEL,
+            c(&new).as_ptr(),
+            new.len() as u64,
+        );
         assert_eq!(daos_cont_set_prop(coh, p, null_mut()), 0);
         daos_prop_free(p);
-        assert_eq!(open(poh, &a, DAOS_COO_RO).err(), Some(NONEXIST), "the old label is free");
+        assert_eq!(
+            open(poh, &a, DAOS_COO_RO).err(),
+            Some(NONEXIST),
+            "the old label is free"
+        );
         let other = open(poh, &new, DAOS_COO_RO).unwrap();
         close(other);
         let p = daos_prop_alloc(1);
         (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_LAYOUT_TYPE;
         (*(*p).dpp_entries).__bindgen_anon_1.dpe_val = 1;
-        assert_eq!(daos_cont_set_prop(coh, p, null_mut()), INVAL, "layout is immutable");
+        assert_eq!(
+            daos_cont_set_prop(coh, p, null_mut()),
+            INVAL,
+            "layout is immutable"
+        );
         daos_prop_free(p);
     }
     close(coh);
@@ -417,17 +661,46 @@ fn acl_calls_and_helpers() {
         let mut p: *mut daos_prop_t = null_mut();
         assert_eq!(daos_cont_get_acl(coh, &mut p, null_mut()), 0);
         assert_eq!((*p).dpp_nr, 3);
-        let a = (*daos_prop_entry_get(p, daos_cont_props_DAOS_PROP_CO_ACL)).__bindgen_anon_1.dpe_val_ptr as *mut daos_acl;
+        let a = (*daos_prop_entry_get(p, daos_cont_props_DAOS_PROP_CO_ACL))
+            .__bindgen_anon_1
+            .dpe_val_ptr as *mut daos_acl;
         let mut ace: *mut daos_ace = null_mut();
-        assert_eq!(daos_acl_get_ace_for_principal(a, daos_acl_principal_type_DAOS_ACL_USER, c("bob@").as_ptr(), &mut ace), 0);
-        assert_eq!((*ace).dae_allow_perms, u64::from(DAOS_ACL_PERM_READ | DAOS_ACL_PERM_WRITE));
+        assert_eq!(
+            daos_acl_get_ace_for_principal(
+                a,
+                daos_acl_principal_type_DAOS_ACL_USER,
+                c("bob@").as_ptr(),
+                &mut ace
+            ),
+            0
+        );
+        assert_eq!(
+            (*ace).dae_allow_perms,
+            u64::from(DAOS_ACL_PERM_READ | DAOS_ACL_PERM_WRITE)
+        );
         let mut buf = [0 as c_char; 64];
         assert_eq!(daos_ace_to_str(ace, buf.as_mut_ptr(), 64), 0);
         assert_eq!(CStr::from_ptr(buf.as_ptr()), c"A::bob@:rw");
         assert_eq!(daos_ace_to_str(ace, buf.as_mut_ptr(), 4), TRUNC);
         daos_prop_free(p);
-        assert_eq!(daos_cont_delete_acl(coh, daos_acl_principal_type_DAOS_ACL_USER, c("bob@").as_ptr() as *mut _, null_mut()), 0);
-        assert_eq!(daos_cont_delete_acl(coh, daos_acl_principal_type_DAOS_ACL_USER, c("bob@").as_ptr() as *mut _, null_mut()), NONEXIST);
+        assert_eq!(
+            daos_cont_delete_acl(
+                coh,
+                daos_acl_principal_type_DAOS_ACL_USER,
+                c("bob@").as_ptr() as *mut _,
+                null_mut()
+            ),
+            0
+        );
+        assert_eq!(
+            daos_cont_delete_acl(
+                coh,
+                daos_acl_principal_type_DAOS_ACL_USER,
+                c("bob@").as_ptr() as *mut _,
+                null_mut()
+            ),
+            NONEXIST
+        );
         // Overwriting with an ACL that lets nobody read: the owner keeps get/set-ACL rights,
         // but a new open for reading is refused.
         let none = [c("A::EVERYONE@:r")];
@@ -440,12 +713,19 @@ fn acl_calls_and_helpers() {
         daos_ace_free(ace);
         assert_eq!(daos_cont_overwrite_acl(coh, owner_only, null_mut()), 0);
         daos_acl_free(owner_only);
-        assert_eq!(open(poh, &l, DAOS_COO_RW).err(), Some(NO_PERM), "owner has only t now: no write");
+        assert_eq!(
+            open(poh, &l, DAOS_COO_RW).err(),
+            Some(NO_PERM),
+            "owner has only t now: no write"
+        );
         let ro = open(poh, &l, DAOS_COO_RO).unwrap();
         close(ro);
         // Invalid ACE strings.
         assert_eq!(daos_ace_from_str(c("A::bob:rw").as_ptr(), &mut ace), INVAL);
-        assert_eq!(daos_ace_from_str(c("A:G:OWNER@:rw").as_ptr(), &mut ace), INVAL);
+        assert_eq!(
+            daos_ace_from_str(c("A:G:OWNER@:rw").as_ptr(), &mut ace),
+            INVAL
+        );
     }
     close(coh);
     // SAFETY: blocking call.
@@ -465,25 +745,56 @@ fn attribute_semantics() {
         let vals: [&[u8]; 2] = [b"one", b"second"];
         let vp: Vec<*const c_void> = vals.iter().map(|v| v.as_ptr().cast()).collect();
         let sizes = [3usize, 6];
-        assert_eq!(daos_cont_set_attr(coh, 2, np.as_ptr(), vp.as_ptr(), sizes.as_ptr(), null_mut()), 0);
+        assert_eq!(
+            daos_cont_set_attr(coh, 2, np.as_ptr(), vp.as_ptr(), sizes.as_ptr(), null_mut()),
+            0
+        );
         let zero = [0usize];
-        assert_eq!(daos_cont_set_attr(coh, 1, np.as_ptr(), vp.as_ptr(), zero.as_ptr(), null_mut()), INVAL, "zero-size value");
-        assert_eq!(daos_cont_set_attr(coh, 0, np.as_ptr(), vp.as_ptr(), sizes.as_ptr(), null_mut()), INVAL);
+        assert_eq!(
+            daos_cont_set_attr(coh, 1, np.as_ptr(), vp.as_ptr(), zero.as_ptr(), null_mut()),
+            INVAL,
+            "zero-size value"
+        );
+        assert_eq!(
+            daos_cont_set_attr(coh, 0, np.as_ptr(), vp.as_ptr(), sizes.as_ptr(), null_mut()),
+            INVAL
+        );
         let long = c(&"n".repeat(512));
         let lp = [long.as_ptr()];
-        assert_eq!(daos_cont_set_attr(coh, 1, lp.as_ptr(), vp.as_ptr(), sizes.as_ptr(), null_mut()), INVAL, "512-char name");
+        assert_eq!(
+            daos_cont_set_attr(coh, 1, lp.as_ptr(), vp.as_ptr(), sizes.as_ptr(), null_mut()),
+            INVAL,
+            "512-char name"
+        );
         let ok = c(&"n".repeat(511));
         let okp = [ok.as_ptr()];
-        assert_eq!(daos_cont_set_attr(coh, 1, okp.as_ptr(), vp.as_ptr(), sizes.as_ptr(), null_mut()), 0, "511 is the limit");
+        assert_eq!(
+            daos_cont_set_attr(
+                coh,
+                1,
+                okp.as_ptr(),
+                vp.as_ptr(),
+                sizes.as_ptr(),
+                null_mut()
+            ),
+            0,
+            "511 is the limit"
+        );
         assert_eq!(daos_cont_del_attr(coh, 1, okp.as_ptr(), null_mut()), 0);
 
         // List: the size counts each trailing NUL; names that do not fit are left out.
         let mut size = 0usize;
-        assert_eq!(daos_cont_list_attr(coh, null_mut(), &mut size, null_mut()), 0);
+        assert_eq!(
+            daos_cont_list_attr(coh, null_mut(), &mut size, null_mut()),
+            0
+        );
         assert_eq!(size, 2 + 3);
         let mut buf = [0x7f as c_char; 3];
         size = 3;
-        assert_eq!(daos_cont_list_attr(coh, buf.as_mut_ptr(), &mut size, null_mut()), 0);
+        assert_eq!(
+            daos_cont_list_attr(coh, buf.as_mut_ptr(), &mut size, null_mut()),
+            0
+        );
         assert_eq!(size, 5);
         assert_eq!(CStr::from_ptr(buf.as_ptr()), c"a");
         assert_eq!(buf[2], 0x7f, "\"bb\" did not fit and was not copied");
@@ -492,20 +803,46 @@ fn attribute_semantics() {
         let q = [c("bb"), c("missing")];
         let qp: Vec<*const c_char> = q.iter().map(|n| n.as_ptr()).collect();
         let mut sz = [0usize; 2];
-        assert_eq!(daos_cont_get_attr(coh, 2, qp.as_ptr(), null(), sz.as_mut_ptr(), null_mut()), 0);
+        assert_eq!(
+            daos_cont_get_attr(coh, 2, qp.as_ptr(), null(), sz.as_mut_ptr(), null_mut()),
+            0
+        );
         assert_eq!(sz, [6, 0]);
         let mut small = [0u8; 3];
         let bufs: [*mut c_void; 2] = [small.as_mut_ptr().cast(), null_mut()];
         sz = [3, 0];
-        assert_eq!(daos_cont_get_attr(coh, 2, qp.as_ptr(), bufs.as_ptr(), sz.as_mut_ptr(), null_mut()), 0);
+        assert_eq!(
+            daos_cont_get_attr(
+                coh,
+                2,
+                qp.as_ptr(),
+                bufs.as_ptr(),
+                sz.as_mut_ptr(),
+                null_mut()
+            ),
+            0
+        );
         assert_eq!(&small, b"sec");
         assert_eq!(sz[0], 6, "the real size");
         let only_missing = [q[1].as_ptr()];
-        assert_eq!(daos_cont_get_attr(coh, 1, only_missing.as_ptr(), null(), sz.as_mut_ptr(), null_mut()), NONEXIST);
+        assert_eq!(
+            daos_cont_get_attr(
+                coh,
+                1,
+                only_missing.as_ptr(),
+                null(),
+                sz.as_mut_ptr(),
+                null_mut()
+            ),
+            NONEXIST
+        );
 
         // Delete: NONEXIST only when none exists.
         assert_eq!(daos_cont_del_attr(coh, 2, qp.as_ptr(), null_mut()), 0);
-        assert_eq!(daos_cont_del_attr(coh, 2, qp.as_ptr(), null_mut()), NONEXIST);
+        assert_eq!(
+            daos_cont_del_attr(coh, 2, qp.as_ptr(), null_mut()),
+            NONEXIST
+        );
     }
     close(coh);
     // SAFETY: blocking call.
@@ -521,32 +858,117 @@ fn snapshots() {
     // SAFETY: valid arguments; blocking calls.
     unsafe {
         let mut e1 = 0u64;
-        assert_eq!(daos_cont_create_snap(coh, &mut e1, c("named").as_ptr() as *mut _, null_mut()), NOSYS);
-        assert_eq!(daos_cont_create_snap(coh, null_mut(), null_mut(), null_mut()), INVAL);
-        assert_eq!(daos_cont_create_snap_opt(coh, &mut e1, null_mut(), 2, null_mut()), NOSYS, "OIT without CR");
-        assert_eq!(daos_cont_create_snap(coh, &mut e1, null_mut(), null_mut()), 0);
+        assert_eq!(
+            daos_cont_create_snap(coh, &mut e1, c("named").as_ptr() as *mut _, null_mut()),
+            NOSYS
+        );
+        assert_eq!(
+            daos_cont_create_snap(coh, null_mut(), null_mut(), null_mut()),
+            INVAL
+        );
+        assert_eq!(
+            daos_cont_create_snap_opt(coh, &mut e1, null_mut(), 2, null_mut()),
+            NOSYS,
+            "OIT without CR"
+        );
+        assert_eq!(
+            daos_cont_create_snap(coh, &mut e1, null_mut(), null_mut()),
+            0
+        );
         let mut e2 = 0u64;
-        assert_eq!(daos_cont_create_snap_opt(coh, &mut e2, null_mut(), 3, null_mut()), 0);
+        assert_eq!(
+            daos_cont_create_snap_opt(coh, &mut e2, null_mut(), 3, null_mut()),
+            0
+        );
         assert!(e2 > e1);
         let now = d_hlc2unixnsec(d_hlc_get());
         assert!(now >= d_hlc2unixnsec(e2));
         let mut nr = 0i32;
         let mut anchor = daos_anchor_t::default();
-        assert_eq!(daos_cont_list_snap(coh, &mut nr, null_mut(), null_mut(), &mut anchor, null_mut()), 0);
+        assert_eq!(
+            daos_cont_list_snap(
+                coh,
+                &mut nr,
+                null_mut(),
+                null_mut(),
+                &mut anchor,
+                null_mut()
+            ),
+            0
+        );
         assert_eq!(nr, 2);
         let mut epochs = [0u64; 1];
         nr = 1;
-        assert_eq!(daos_cont_list_snap(coh, &mut nr, epochs.as_mut_ptr(), null_mut(), &mut anchor, null_mut()), 0);
-        assert_eq!((nr, epochs[0], anchor.da_type), (2, e1, 3), "total count, first epoch, EOF anchor");
+        assert_eq!(
+            daos_cont_list_snap(
+                coh,
+                &mut nr,
+                epochs.as_mut_ptr(),
+                null_mut(),
+                &mut anchor,
+                null_mut()
+            ),
+            0
+        );
+        assert_eq!(
+            (nr, epochs[0], anchor.da_type),
+            (2, e1, 3),
+            "total count, first epoch, EOF anchor"
+        );
         let mut info = daos_cont_info_t::default();
         daos_cont_query(coh, &mut info, null_mut(), null_mut());
         assert_eq!((info.ci_nsnapshots, info.ci_lsnapshot), (2, e2));
-        assert_eq!(daos_cont_destroy_snap(coh, daos_epoch_range_t { epr_lo: e1, epr_hi: e2 }, null_mut()), INVAL, "ranges");
-        assert_eq!(daos_cont_destroy_snap(coh, daos_epoch_range_t { epr_lo: 0, epr_hi: 0 }, null_mut()), INVAL);
-        assert_eq!(daos_cont_destroy_snap(coh, daos_epoch_range_t { epr_lo: e1, epr_hi: e1 }, null_mut()), 0);
-        assert_eq!(daos_cont_destroy_snap(coh, daos_epoch_range_t { epr_lo: e1, epr_hi: e1 }, null_mut()), NONEXIST);
+        assert_eq!(
+            daos_cont_destroy_snap(
+                coh,
+                daos_epoch_range_t {
+                    epr_lo: e1,
+                    epr_hi: e2
+                },
+                null_mut()
+            ),
+            INVAL,
+            "ranges"
+        );
+        assert_eq!(
+            daos_cont_destroy_snap(
+                coh,
+                daos_epoch_range_t {
+                    epr_lo: 0,
+                    epr_hi: 0
+                },
+                null_mut()
+            ),
+            INVAL
+        );
+        assert_eq!(
+            daos_cont_destroy_snap(
+                coh,
+                daos_epoch_range_t {
+                    epr_lo: e1,
+                    epr_hi: e1
+                },
+                null_mut()
+            ),
+            0
+        );
+        assert_eq!(
+            daos_cont_destroy_snap(
+                coh,
+                daos_epoch_range_t {
+                    epr_lo: e1,
+                    epr_hi: e1
+                },
+                null_mut()
+            ),
+            NONEXIST
+        );
         let ro = open(poh, &l, DAOS_COO_RO).unwrap();
-        assert_eq!(daos_cont_create_snap(ro, &mut e1, null_mut(), null_mut()), NO_PERM, "needs a writable handle");
+        assert_eq!(
+            daos_cont_create_snap(ro, &mut e1, null_mut(), null_mut()),
+            NO_PERM,
+            "needs a writable handle"
+        );
         close(ro);
     }
     close(coh);
@@ -579,22 +1001,38 @@ fn events_complete_out_of_order_on_the_polling_thread() {
     unsafe {
         let mut eq = daos_handle_t::default();
         assert_eq!(daos_eq_create(&mut eq), 0);
-        let done = Done { order: Default::default(), thread: Default::default() };
+        let done = Done {
+            order: Default::default(),
+            thread: Default::default(),
+        };
         let mut evs: Vec<Box<daos_event_t>> = (0..N).map(|_| Box::default()).collect();
         let args: Vec<Box<(usize, &Done)>> = (0..N).map(|i| Box::new((i, &done))).collect();
         let mut infos: Vec<Box<daos_cont_info_t>> = (0..N).map(|_| Box::default()).collect();
-        daos_emulator::faults::set(&sys().dir, daos_emulator::faults::FaultRule {
-            op: "daos_cont_query".into(),
-            delay_ms: Some(1),
-            ..Default::default()
-        })
+        daos_emulator::faults::set(
+            &sys().dir,
+            daos_emulator::faults::FaultRule {
+                op: "daos_cont_query".into(),
+                delay_ms: Some(1),
+                ..Default::default()
+            },
+        )
         .unwrap();
         std::thread::sleep(Duration::from_millis(60));
         let start = Instant::now();
         for i in 0..N {
             assert_eq!(daos_event_init(&mut *evs[i], eq, null_mut()), 0);
-            assert_eq!(daos_event_register_comp_cb(&mut *evs[i], Some(on_done), (&*args[i]) as *const _ as *mut c_void), 0);
-            assert_eq!(daos_cont_query(coh, &mut *infos[i], null_mut(), &mut *evs[i]), 0);
+            assert_eq!(
+                daos_event_register_comp_cb(
+                    &mut *evs[i],
+                    Some(on_done),
+                    (&*args[i]) as *const _ as *mut c_void
+                ),
+                0
+            );
+            assert_eq!(
+                daos_cont_query(coh, &mut *infos[i], null_mut(), &mut *evs[i]),
+                0
+            );
         }
         let mut busy = daos_event_t::default();
         assert_eq!(daos_eq_destroy(eq, 0), BUSY, "events in flight");
@@ -610,28 +1048,54 @@ fn events_complete_out_of_order_on_the_polling_thread() {
         }
         let elapsed = start.elapsed();
         daos_emulator::faults::clear(&sys().dir).unwrap();
-        assert!(elapsed < Duration::from_millis(500), "256 ops with a 1 ms delay took {elapsed:?}");
+        assert!(
+            elapsed < Duration::from_millis(500),
+            "256 ops with a 1 ms delay took {elapsed:?}"
+        );
         let order = done.order.lock().unwrap().clone();
         assert_eq!(order.len(), N);
-        assert_ne!(order, (0..N).collect::<Vec<_>>(), "completions came back in submission order");
-        assert_eq!(*done.thread.lock().unwrap(), Some(std::thread::current().id()), "callbacks run on the poller");
-        assert!(infos.iter().all(|i| uuid::Uuid::from_bytes(i.ci_uuid) != uuid::Uuid::nil()));
-        assert_eq!(daos_eq_poll(eq, 1, 0, 4, out.as_mut_ptr()), 0, "nothing in flight");
+        assert_ne!(
+            order,
+            (0..N).collect::<Vec<_>>(),
+            "completions came back in submission order"
+        );
+        assert_eq!(
+            *done.thread.lock().unwrap(),
+            Some(std::thread::current().id()),
+            "callbacks run on the poller"
+        );
+        assert!(
+            infos
+                .iter()
+                .all(|i| uuid::Uuid::from_bytes(i.ci_uuid) != uuid::Uuid::nil())
+        );
+        assert_eq!(
+            daos_eq_poll(eq, 1, 0, 4, out.as_mut_ptr()),
+            0,
+            "nothing in flight"
+        );
         assert_eq!(daos_eq_poll(eq, 1, 0, 0, out.as_mut_ptr()), INVAL);
         for e in evs.iter_mut() {
             assert_eq!(daos_event_fini(&mut **e), 0);
         }
         assert_eq!(daos_event_init(&mut busy, eq, null_mut()), 0);
-        daos_emulator::faults::set(&sys().dir, daos_emulator::faults::FaultRule {
-            op: "daos_cont_query".into(),
-            delay_ms: Some(200),
-            ..Default::default()
-        })
+        daos_emulator::faults::set(
+            &sys().dir,
+            daos_emulator::faults::FaultRule {
+                op: "daos_cont_query".into(),
+                delay_ms: Some(200),
+                ..Default::default()
+            },
+        )
         .unwrap();
         std::thread::sleep(Duration::from_millis(60));
         let mut info = daos_cont_info_t::default();
         assert_eq!(daos_cont_query(coh, &mut info, null_mut(), &mut busy), 0);
-        assert_eq!(daos_cont_query(coh, &mut info, null_mut(), &mut busy), NO_PERM, "an event that is not READY");
+        assert_eq!(
+            daos_cont_query(coh, &mut info, null_mut(), &mut busy),
+            NO_PERM,
+            "an event that is not READY"
+        );
         assert_eq!(daos_event_fini(&mut busy), BUSY, "still running");
         let mut flag = false;
         assert_eq!(daos_event_test(&mut busy, -1, &mut flag), 0);
@@ -651,22 +1115,33 @@ fn counted_faults_fail_the_first_calls_of_any_process() {
     let _faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
     sys().dmg(&["pool", "create", "--size", "1G", "faultpool"]);
     let poh = connect("faultpool");
-    daos_emulator::faults::set(&sys().dir, daos_emulator::faults::FaultRule {
-        op: "daos_cont_destroy".into(),
-        pool: Some("faultpool".into()),
-        der: Some(-1006),
-        count: Some(2),
-        delay_ms: None,
-    })
+    daos_emulator::faults::set(
+        &sys().dir,
+        daos_emulator::faults::FaultRule {
+            op: "daos_cont_destroy".into(),
+            pool: Some("faultpool".into()),
+            der: Some(-1006),
+            count: Some(2),
+            delay_ms: None,
+        },
+    )
     .unwrap();
     std::thread::sleep(Duration::from_millis(60));
     let l = label("fault");
     create(poh, &l);
     assert_eq!(destroy(poh, &l, false), -1006);
     // The second use is taken by another process.
-    let out = sys().cmd("daos-emu-cli").args(["container", "destroy", "faultpool", &l]).output().unwrap();
+    let out = sys()
+        .cmd("daos-emu-cli")
+        .args(["container", "destroy", "faultpool", &l])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("DER_UNREACH"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("DER_UNREACH"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(destroy(poh, &l, false), 0, "both uses are gone");
     daos_emulator::faults::clear(&sys().dir).unwrap();
     // SAFETY: blocking call.
@@ -684,7 +1159,11 @@ fn dfs_posix_containers() {
     unsafe {
         let pc = open(poh, &plain, DAOS_COO_RW).unwrap();
         let mut dfs: *mut dfs_t = null_mut();
-        assert_eq!(dfs_mount(poh, pc, libc::O_RDWR, &mut dfs), libc::EINVAL, "not a POSIX container");
+        assert_eq!(
+            dfs_mount(poh, pc, libc::O_RDWR, &mut dfs),
+            libc::EINVAL,
+            "not a POSIX container"
+        );
         close(pc);
 
         let coh = open(poh, &l, DAOS_COO_RW).unwrap();
@@ -696,60 +1175,168 @@ fn dfs_posix_containers() {
         assert_eq!(dfs_chown(dfs, null_mut(), null(), 1234, 5678, 0), 0);
         assert_eq!(dfs_chmod(dfs, null_mut(), null(), 0o2775), 0);
         assert_eq!(dfs_stat(dfs, null_mut(), null(), &mut st), 0);
-        assert_eq!((st.st_uid, st.st_gid, st.st_mode & 0o7777), (1234, 5678, 0o2775));
+        assert_eq!(
+            (st.st_uid, st.st_gid, st.st_mode & 0o7777),
+            (1234, 5678, 0o2775)
+        );
 
         assert_eq!(dfs_mkdir(dfs, null_mut(), c("d").as_ptr(), 0o750, 0), 0);
-        assert_eq!(dfs_mkdir(dfs, null_mut(), c("d").as_ptr(), 0o750, 0), libc::EEXIST);
+        assert_eq!(
+            dfs_mkdir(dfs, null_mut(), c("d").as_ptr(), 0o750, 0),
+            libc::EEXIST
+        );
         let mut dir: *mut dfs_obj_t = null_mut();
-        assert_eq!(dfs_lookup(dfs, c("/d").as_ptr(), libc::O_RDWR, &mut dir, null_mut(), null_mut()), 0);
+        assert_eq!(
+            dfs_lookup(
+                dfs,
+                c("/d").as_ptr(),
+                libc::O_RDWR,
+                &mut dir,
+                null_mut(),
+                null_mut()
+            ),
+            0
+        );
         let mut f: *mut dfs_obj_t = null_mut();
         let name = c("file");
-        assert_eq!(dfs_open(dfs, dir, name.as_ptr(), libc::S_IFREG | 0o640, libc::O_RDWR | libc::O_CREAT, 0, 0, null(), &mut f), 0);
+        assert_eq!(
+            dfs_open(
+                dfs,
+                dir,
+                name.as_ptr(),
+                libc::S_IFREG | 0o640,
+                libc::O_RDWR | libc::O_CREAT,
+                0,
+                0,
+                null(),
+                &mut f
+            ),
+            0
+        );
         let data = b"hello dfs".to_vec();
-        let mut iov = d_iov_t { iov_buf: data.as_ptr() as *mut c_void, iov_buf_len: data.len(), iov_len: data.len() };
-        let mut sgl = d_sg_list_t { sg_nr: 1, sg_nr_out: 0, sg_iovs: &mut iov };
+        let mut iov = d_iov_t {
+            iov_buf: data.as_ptr() as *mut c_void,
+            iov_buf_len: data.len(),
+            iov_len: data.len(),
+        };
+        let mut sgl = d_sg_list_t {
+            sg_nr: 1,
+            sg_nr_out: 0,
+            sg_iovs: &mut iov,
+        };
         assert_eq!(dfs_write(dfs, f, &mut sgl, 0, null_mut()), 0);
         let mut size = 0;
         assert_eq!(dfs_get_size(dfs, f, &mut size), 0);
         assert_eq!(size, 9);
         let mut back = vec![0u8; 16];
-        let mut riov = d_iov_t { iov_buf: back.as_mut_ptr().cast(), iov_buf_len: 16, iov_len: 0 };
-        let mut rsgl = d_sg_list_t { sg_nr: 1, sg_nr_out: 0, sg_iovs: &mut riov };
+        let mut riov = d_iov_t {
+            iov_buf: back.as_mut_ptr().cast(),
+            iov_buf_len: 16,
+            iov_len: 0,
+        };
+        let mut rsgl = d_sg_list_t {
+            sg_nr: 1,
+            sg_nr_out: 0,
+            sg_iovs: &mut riov,
+        };
         let mut got = 0;
         assert_eq!(dfs_read(dfs, f, &mut rsgl, 0, &mut got, null_mut()), 0);
         assert_eq!(&back[..got as usize], b"hello dfs");
         assert_eq!(dfs_ostat(dfs, f, &mut st), 0);
-        assert_eq!(st.st_mode, libc::S_IFREG | 0o640, "the mode as given, no umask");
+        assert_eq!(
+            st.st_mode,
+            libc::S_IFREG | 0o640,
+            "the mode as given, no umask"
+        );
         dfs_release(f);
         // Symlinks resolve inside the container.
-        assert_eq!(dfs_open(dfs, null_mut(), c("ln").as_ptr(), libc::S_IFLNK | 0o777, libc::O_RDWR | libc::O_CREAT, 0, 0, c("/d/file").as_ptr(), &mut f), 0);
+        assert_eq!(
+            dfs_open(
+                dfs,
+                null_mut(),
+                c("ln").as_ptr(),
+                libc::S_IFLNK | 0o777,
+                libc::O_RDWR | libc::O_CREAT,
+                0,
+                0,
+                c("/d/file").as_ptr(),
+                &mut f
+            ),
+            0
+        );
         dfs_release(f);
-        assert_eq!(dfs_lookup(dfs, c("/ln").as_ptr(), libc::O_RDONLY, &mut f, null_mut(), &mut st), 0);
+        assert_eq!(
+            dfs_lookup(
+                dfs,
+                c("/ln").as_ptr(),
+                libc::O_RDONLY,
+                &mut f,
+                null_mut(),
+                &mut st
+            ),
+            0
+        );
         assert_eq!(st.st_size, 9);
         dfs_release(f);
         let mut anchor = daos_anchor_t::default();
         let mut nr = 8u32;
         let mut ents: Vec<dirent> = vec![std::mem::zeroed(); 8];
-        assert_eq!(dfs_readdir(dfs, dir, &mut anchor, &mut nr, ents.as_mut_ptr()), 0);
+        assert_eq!(
+            dfs_readdir(dfs, dir, &mut anchor, &mut nr, ents.as_mut_ptr()),
+            0
+        );
         assert_eq!((nr, anchor.da_type), (1, 3));
         assert_eq!(CStr::from_ptr(ents[0].d_name.as_ptr()), c"file");
         dfs_release(dir);
-        assert_eq!(dfs_remove(dfs, null_mut(), c("d").as_ptr(), false, null_mut()), libc::ENOTEMPTY);
-        assert_eq!(dfs_remove(dfs, null_mut(), c("d").as_ptr(), true, null_mut()), 0);
+        assert_eq!(
+            dfs_remove(dfs, null_mut(), c("d").as_ptr(), false, null_mut()),
+            libc::ENOTEMPTY
+        );
+        assert_eq!(
+            dfs_remove(dfs, null_mut(), c("d").as_ptr(), true, null_mut()),
+            0
+        );
         let mut attr = dfs_attr_t::default();
         assert_eq!(dfs_query(dfs, &mut attr), 0);
         assert_eq!(attr.da_chunk_size, 1 << 20);
         assert_eq!(dfs_umount(dfs), 0);
 
         // Container owner and root directory ownership together.
-        assert_eq!(dfs_cont_set_owner(coh, c("root@").as_ptr() as *mut _, 0, c("root@").as_ptr() as *mut _, 0), 0);
+        assert_eq!(
+            dfs_cont_set_owner(
+                coh,
+                c("root@").as_ptr() as *mut _,
+                0,
+                c("root@").as_ptr() as *mut _,
+                0
+            ),
+            0
+        );
         close(coh);
-        assert_eq!(dfs_connect(c("tank").as_ptr(), null(), c(&l).as_ptr(), libc::O_RDONLY, null_mut(), &mut dfs), 0);
+        assert_eq!(
+            dfs_connect(
+                c("tank").as_ptr(),
+                null(),
+                c(&l).as_ptr(),
+                libc::O_RDONLY,
+                null_mut(),
+                &mut dfs
+            ),
+            0
+        );
         assert_eq!(dfs_stat(dfs, null_mut(), null(), &mut st), 0);
         assert_eq!((st.st_uid, st.st_gid), (0, 0));
-        assert_eq!(dfs_mkdir(dfs, null_mut(), c("x").as_ptr(), 0o755, 0), libc::EPERM, "read-only mount");
+        assert_eq!(
+            dfs_mkdir(dfs, null_mut(), c("x").as_ptr(), 0o755, 0),
+            libc::EPERM,
+            "read-only mount"
+        );
         assert_eq!(dfs_disconnect(dfs), 0);
-        assert_eq!(destroy(poh, &l, false), 0, "dfs_disconnect closed its handles");
+        assert_eq!(
+            destroy(poh, &l, false),
+            0,
+            "dfs_disconnect closed its handles"
+        );
         daos_pool_disconnect(poh, null_mut());
     }
 }
@@ -763,32 +1350,108 @@ fn pool_space_accounting_and_enospc() {
     // SAFETY: valid arguments; blocking calls.
     unsafe {
         let mut dfs: *mut dfs_t = null_mut();
-        assert_eq!(dfs_connect(c("tiny").as_ptr(), null(), c(&l).as_ptr(), libc::O_RDWR, null_mut(), &mut dfs), 0);
+        assert_eq!(
+            dfs_connect(
+                c("tiny").as_ptr(),
+                null(),
+                c(&l).as_ptr(),
+                libc::O_RDWR,
+                null_mut(),
+                &mut dfs
+            ),
+            0
+        );
         let mut f: *mut dfs_obj_t = null_mut();
-        assert_eq!(dfs_open(dfs, null_mut(), c("f").as_ptr(), libc::S_IFREG | 0o644, libc::O_RDWR | libc::O_CREAT, 0, 0, null(), &mut f), 0);
+        assert_eq!(
+            dfs_open(
+                dfs,
+                null_mut(),
+                c("f").as_ptr(),
+                libc::S_IFREG | 0o644,
+                libc::O_RDWR | libc::O_CREAT,
+                0,
+                0,
+                null(),
+                &mut f
+            ),
+            0
+        );
         let chunk = vec![7u8; 600_000];
-        let mut iov = d_iov_t { iov_buf: chunk.as_ptr() as *mut c_void, iov_buf_len: chunk.len(), iov_len: chunk.len() };
-        let mut sgl = d_sg_list_t { sg_nr: 1, sg_nr_out: 0, sg_iovs: &mut iov };
+        let mut iov = d_iov_t {
+            iov_buf: chunk.as_ptr() as *mut c_void,
+            iov_buf_len: chunk.len(),
+            iov_len: chunk.len(),
+        };
+        let mut sgl = d_sg_list_t {
+            sg_nr: 1,
+            sg_nr_out: 0,
+            sg_iovs: &mut iov,
+        };
         assert_eq!(dfs_write(dfs, f, &mut sgl, 0, null_mut()), 0);
-        assert_eq!(dfs_write(dfs, f, &mut sgl, 0, null_mut()), 0, "overwriting takes no new space");
-        assert_eq!(dfs_write(dfs, f, &mut sgl, 600_000, null_mut()), libc::ENOSPC);
-        let mut info = daos_pool_info_t { pi_bits: daos_pool_info_bit_DPI_SPACE as u64, ..Default::default() };
-        assert_eq!(daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()), 0);
+        assert_eq!(
+            dfs_write(dfs, f, &mut sgl, 0, null_mut()),
+            0,
+            "overwriting takes no new space"
+        );
+        assert_eq!(
+            dfs_write(dfs, f, &mut sgl, 600_000, null_mut()),
+            libc::ENOSPC
+        );
+        let mut info = daos_pool_info_t {
+            pi_bits: daos_pool_info_bit_DPI_SPACE as u64,
+            ..Default::default()
+        };
+        assert_eq!(
+            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
+            0
+        );
         let free: u64 = info.pi_space.ps_space.s_free.iter().sum();
         assert_eq!(free, 1_000_000 - 600_000);
         dfs_release(f);
-        assert_eq!(dfs_remove(dfs, null_mut(), c("f").as_ptr(), false, null_mut()), 0);
-        assert_eq!(daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()), 0);
+        assert_eq!(
+            dfs_remove(dfs, null_mut(), c("f").as_ptr(), false, null_mut()),
+            0
+        );
+        assert_eq!(
+            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
+            0
+        );
         assert_eq!(info.pi_space.ps_space.s_free.iter().sum::<u64>(), 1_000_000);
         dfs_disconnect(dfs);
         // Destroying a container gives its space back.
-        assert_eq!(dfs_connect(c("tiny").as_ptr(), null(), c(&l).as_ptr(), libc::O_RDWR, null_mut(), &mut dfs), 0);
-        assert_eq!(dfs_open(dfs, null_mut(), c("g").as_ptr(), libc::S_IFREG | 0o644, libc::O_RDWR | libc::O_CREAT, 0, 0, null(), &mut f), 0);
+        assert_eq!(
+            dfs_connect(
+                c("tiny").as_ptr(),
+                null(),
+                c(&l).as_ptr(),
+                libc::O_RDWR,
+                null_mut(),
+                &mut dfs
+            ),
+            0
+        );
+        assert_eq!(
+            dfs_open(
+                dfs,
+                null_mut(),
+                c("g").as_ptr(),
+                libc::S_IFREG | 0o644,
+                libc::O_RDWR | libc::O_CREAT,
+                0,
+                0,
+                null(),
+                &mut f
+            ),
+            0
+        );
         assert_eq!(dfs_write(dfs, f, &mut sgl, 0, null_mut()), 0);
         dfs_release(f);
         dfs_disconnect(dfs);
         assert_eq!(destroy(poh, &l, false), 0);
-        assert_eq!(daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()), 0);
+        assert_eq!(
+            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
+            0
+        );
         assert_eq!(info.pi_space.ps_space.s_free.iter().sum::<u64>(), 1_000_000);
         daos_pool_disconnect(poh, null_mut());
     }
@@ -806,11 +1469,20 @@ fn duns_links_and_resolves() {
     unsafe {
         let lp = c(link.to_str().unwrap());
         assert_eq!(duns_link_cont(poh, c(&l).as_ptr(), lp.as_ptr()), 0);
-        assert_eq!(duns_link_cont(poh, c(&l).as_ptr(), lp.as_ptr()), libc::EEXIST);
-        let mut attr = duns_attr_t { da_flags: 2, ..Default::default() };
+        assert_eq!(
+            duns_link_cont(poh, c(&l).as_ptr(), lp.as_ptr()),
+            libc::EEXIST
+        );
+        let mut attr = duns_attr_t {
+            da_flags: 2,
+            ..Default::default()
+        };
         assert_eq!(duns_resolve_path(lp.as_ptr(), &mut attr), 0);
         assert_eq!(attr.da_type, 1);
-        let pool_uuid = CStr::from_ptr(attr.da_pool.as_ptr()).to_str().unwrap().to_string();
+        let pool_uuid = CStr::from_ptr(attr.da_pool.as_ptr())
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(daos_emulator::label::is_uuid_string(&pool_uuid));
         duns_destroy_attr(&mut attr);
         // Without NO_REVERSE_LOOKUP a path below the link resolves to it, with the rest.
@@ -819,10 +1491,22 @@ fn duns_links_and_resolves() {
         assert_eq!(duns_resolve_path(below.as_ptr(), &mut attr), 0);
         assert_eq!(CStr::from_ptr(attr.da_rel_path), c"/a/b");
         duns_destroy_attr(&mut attr);
-        let mut attr = duns_attr_t { da_flags: 2, ..Default::default() };
-        assert_eq!(duns_resolve_path(c(base.to_str().unwrap()).as_ptr(), &mut attr), libc::ENODATA);
-        assert_eq!(duns_resolve_path(c(base.join("none").to_str().unwrap()).as_ptr(), &mut attr), libc::ENOENT);
-        assert_eq!(duns_resolve_path(c("daos://tank/vol/some/dir").as_ptr(), &mut attr), 0);
+        let mut attr = duns_attr_t {
+            da_flags: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            duns_resolve_path(c(base.to_str().unwrap()).as_ptr(), &mut attr),
+            libc::ENODATA
+        );
+        assert_eq!(
+            duns_resolve_path(c(base.join("none").to_str().unwrap()).as_ptr(), &mut attr),
+            libc::ENOENT
+        );
+        assert_eq!(
+            duns_resolve_path(c("daos://tank/vol/some/dir").as_ptr(), &mut attr),
+            0
+        );
         assert_eq!(CStr::from_ptr(attr.da_cont.as_ptr()), c"vol");
         assert_eq!(CStr::from_ptr(attr.da_rel_path), c"/some/dir");
         assert_eq!(duns_set_sys_name(&mut attr, c("daos_server").as_ptr()), 0);
@@ -847,7 +1531,10 @@ fn container_create_and_destroy_are_cheap() {
     }
     let per = start.elapsed() / n;
     eprintln!("container create+destroy: {per:?} per pair (in process)");
-    assert!(per < Duration::from_millis(5), "create+destroy took {per:?}");
+    assert!(
+        per < Duration::from_millis(5),
+        "create+destroy took {per:?}"
+    );
     // SAFETY: blocking call.
     unsafe { daos_pool_disconnect(poh, null_mut()) };
 }

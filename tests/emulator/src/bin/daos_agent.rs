@@ -64,7 +64,11 @@ fn main() {
     let dir = args
         .runtime_dir
         .clone()
-        .or_else(|| std::env::var_os("DAOS_AGENT_DRPC_DIR").filter(|d| !d.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os("DAOS_AGENT_DRPC_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(|| PathBuf::from(DEFAULT_AGENT_DIR));
 
     // Block the shutdown signals before any thread exists so that only sigwait sees them.
@@ -85,13 +89,19 @@ fn main() {
     }
     let system = System::new(&dir);
     if let Err(e) = system.create_layout() {
-        eprintln!("daos_agent: cannot create the emulated system under {}: {e}", dir.display());
+        eprintln!(
+            "daos_agent: cannot create the emulated system under {}: {e}",
+            dir.display()
+        );
         std::process::exit(1);
     }
     let sock = system.socket_path();
     if sock.exists() {
         if UnixStream::connect(&sock).is_ok() {
-            eprintln!("daos_agent: another agent is listening on {}", sock.display());
+            eprintln!(
+                "daos_agent: another agent is listening on {}",
+                sock.display()
+            );
             std::process::exit(1);
         }
         let _ = std::fs::remove_file(&sock);

@@ -10,7 +10,9 @@ use daos_emulator::capi;
 use daos_emulator::ffi::{daos_handle_t, uuid_t};
 
 fn der(rc: i32) -> String {
-    daos_emulator::der::errstr(rc).to_string_lossy().into_owned()
+    daos_emulator::der::errstr(rc)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn usage() -> ExitCode {
@@ -24,7 +26,9 @@ fn main() -> ExitCode {
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     let (create, force, posix, rest) = match words.as_slice() {
         ["container" | "cont", "create", rest @ ..] => {
-            let posix = rest.windows(2).any(|w| w[0] == "--type" && w[1].eq_ignore_ascii_case("posix"))
+            let posix = rest
+                .windows(2)
+                .any(|w| w[0] == "--type" && w[1].eq_ignore_ascii_case("posix"))
                 || rest.iter().any(|a| a.eq_ignore_ascii_case("--type=posix"));
             let pos: Vec<&str> = rest
                 .iter()
@@ -36,12 +40,24 @@ fn main() -> ExitCode {
         }
         ["container" | "cont", "destroy", rest @ ..] => {
             let force = rest.iter().any(|a| *a == "--force" || *a == "-f");
-            (false, force, false, rest.iter().copied().filter(|a| !a.starts_with('-')).collect())
+            (
+                false,
+                force,
+                false,
+                rest.iter()
+                    .copied()
+                    .filter(|a| !a.starts_with('-'))
+                    .collect(),
+            )
         }
         _ => return usage(),
     };
-    let [pool, label] = rest.as_slice() else { return usage() };
-    let (Ok(pool_c), Ok(label_c)) = (CString::new(*pool), CString::new(*label)) else { return usage() };
+    let [pool, label] = rest.as_slice() else {
+        return usage();
+    };
+    let (Ok(pool_c), Ok(label_c)) = (CString::new(*pool), CString::new(*label)) else {
+        return usage();
+    };
 
     // SAFETY: plain calls into the emulated libdaos with valid arguments throughout.
     unsafe {
@@ -55,19 +71,51 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
         let mut poh = daos_handle_t::default();
-        let rc = capi::daos_pool_connect2(pool_c.as_ptr(), std::ptr::null(), 2, &mut poh, std::ptr::null_mut(), std::ptr::null_mut());
+        let rc = capi::daos_pool_connect2(
+            pool_c.as_ptr(),
+            std::ptr::null(),
+            2,
+            &mut poh,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
         if rc != 0 {
-            eprintln!("ERROR: daos: failed to connect to pool {pool}: {}({rc})", der(rc));
+            eprintln!(
+                "ERROR: daos: failed to connect to pool {pool}: {}({rc})",
+                der(rc)
+            );
             return ExitCode::FAILURE;
         }
         let mut uuid: uuid_t = [0; 16];
         let rc = if create && posix {
-            let e = capi::dfs_cont_create_with_label(poh, label_c.as_ptr(), std::ptr::null_mut(), &mut uuid, std::ptr::null_mut(), std::ptr::null_mut());
-            if e == 0 { 0 } else { daos_emulator::der::errno2der(e).0 }
+            let e = capi::dfs_cont_create_with_label(
+                poh,
+                label_c.as_ptr(),
+                std::ptr::null_mut(),
+                &mut uuid,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            );
+            if e == 0 {
+                0
+            } else {
+                daos_emulator::der::errno2der(e).0
+            }
         } else if create {
-            capi::daos_cont_create_with_label(poh, label_c.as_ptr(), std::ptr::null_mut(), &mut uuid, std::ptr::null_mut())
+            capi::daos_cont_create_with_label(
+                poh,
+                label_c.as_ptr(),
+                std::ptr::null_mut(),
+                &mut uuid,
+                std::ptr::null_mut(),
+            )
         } else {
-            capi::daos_cont_destroy2(poh, label_c.as_ptr(), i32::from(force), std::ptr::null_mut())
+            capi::daos_cont_destroy2(
+                poh,
+                label_c.as_ptr(),
+                i32::from(force),
+                std::ptr::null_mut(),
+            )
         };
         capi::daos_pool_disconnect(poh, std::ptr::null_mut());
         if posix {
@@ -76,11 +124,17 @@ fn main() -> ExitCode {
         capi::daos_fini();
         if rc != 0 {
             let what = if create { "create" } else { "destroy" };
-            eprintln!("ERROR: daos: failed to {what} container {label}: {}({rc})", der(rc));
+            eprintln!(
+                "ERROR: daos: failed to {what} container {label}: {}({rc})",
+                der(rc)
+            );
             return ExitCode::FAILURE;
         }
         if create {
-            println!("Successfully created container {}", uuid::Uuid::from_bytes(uuid));
+            println!(
+                "Successfully created container {}",
+                uuid::Uuid::from_bytes(uuid)
+            );
         } else {
             println!("Successfully destroyed container {label}");
         }

@@ -16,7 +16,9 @@ fn main() {
         eprintln!("usage: daos-emu-helper hold|hold-and-die|destroy POOL CONT [force]");
         std::process::exit(2);
     };
-    let (Ok(pool), Ok(cont)) = (CString::new(pool.as_str()), CString::new(cont.as_str())) else { std::process::exit(2) };
+    let (Ok(pool), Ok(cont)) = (CString::new(pool.as_str()), CString::new(cont.as_str())) else {
+        std::process::exit(2)
+    };
     // SAFETY: calls into the emulated libdaos with valid arguments.
     unsafe {
         let rc = capi::daos_init();
@@ -25,18 +27,35 @@ fn main() {
             std::process::exit(1);
         }
         let mut poh = daos_handle_t::default();
-        let rc = capi::daos_pool_connect2(pool.as_ptr(), std::ptr::null(), 2, &mut poh, std::ptr::null_mut(), std::ptr::null_mut());
+        let rc = capi::daos_pool_connect2(
+            pool.as_ptr(),
+            std::ptr::null(),
+            2,
+            &mut poh,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
         if rc != 0 {
             println!("{rc}");
             std::process::exit(1);
         }
         if cmd == "destroy" {
             let force = i32::from(args.get(3).is_some_and(|f| f == "force"));
-            println!("{}", capi::daos_cont_destroy2(poh, cont.as_ptr(), force, std::ptr::null_mut()));
+            println!(
+                "{}",
+                capi::daos_cont_destroy2(poh, cont.as_ptr(), force, std::ptr::null_mut())
+            );
             return;
         }
         let mut coh = daos_handle_t::default();
-        let rc = capi::daos_cont_open2(poh, cont.as_ptr(), 2, &mut coh, std::ptr::null_mut(), std::ptr::null_mut());
+        let rc = capi::daos_cont_open2(
+            poh,
+            cont.as_ptr(),
+            2,
+            &mut coh,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
         if rc != 0 {
             println!("{rc}");
             std::process::exit(1);

@@ -21,7 +21,12 @@ use daos_emulator::fusefs::{ContainerFs, Options};
 use daos_emulator::state::System;
 
 #[derive(Parser, Debug)]
-#[command(name = "dfuse", disable_help_flag = true, disable_version_flag = true, infer_long_args = true)]
+#[command(
+    name = "dfuse",
+    disable_help_flag = true,
+    disable_version_flag = true,
+    infer_long_args = true
+)]
 struct Args {
     /// Mount point (deprecated form).
     #[arg(short = 'm', long = "mountpoint")]
@@ -185,7 +190,9 @@ fn parse() -> Result<Config, i32> {
         eprintln!("{USAGE}");
         return Err(Der::INVAL.0);
     };
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let total = args.thread_count.unwrap_or(cores.min(16) as i32);
     let threads = total - args.eq_count;
     if threads < 1 {
@@ -211,7 +218,12 @@ fn parse() -> Result<Config, i32> {
     if snap_epoch.is_some() || args.snap.is_some() {
         read_only = true;
     }
-    let _ = (args.enable_caching, args.enable_wb_cache, args.disable_wb_cache, args.enable_local_flock);
+    let _ = (
+        args.enable_caching,
+        args.enable_wb_cache,
+        args.disable_wb_cache,
+        args.enable_local_flock,
+    );
     Ok(Config {
         mountpoint,
         foreground: args.foreground,
@@ -264,7 +276,11 @@ impl Reporter {
 
 fn detach_stdio() {
     let _ = std::env::set_current_dir("/");
-    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+    if let Ok(null) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+    {
         for fd in 0..3 {
             // SAFETY: dup2 onto the standard descriptors of this process.
             unsafe { libc::dup2(null.as_raw_fd(), fd) };
@@ -273,7 +289,12 @@ fn detach_stdio() {
 }
 
 fn strerror(e: i32) -> String {
-    std::io::Error::from_raw_os_error(e).to_string().split(" (os error").next().unwrap_or_default().to_string()
+    std::io::Error::from_raw_os_error(e)
+        .to_string()
+        .split(" (os error")
+        .next()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Parses a cache time attribute: seconds, or a number with s/m/h/d.
@@ -286,17 +307,25 @@ fn parse_time(v: &[u8]) -> Option<Duration> {
         'd' => (&s[..s.len() - 1], 86400),
         _ => (s, 1),
     };
-    num.parse::<u64>().ok().map(|n| Duration::from_secs(n * mult))
+    num.parse::<u64>()
+        .ok()
+        .map(|n| Duration::from_secs(n * mult))
 }
 
 /// Mounts with mount(2) as root: source `dfuse`, type `fuse.daos`. `Ok(None)` on EPERM (the
 /// caller falls back to fusermount3).
 fn kernel_mount(cfg: &Config) -> Result<Option<OwnedFd>, std::io::Error> {
-    let dev = std::fs::OpenOptions::new().read(true).write(true).open("/dev/fuse")?;
+    let dev = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/fuse")?;
     let fd: OwnedFd = dev.into();
     // SAFETY: getuid/getgid have no preconditions.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    let mut opts = format!("fd={},rootmode=40000,user_id={uid},group_id={gid},default_permissions", fd.as_raw_fd());
+    let mut opts = format!(
+        "fd={},rootmode=40000,user_id={uid},group_id={gid},default_permissions",
+        fd.as_raw_fd()
+    );
     if cfg.multi_user {
         opts.push_str(",allow_other");
     }
@@ -304,15 +333,28 @@ fn kernel_mount(cfg: &Config) -> Result<Option<OwnedFd>, std::io::Error> {
     if cfg.read_only {
         flags |= libc::MS_RDONLY;
     }
-    let target = CString::new(cfg.mountpoint.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let target =
+        CString::new(cfg.mountpoint.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
     let opts = CString::new(opts).map_err(std::io::Error::other)?;
     // SAFETY: mount(2) with NUL-terminated strings; the fuse fd stays open for the session.
-    let rc = unsafe { libc::mount(c"dfuse".as_ptr(), target.as_ptr(), c"fuse.daos".as_ptr(), flags, opts.as_ptr().cast()) };
+    let rc = unsafe {
+        libc::mount(
+            c"dfuse".as_ptr(),
+            target.as_ptr(),
+            c"fuse.daos".as_ptr(),
+            flags,
+            opts.as_ptr().cast(),
+        )
+    };
     if rc == 0 {
         return Ok(Some(fd));
     }
     let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EPERM) { Ok(None) } else { Err(err) }
+    if err.raw_os_error() == Some(libc::EPERM) {
+        Ok(None)
+    } else {
+        Err(err)
+    }
 }
 
 fn run(cfg: Config, reporter: &mut Reporter) -> i32 {
@@ -371,7 +413,9 @@ fn serve(cfg: Config, reporter: &mut Reporter) -> i32 {
         }
     }
     let (Some(pool), Some(cont)) = (pool, cont) else {
-        eprintln!("The emulated dfuse needs a pool and a container (multi-pool mounts are not emulated)");
+        eprintln!(
+            "The emulated dfuse needs a pool and a container (multi-pool mounts are not emulated)"
+        );
         return Der::INVAL.0;
     };
     let ph = match client::pool_connect(&pool, cfg.sys.as_deref(), PC_RO) {
@@ -383,7 +427,17 @@ fn serve(cfg: Config, reporter: &mut Reporter) -> i32 {
         }
     };
     let open = |flags| client::cont_open(&ph, &cont, flags);
-    let ch = match if cfg.read_only { open(COO_RO) } else { open(COO_RW).or_else(|e| if e == Der::NO_PERM { open(COO_RO) } else { Err(e) }) } {
+    let ch = match if cfg.read_only {
+        open(COO_RO)
+    } else {
+        open(COO_RW).or_else(|e| {
+            if e == Der::NO_PERM {
+                open(COO_RO)
+            } else {
+                Err(e)
+            }
+        })
+    } {
         Ok(h) => h,
         Err(d) => {
             let e = d.to_errno();
@@ -409,7 +463,11 @@ fn mount_and_serve(cfg: &Config, ch: &Arc<client::ContHandle>, reporter: &mut Re
         der::errno2der(e).0
     };
     if !meta.is_posix() || meta.dfs.is_none() {
-        return fail(if meta.is_posix() { libc::EIO } else { libc::EINVAL });
+        return fail(if meta.is_posix() {
+            libc::EIO
+        } else {
+            libc::EINVAL
+        });
     }
     let root = match (cfg.snap_epoch, &cfg.snap_name) {
         (Some(e), _) if meta.snapshots.contains(&e) => ch.dir.snap_root(e),
@@ -425,24 +483,36 @@ fn mount_and_serve(cfg: &Config, ch: &Arc<client::ContHandle>, reporter: &mut Re
         ttl = t;
     }
     let system = ch.pool.lib.system.clone();
-    let opts = Options { read_only: cfg.read_only, cache_ttl: ttl };
+    let opts = Options {
+        read_only: cfg.read_only,
+        cache_ttl: ttl,
+    };
     let fs = match ContainerFs::new(&root, ch.clone(), system, opts) {
         Ok(f) => f,
         Err(e) => return fail(e.raw_os_error().unwrap_or(libc::EIO)),
     };
-    ch.dfs_mounts.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    ch.dfs_mounts
+        .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     let mut config = fuser::Config::default();
     config.n_threads = Some(cfg.threads);
     config.clone_fd = true;
     let session = match kernel_mount(cfg) {
         Ok(Some(fd)) => {
-            let acl = if cfg.multi_user { fuser::SessionACL::All } else { fuser::SessionACL::Owner };
+            let acl = if cfg.multi_user {
+                fuser::SessionACL::All
+            } else {
+                fuser::SessionACL::Owner
+            };
             fuser::Session::from_fd(fs, fd, acl, config)
         }
         Ok(None) => {
             use fuser::MountOption as M;
-            config.mount_options =
-                vec![M::FSName("dfuse".into()), M::Subtype("daos".into()), M::DefaultPermissions, M::NoAtime];
+            config.mount_options = vec![
+                M::FSName("dfuse".into()),
+                M::Subtype("daos".into()),
+                M::DefaultPermissions,
+                M::NoAtime,
+            ];
             if cfg.read_only {
                 config.mount_options.push(M::RO);
             }
@@ -453,7 +523,8 @@ fn mount_and_serve(cfg: &Config, ch: &Arc<client::ContHandle>, reporter: &mut Re
         }
         Err(e) => {
             eprintln!("Could not mount fuse: {e}");
-            ch.dfs_mounts.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            ch.dfs_mounts
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             return Der::INVAL.0;
         }
     };
@@ -461,19 +532,25 @@ fn mount_and_serve(cfg: &Config, ch: &Arc<client::ContHandle>, reporter: &mut Re
         Ok(s) => s,
         Err(e) => {
             eprintln!("Could not mount fuse: {e}");
-            ch.dfs_mounts.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            ch.dfs_mounts
+                .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
             return Der::INVAL.0;
         }
     };
     reporter.send(0);
     let r = session.run();
-    ch.dfs_mounts.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    ch.dfs_mounts
+        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     match r {
         Ok(()) => 0,
         Err(e) => {
             let errno = e.raw_os_error().unwrap_or(0);
             // An unmount ends the loop with ENODEV: a clean exit.
-            if errno == 0 || errno == libc::ENODEV { 0 } else { der::errno2der(errno).0 }
+            if errno == 0 || errno == libc::ENODEV {
+                0
+            } else {
+                der::errno2der(errno).0
+            }
         }
     }
 }

@@ -128,7 +128,9 @@ enum FaultCmd {
 /// Parses a size like go-humanize's ParseBytes.
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
     let n: f64 = num.parse().map_err(|_| format!("invalid size {s:?}"))?;
     let unit = unit.trim().to_ascii_lowercase();
@@ -157,7 +159,11 @@ fn human(bytes: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    if i == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", units[i]) }
+    if i == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
 }
 
 fn out_json(response: serde_json::Value, error: Option<String>, status: i32) {
@@ -167,9 +173,17 @@ fn out_json(response: serde_json::Value, error: Option<String>, status: i32) {
 
 fn pool_json(sys: &System, m: &PoolMeta) -> serde_json::Value {
     let dir = sys.find_pool(&NameOrUuid::Uuid(m.uuid)).ok();
-    let used = dir.as_ref().and_then(|d| d.usage().ok()).map(|(u, _)| u).unwrap_or(0);
+    let used = dir
+        .as_ref()
+        .and_then(|d| d.usage().ok())
+        .map(|(u, _)| u)
+        .unwrap_or(0);
     let total = m.total_bytes();
-    let scm_used = if total == 0 { 0 } else { ((used as u128 * m.scm_bytes as u128) / total as u128) as u64 };
+    let scm_used = if total == 0 {
+        0
+    } else {
+        ((used as u128 * m.scm_bytes as u128) / total as u128) as u64
+    };
     json!({
         "uuid": m.uuid.to_string(),
         "label": m.label,
@@ -208,8 +222,20 @@ fn principal(name: Option<&String>, fallback: Option<String>) -> Option<String> 
 fn create(sys: &System, json: bool, a: &CreateArgs) -> ExitCode {
     let label = match (&a.pool_label, &a.label) {
         (Some(l), None) | (None, Some(l)) => l.clone(),
-        (Some(_), Some(_)) => return fail(json, "can't set label property with label argument".into(), -1003),
-        (None, None) => return fail(json, "the required argument `<pool label>` was not provided".into(), -1003),
+        (Some(_), Some(_)) => {
+            return fail(
+                json,
+                "can't set label property with label argument".into(),
+                -1003,
+            );
+        }
+        (None, None) => {
+            return fail(
+                json,
+                "the required argument `<pool label>` was not provided".into(),
+                -1003,
+            );
+        }
     };
     let (scm, nvme) = match (&a.size, &a.scm_size, &a.nvme_size) {
         (Some(s), None, None) => {
@@ -219,7 +245,11 @@ fn create(sys: &System, json: bool, a: &CreateArgs) -> ExitCode {
             };
             let scm_pct = match &a.tier_ratio {
                 None => 6.0,
-                Some(r) => match r.split(',').next().and_then(|p| p.trim().trim_end_matches('%').parse::<f64>().ok()) {
+                Some(r) => match r
+                    .split(',')
+                    .next()
+                    .and_then(|p| p.trim().trim_end_matches('%').parse::<f64>().ok())
+                {
                     Some(p) if (0.0..=100.0).contains(&p) => p,
                     _ => return fail(json, format!("invalid tier ratio {r}"), -1003),
                 },
@@ -238,8 +268,20 @@ fn create(sys: &System, json: bool, a: &CreateArgs) -> ExitCode {
             };
             (scm, nvme)
         }
-        (Some(_), _, _) => return fail(json, "--size may not be mixed with --scm-size or --nvme-size".into(), -1003),
-        (None, None, _) => return fail(json, "either --size or --scm-size must be supplied".into(), -1003),
+        (Some(_), _, _) => {
+            return fail(
+                json,
+                "--size may not be mixed with --scm-size or --nvme-size".into(),
+                -1003,
+            );
+        }
+        (None, None, _) => {
+            return fail(
+                json,
+                "either --size or --scm-size must be supplied".into(),
+                -1003,
+            );
+        }
     };
     let (uid, gid) = daos_emulator::fsutil::euid_egid();
     let Some(owner) = principal(a.user.as_ref(), daos_emulator::fsutil::user_name(uid)) else {
@@ -248,7 +290,14 @@ fn create(sys: &System, json: bool, a: &CreateArgs) -> ExitCode {
     let Some(group) = principal(a.group.as_ref(), daos_emulator::fsutil::group_name(gid)) else {
         return fail(json, format!("no group name for gid {gid}"), -1005);
     };
-    let req = PoolCreate { label, scm_bytes: scm, nvme_bytes: nvme, owner, owner_group: group, acl: None };
+    let req = PoolCreate {
+        label,
+        scm_bytes: scm,
+        nvme_bytes: nvme,
+        owner,
+        owner_group: group,
+        acl: None,
+    };
     match sys.create_pool(&req) {
         Ok(m) => {
             if json {
@@ -278,20 +327,39 @@ fn main() -> ExitCode {
     let dir = cli
         .agent_dir
         .clone()
-        .or_else(|| std::env::var_os("DAOS_AGENT_DRPC_DIR").filter(|d| !d.is_empty()).map(PathBuf::from))
+        .or_else(|| {
+            std::env::var_os("DAOS_AGENT_DRPC_DIR")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+        })
         .unwrap_or_else(|| PathBuf::from(DEFAULT_AGENT_DIR));
     let sys = System::new(&dir);
     let json = cli.json;
     if let Cmd::Fault(f) = &cli.cmd {
         let r = match f {
-            FaultCmd::Set { op, der, count, delay_ms, pool } => faults::set(
+            FaultCmd::Set {
+                op,
+                der,
+                count,
+                delay_ms,
+                pool,
+            } => faults::set(
                 &dir,
-                FaultRule { op: op.clone(), pool: pool.clone(), der: *der, count: *count, delay_ms: *delay_ms },
+                FaultRule {
+                    op: op.clone(),
+                    pool: pool.clone(),
+                    der: *der,
+                    count: *count,
+                    delay_ms: *delay_ms,
+                },
             ),
             FaultCmd::Clear => faults::clear(&dir),
             FaultCmd::List => {
                 let rules = faults::list(&dir);
-                println!("{}", serde_json::to_string_pretty(&rules).unwrap_or_default());
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&rules).unwrap_or_default()
+                );
                 Ok(())
             }
         };
@@ -301,9 +369,18 @@ fn main() -> ExitCode {
         };
     }
     if !sys.exists() {
-        return fail(json, format!("no emulated DAOS system under {} (start daos_agent first)", dir.display()), -1006);
+        return fail(
+            json,
+            format!(
+                "no emulated DAOS system under {} (start daos_agent first)",
+                dir.display()
+            ),
+            -1006,
+        );
     }
-    let Cmd::Pool(p) = &cli.cmd else { return ExitCode::FAILURE };
+    let Cmd::Pool(p) = &cli.cmd else {
+        return ExitCode::FAILURE;
+    };
     match p {
         PoolCmd::Create(a) => create(&sys, json, a),
         PoolCmd::List { verbose } => {
@@ -314,19 +391,42 @@ fn main() -> ExitCode {
             } else if pools.is_empty() {
                 println!("No pools in system");
             } else {
-                println!("{:<16} {:<10} {:<6} {:<6}{}", "Pool", "Size", "State", "Used", if *verbose { " UUID" } else { "" });
+                println!(
+                    "{:<16} {:<10} {:<6} {:<6}{}",
+                    "Pool",
+                    "Size",
+                    "State",
+                    "Used",
+                    if *verbose { " UUID" } else { "" }
+                );
                 for m in &pools {
                     let v = pool_json(&sys, m);
                     let used = v["usage"]["used"].as_u64().unwrap_or(0);
-                    let pct = if m.total_bytes() == 0 { 0 } else { used * 100 / m.total_bytes() };
-                    let uuid = if *verbose { format!(" {}", m.uuid) } else { String::new() };
-                    println!("{:<16} {:<10} {:<6} {:<6}{uuid}", m.label.clone().unwrap_or_default(), human(m.total_bytes()), "Ready", format!("{pct}%"));
+                    let pct = if m.total_bytes() == 0 {
+                        0
+                    } else {
+                        used * 100 / m.total_bytes()
+                    };
+                    let uuid = if *verbose {
+                        format!(" {}", m.uuid)
+                    } else {
+                        String::new()
+                    };
+                    println!(
+                        "{:<16} {:<10} {:<6} {:<6}{uuid}",
+                        m.label.clone().unwrap_or_default(),
+                        human(m.total_bytes()),
+                        "Ready",
+                        format!("{pct}%")
+                    );
                 }
             }
             ExitCode::SUCCESS
         }
         PoolCmd::Query { pool } => {
-            let Some(id) = NameOrUuid::parse(pool) else { return fail(json, format!("invalid pool {pool:?}"), -1003) };
+            let Some(id) = NameOrUuid::parse(pool) else {
+                return fail(json, format!("invalid pool {pool:?}"), -1003);
+            };
             let m = match sys.find_pool(&id).and_then(|d| d.meta()) {
                 Ok(m) => m,
                 Err(e) => return fail(json, format!("pool query failed: {e}"), e.0),
@@ -335,10 +435,19 @@ fn main() -> ExitCode {
             if json {
                 out_json(v, None, 0);
             } else {
-                println!("Pool {}, ntarget={}, disabled=0, leader=0, version=1, state=Ready", m.uuid, m.ntargets);
+                println!(
+                    "Pool {}, ntarget={}, disabled=0, leader=0, version=1, state=Ready",
+                    m.uuid, m.ntargets
+                );
                 println!("Pool space info:");
                 println!("- Target count:{}", m.ntargets);
-                for (i, t) in v["tier_stats"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+                for (i, t) in v["tier_stats"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                {
                     let name = if i == 0 { "SCM" } else { "NVMe" };
                     println!("- Storage tier {i} ({name}):");
                     println!("  Total size: {}", human(t["total"].as_u64().unwrap_or(0)));
@@ -347,8 +456,14 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        PoolCmd::Destroy { force, recursive, pool } => {
-            let Some(id) = NameOrUuid::parse(pool) else { return fail(json, format!("invalid pool {pool:?}"), -1003) };
+        PoolCmd::Destroy {
+            force,
+            recursive,
+            pool,
+        } => {
+            let Some(id) = NameOrUuid::parse(pool) else {
+                return fail(json, format!("invalid pool {pool:?}"), -1003);
+            };
             match sys.destroy_pool(&id, *force, *recursive) {
                 Ok(()) => {
                     if json {

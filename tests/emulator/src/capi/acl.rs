@@ -155,7 +155,10 @@ pub unsafe extern "C" fn daos_ace_get_size(ace: *mut daos_ace) -> isize {
 /// # Safety
 /// `acl` is NULL or a packed ACL; `current_ace` is NULL or an entry inside it.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_get_next_ace(acl: *mut daos_acl, current_ace: *mut daos_ace) -> *mut daos_ace {
+pub unsafe extern "C" fn daos_acl_get_next_ace(
+    acl: *mut daos_acl,
+    current_ace: *mut daos_ace,
+) -> *mut daos_ace {
     guard(std::ptr::null_mut(), || {
         if acl.is_null() {
             return std::ptr::null_mut();
@@ -166,14 +169,22 @@ pub unsafe extern "C" fn daos_acl_get_next_ace(acl: *mut daos_acl, current_ace: 
             let start = (acl as *mut u8).add(8);
             let end = start.add((*acl).dal_len as usize);
             if current_ace.is_null() {
-                return if (*acl).dal_len > 0 { start as *mut daos_ace } else { std::ptr::null_mut() };
+                return if (*acl).dal_len > 0 {
+                    start as *mut daos_ace
+                } else {
+                    std::ptr::null_mut()
+                };
             }
             let cur = current_ace as *mut u8;
             if cur < start || cur >= end {
                 return std::ptr::null_mut();
             }
             let next = cur.add(ACE_HEADER + (*current_ace).dae_principal_len as usize);
-            if next >= end { std::ptr::null_mut() } else { next as *mut daos_ace }
+            if next >= end {
+                std::ptr::null_mut()
+            } else {
+                next as *mut daos_ace
+            }
         }
     })
 }
@@ -194,7 +205,11 @@ pub unsafe extern "C" fn daos_acl_get_ace_for_principal(
     ace: *mut *mut daos_ace,
 ) -> c_int {
     daos_guard(|| {
-        if acl.is_null() || ace.is_null() || type_ > 4 || (needs_name(type_) && principal_name.is_null()) {
+        if acl.is_null()
+            || ace.is_null()
+            || type_ > 4
+            || (needs_name(type_) && principal_name.is_null())
+        {
             return Der::INVAL.0;
         }
         // SAFETY: per the function contract.
@@ -207,8 +222,12 @@ pub unsafe extern "C" fn daos_acl_get_ace_for_principal(
                 return Der::NONEXIST.0;
             }
             // SAFETY: cur points to an entry inside the ACL.
-            let Ok(a) = (unsafe { read_ace(cur) }) else { return Der::NONEXIST.0 };
-            if u32::from(a.principal_type) == type_ && (!needs_name(type_) || a.name.as_deref() == name) {
+            let Ok(a) = (unsafe { read_ace(cur) }) else {
+                return Der::NONEXIST.0;
+            };
+            if u32::from(a.principal_type) == type_
+                && (!needs_name(type_) || a.name.as_deref() == name)
+            {
                 // SAFETY: ace is a valid out-pointer.
                 unsafe { *ace = cur };
                 return 0;
@@ -222,15 +241,22 @@ pub unsafe extern "C" fn daos_acl_get_ace_for_principal(
 /// # Safety
 /// `acl` points to a malloc'ed packed ACL pointer (replaced); `new_ace` is a packed ACE.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_add_ace(acl: *mut *mut daos_acl, new_ace: *mut daos_ace) -> c_int {
+pub unsafe extern "C" fn daos_acl_add_ace(
+    acl: *mut *mut daos_acl,
+    new_ace: *mut daos_ace,
+) -> c_int {
     daos_guard(|| {
         if acl.is_null() {
             return Der::INVAL.0;
         }
         // SAFETY: per the function contract.
         let (cur, ace) = unsafe { (acl_raw(*acl), read_ace(new_ace)) };
-        let (Some(cur), Ok(ace)) = (cur, ace) else { return Der::INVAL.0 };
-        let Ok(mut parsed) = parse_loose(cur) else { return Der::INVAL.0 };
+        let (Some(cur), Ok(ace)) = (cur, ace) else {
+            return Der::INVAL.0;
+        };
+        let Ok(mut parsed) = parse_loose(cur) else {
+            return Der::INVAL.0;
+        };
         parsed.add(ace);
         let out = packed_acl(&parsed);
         if out.is_null() {
@@ -262,7 +288,9 @@ pub unsafe extern "C" fn daos_acl_remove_ace(
         // SAFETY: per the function contract.
         let (cur, name) = unsafe { (acl_raw(*acl), cstr(principal_name)) };
         let Some(cur) = cur else { return Der::INVAL.0 };
-        let Ok(mut parsed) = parse_loose(cur) else { return Der::INVAL.0 };
+        let Ok(mut parsed) = parse_loose(cur) else {
+            return Der::INVAL.0;
+        };
         if let Err(e) = parsed.remove(type_ as u8, name) {
             return e.0;
         }
@@ -291,7 +319,9 @@ fn validate_with(acl: *mut daos_acl, mask: Option<u64>) -> c_int {
             return Der::INVAL.0;
         }
         // SAFETY: as above.
-        let Some(b) = (unsafe { acl_raw(acl) }) else { return Der::INVAL.0 };
+        let Some(b) = (unsafe { acl_raw(acl) }) else {
+            return Der::INVAL.0;
+        };
         let r = Acl::from_bytes(b).and_then(|a| match mask {
             Some(m) => a.validate_perms(m),
             None => Ok(()),
@@ -332,7 +362,10 @@ pub unsafe extern "C" fn daos_acl_cont_validate(acl: *mut daos_acl) -> c_int {
 /// # Safety
 /// `principal_name` is NULL or a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_ace_create(type_: daos_acl_principal_type, principal_name: *const c_char) -> *mut daos_ace {
+pub unsafe extern "C" fn daos_ace_create(
+    type_: daos_acl_principal_type,
+    principal_name: *const c_char,
+) -> *mut daos_ace {
     guard(std::ptr::null_mut(), || {
         // SAFETY: per the function contract.
         let name = unsafe { cstr(principal_name) };
@@ -350,7 +383,11 @@ pub unsafe extern "C" fn daos_ace_create(type_: daos_acl_principal_type, princip
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daos_ace_is_valid(ace: *mut daos_ace) -> bool {
     // SAFETY: per the function contract.
-    guard(false, || unsafe { read_ace(ace) }.map(|a| a.is_valid()).unwrap_or(false))
+    guard(false, || {
+        unsafe { read_ace(ace) }
+            .map(|a| a.is_valid())
+            .unwrap_or(false)
+    })
 }
 
 /// `daos_acl_uid_to_principal`: `"name@"`, malloc'ed.
@@ -363,7 +400,9 @@ pub unsafe extern "C" fn daos_acl_uid_to_principal(uid: uid_t, name: *mut *mut c
         if name.is_null() {
             return Der::INVAL.0;
         }
-        let Some(n) = fsutil::user_name(uid) else { return Der::NONEXIST.0 };
+        let Some(n) = fsutil::user_name(uid) else {
+            return Der::NONEXIST.0;
+        };
         // SAFETY: valid out-pointer.
         unsafe { *name = strdup(&format!("{n}@")) };
         0
@@ -380,7 +419,9 @@ pub unsafe extern "C" fn daos_acl_gid_to_principal(gid: gid_t, name: *mut *mut c
         if name.is_null() {
             return Der::INVAL.0;
         }
-        let Some(n) = fsutil::group_name(gid) else { return Der::NONEXIST.0 };
+        let Some(n) = fsutil::group_name(gid) else {
+            return Der::NONEXIST.0;
+        };
         // SAFETY: valid out-pointer.
         unsafe { *name = strdup(&format!("{n}@")) };
         0
@@ -400,7 +441,10 @@ fn principal_name(p: Option<&str>) -> DerResult<&str> {
 /// # Safety
 /// `principal` is NULL or a string; `uid` a valid out-pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_principal_to_uid(principal: *const c_char, uid: *mut uid_t) -> c_int {
+pub unsafe extern "C" fn daos_acl_principal_to_uid(
+    principal: *const c_char,
+    uid: *mut uid_t,
+) -> c_int {
     daos_guard(|| {
         if uid.is_null() {
             return Der::INVAL.0;
@@ -426,7 +470,10 @@ pub unsafe extern "C" fn daos_acl_principal_to_uid(principal: *const c_char, uid
 /// # Safety
 /// `principal` is NULL or a string; `gid` a valid out-pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_principal_to_gid(principal: *const c_char, gid: *mut gid_t) -> c_int {
+pub unsafe extern "C" fn daos_acl_principal_to_gid(
+    principal: *const c_char,
+    gid: *mut gid_t,
+) -> c_int {
     daos_guard(|| {
         if gid.is_null() {
             return Der::INVAL.0;
@@ -462,7 +509,9 @@ pub unsafe extern "C" fn daos_acl_principal_from_str(
             return Der::INVAL.0;
         }
         // SAFETY: per the function contract.
-        let Some(s) = (unsafe { cstr(principal_str) }) else { return Der::INVAL.0 };
+        let Some(s) = (unsafe { cstr(principal_str) }) else {
+            return Der::INVAL.0;
+        };
         let (t, n) = if let Some(rest) = s.strip_prefix("u:") {
             (1, Some(rest))
         } else if let Some(rest) = s.strip_prefix("g:") {
@@ -500,7 +549,9 @@ pub unsafe extern "C" fn daos_ace_from_str(str_: *const c_char, ace: *mut *mut d
             return Der::INVAL.0;
         }
         // SAFETY: per the function contract.
-        let Some(s) = (unsafe { cstr(str_) }) else { return Der::INVAL.0 };
+        let Some(s) = (unsafe { cstr(str_) }) else {
+            return Der::INVAL.0;
+        };
         match Ace::from_str(s) {
             // SAFETY: valid out-pointer.
             Ok(a) => unsafe {
@@ -517,7 +568,11 @@ pub unsafe extern "C" fn daos_ace_from_str(str_: *const c_char, ace: *mut *mut d
 /// # Safety
 /// `ace` is a packed ACE; `buf` is writable for `buf_len` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_ace_to_str(ace: *mut daos_ace, buf: *mut c_char, buf_len: usize) -> c_int {
+pub unsafe extern "C" fn daos_ace_to_str(
+    ace: *mut daos_ace,
+    buf: *mut c_char,
+    buf_len: usize,
+) -> c_int {
     daos_guard(|| {
         if ace.is_null() || buf.is_null() || buf_len == 0 {
             return Der::INVAL.0;
@@ -542,7 +597,11 @@ pub unsafe extern "C" fn daos_ace_to_str(ace: *mut daos_ace, buf: *mut c_char, b
 /// # Safety
 /// `ace_strs` holds `ace_nr` string pointers; `acl` is a valid out-pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_from_strs(ace_strs: *mut *const c_char, ace_nr: usize, acl: *mut *mut daos_acl) -> c_int {
+pub unsafe extern "C" fn daos_acl_from_strs(
+    ace_strs: *mut *const c_char,
+    ace_nr: usize,
+    acl: *mut *mut daos_acl,
+) -> c_int {
     daos_guard(|| {
         if ace_strs.is_null() || ace_nr == 0 || acl.is_null() {
             return Der::INVAL.0;
@@ -571,13 +630,19 @@ pub unsafe extern "C" fn daos_acl_from_strs(ace_strs: *mut *const c_char, ace_nr
 /// # Safety
 /// `acl` is NULL or a packed ACL; the other two are valid out-pointers.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_to_strs(acl: *mut daos_acl, ace_strs: *mut *mut *mut c_char, ace_nr: *mut usize) -> c_int {
+pub unsafe extern "C" fn daos_acl_to_strs(
+    acl: *mut daos_acl,
+    ace_strs: *mut *mut *mut c_char,
+    ace_nr: *mut usize,
+) -> c_int {
     daos_guard(|| {
         if ace_strs.is_null() || ace_nr.is_null() {
             return Der::INVAL.0;
         }
         // SAFETY: per the function contract.
-        let Some(b) = (unsafe { acl_raw(acl) }) else { return Der::INVAL.0 };
+        let Some(b) = (unsafe { acl_raw(acl) }) else {
+            return Der::INVAL.0;
+        };
         let strs = match Acl::from_bytes(b).and_then(|a| a.to_strs()) {
             Ok(s) => s,
             Err(_) => return Der::INVAL.0,
@@ -586,7 +651,8 @@ pub unsafe extern "C" fn daos_acl_to_strs(acl: *mut daos_acl, ace_strs: *mut *mu
             std::ptr::null_mut()
         } else {
             // SAFETY: calloc of the pointer array; checked.
-            let arr = unsafe { libc::calloc(strs.len(), std::mem::size_of::<*mut c_char>()) } as *mut *mut c_char;
+            let arr = unsafe { libc::calloc(strs.len(), std::mem::size_of::<*mut c_char>()) }
+                as *mut *mut c_char;
             if arr.is_null() {
                 return Der::NOMEM.0;
             }

@@ -4,7 +4,9 @@ use std::ffi::{c_char, c_int, c_uint, c_void};
 
 use uuid::Uuid;
 
-use super::pool::{attr_fill, attr_list, attr_names, attr_values, cont_glob_magic, read_glob, write_glob};
+use super::pool::{
+    attr_fill, attr_list, attr_names, attr_values, cont_glob_magic, read_glob, write_glob,
+};
 use super::prop::{alloc_props, fill_query, read_acl_bytes, read_cont_props};
 use super::{cstr, daos_guard, put, run_daos};
 use crate::acl::Acl;
@@ -12,17 +14,22 @@ use crate::client::{self, AclChange};
 use crate::der::{Der, DerResult};
 use crate::events::SendPtr;
 use crate::ffi::{
-    d_iov_t, d_string_t, daos_acl, daos_acl_principal_type, daos_anchor_t, daos_cont_info_t, daos_epoch_range_t,
-    daos_epoch_t, daos_event_t, daos_handle_t, daos_prop_t, daos_snapshot_opts, uuid_t,
+    d_iov_t, d_string_t, daos_acl, daos_acl_principal_type, daos_anchor_t, daos_cont_info_t,
+    daos_epoch_range_t, daos_epoch_t, daos_event_t, daos_handle_t, daos_prop_t, daos_snapshot_opts,
+    uuid_t,
 };
 use crate::props::{PropValue, co};
 
 fn pool_ids_of_pool(poh: u64) -> Vec<String> {
-    client::pool_handle(poh).map(|h| h.ids()).unwrap_or_default()
+    client::pool_handle(poh)
+        .map(|h| h.ids())
+        .unwrap_or_default()
 }
 
 fn pool_ids_of_cont(coh: u64) -> Vec<String> {
-    client::cont_handle(coh).map(|h| h.pool.ids()).unwrap_or_default()
+    client::cont_handle(coh)
+        .map(|h| h.pool.ids())
+        .unwrap_or_default()
 }
 
 fn rc(r: DerResult<()>) -> c_int {
@@ -33,7 +40,14 @@ fn rc(r: DerResult<()>) -> c_int {
 ///
 /// # Safety
 /// `cont_prop` is NULL or a valid property; `uuid` NULL or valid until completion.
-unsafe fn create(op: &str, poh: daos_handle_t, label: Option<String>, cont_prop: *mut daos_prop_t, uuid: *mut uuid_t, ev: *mut daos_event_t) -> c_int {
+unsafe fn create(
+    op: &str,
+    poh: daos_handle_t,
+    label: Option<String>,
+    cont_prop: *mut daos_prop_t,
+    uuid: *mut uuid_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     // SAFETY: per the function contract.
     let mut given = match unsafe { read_cont_props(cont_prop) } {
         Ok(p) => p,
@@ -48,7 +62,8 @@ unsafe fn create(op: &str, poh: daos_handle_t, label: Option<String>, cont_prop:
     let new = Uuid::new_v4();
     let out = SendPtr(uuid);
     run_daos(op, &pool_ids_of_pool(poh.cookie), ev, move || {
-        let r = client::pool_handle(poh.cookie).and_then(|h| client::cont_create(&h, new, &given, None));
+        let r = client::pool_handle(poh.cookie)
+            .and_then(|h| client::cont_create(&h, new, &given, None));
         match r {
             Ok(()) => {
                 // SAFETY: uuid stays valid until completion.
@@ -65,7 +80,12 @@ unsafe fn create(op: &str, poh: daos_handle_t, label: Option<String>, cont_prop:
 /// # Safety
 /// `cont_prop` is NULL or valid; `uuid` NULL or valid until completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_create2(poh: daos_handle_t, uuid: *mut uuid_t, cont_prop: *mut daos_prop_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_create2(
+    poh: daos_handle_t,
+    uuid: *mut uuid_t,
+    cont_prop: *mut daos_prop_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     // SAFETY: same contract.
     daos_guard(|| unsafe { create("daos_cont_create", poh, None, cont_prop, uuid, ev) })
 }
@@ -75,7 +95,12 @@ pub unsafe extern "C" fn daos_cont_create2(poh: daos_handle_t, uuid: *mut uuid_t
 /// # Safety
 /// As [`daos_cont_create2`].
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_create(poh: daos_handle_t, uuid: *mut uuid_t, cont_prop: *mut daos_prop_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_create(
+    poh: daos_handle_t,
+    uuid: *mut uuid_t,
+    cont_prop: *mut daos_prop_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     // SAFETY: same contract.
     unsafe { daos_cont_create2(poh, uuid, cont_prop, ev) }
 }
@@ -94,9 +119,20 @@ pub unsafe extern "C" fn daos_cont_create_with_label(
 ) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
-        let Some(l) = (unsafe { cstr(label) }) else { return Der::INVAL.0 };
+        let Some(l) = (unsafe { cstr(label) }) else {
+            return Der::INVAL.0;
+        };
         // SAFETY: per the function contract.
-        unsafe { create("daos_cont_create_with_label", poh, Some(l.to_string()), cont_prop, uuid, ev) }
+        unsafe {
+            create(
+                "daos_cont_create_with_label",
+                poh,
+                Some(l.to_string()),
+                cont_prop,
+                uuid,
+                ev,
+            )
+        }
     })
 }
 
@@ -124,30 +160,38 @@ pub unsafe extern "C" fn daos_cont_open2(
 ) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
-        let Some(name) = (unsafe { cstr(cont) }) else { return Der::INVAL.0 };
+        let Some(name) = (unsafe { cstr(cont) }) else {
+            return Der::INVAL.0;
+        };
         if coh.is_null() || !client::cont_open_flags_valid(flags) {
             return Der::INVAL.0;
         }
         let name = name.to_string();
         let (coh, info) = (SendPtr(coh), SendPtr(info));
-        run_daos("daos_cont_open", &pool_ids_of_pool(poh.cookie), ev, move || {
-            let r = client::pool_handle(poh.cookie).and_then(|p| client::cont_open(&p, &name, flags));
-            match r {
-                Ok(h) => {
-                    if !info.get().is_null() {
-                        match client::cont_query(&h) {
-                            // SAFETY: info stays valid until completion.
-                            Ok((i, _)) => fill_info(unsafe { &mut *info.get() }, &i),
-                            Err(e) => return e.0,
+        run_daos(
+            "daos_cont_open",
+            &pool_ids_of_pool(poh.cookie),
+            ev,
+            move || {
+                let r = client::pool_handle(poh.cookie)
+                    .and_then(|p| client::cont_open(&p, &name, flags));
+                match r {
+                    Ok(h) => {
+                        if !info.get().is_null() {
+                            match client::cont_query(&h) {
+                                // SAFETY: info stays valid until completion.
+                                Ok((i, _)) => fill_info(unsafe { &mut *info.get() }, &i),
+                                Err(e) => return e.0,
+                            }
                         }
+                        // SAFETY: coh stays valid until completion.
+                        unsafe { put(coh, daos_handle_t { cookie: h.cookie }) };
+                        0
                     }
-                    // SAFETY: coh stays valid until completion.
-                    unsafe { put(coh, daos_handle_t { cookie: h.cookie }) };
-                    0
+                    Err(e) => e.0,
                 }
-                Err(e) => e.0,
-            }
-        })
+            },
+        )
     })
 }
 
@@ -175,7 +219,12 @@ pub unsafe extern "C" fn daos_cont_open(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daos_cont_close(coh: daos_handle_t, ev: *mut daos_event_t) -> c_int {
     daos_guard(|| {
-        run_daos("daos_cont_close", &pool_ids_of_cont(coh.cookie), ev, move || rc(client::cont_close(coh.cookie)))
+        run_daos(
+            "daos_cont_close",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || rc(client::cont_close(coh.cookie)),
+        )
     })
 }
 
@@ -184,14 +233,27 @@ pub unsafe extern "C" fn daos_cont_close(coh: daos_handle_t, ev: *mut daos_event
 /// # Safety
 /// `cont` is a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_destroy2(poh: daos_handle_t, cont: *const c_char, force: c_int, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_destroy2(
+    poh: daos_handle_t,
+    cont: *const c_char,
+    force: c_int,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
-        let Some(name) = (unsafe { cstr(cont) }) else { return Der::INVAL.0 };
+        let Some(name) = (unsafe { cstr(cont) }) else {
+            return Der::INVAL.0;
+        };
         let name = name.to_string();
-        run_daos("daos_cont_destroy", &pool_ids_of_pool(poh.cookie), ev, move || {
-            rc(client::pool_handle(poh.cookie).and_then(|p| client::cont_destroy(&p, &name, force != 0)))
-        })
+        run_daos(
+            "daos_cont_destroy",
+            &pool_ids_of_pool(poh.cookie),
+            ev,
+            move || {
+                rc(client::pool_handle(poh.cookie)
+                    .and_then(|p| client::cont_destroy(&p, &name, force != 0)))
+            },
+        )
     })
 }
 
@@ -200,7 +262,12 @@ pub unsafe extern "C" fn daos_cont_destroy2(poh: daos_handle_t, cont: *const c_c
 /// # Safety
 /// As [`daos_cont_destroy2`].
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_destroy(poh: daos_handle_t, cont: *const c_char, force: c_int, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_destroy(
+    poh: daos_handle_t,
+    cont: *const c_char,
+    force: c_int,
+    ev: *mut daos_event_t,
+) -> c_int {
     // SAFETY: same contract.
     unsafe { daos_cont_destroy2(poh, cont, force, ev) }
 }
@@ -210,24 +277,34 @@ pub unsafe extern "C" fn daos_cont_destroy(poh: daos_handle_t, cont: *const c_ch
 /// # Safety
 /// Out-parameters are NULL or valid until completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_query(coh: daos_handle_t, info: *mut daos_cont_info_t, cont_prop: *mut daos_prop_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_query(
+    coh: daos_handle_t,
+    info: *mut daos_cont_info_t,
+    cont_prop: *mut daos_prop_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         let (info, prop) = (SendPtr(info), SendPtr(cont_prop));
-        run_daos("daos_cont_query", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc((|| {
-                let h = client::cont_handle(coh.cookie)?;
-                let (i, meta) = client::cont_query(&h)?;
-                if !info.get().is_null() {
-                    // SAFETY: info stays valid until completion.
-                    fill_info(unsafe { &mut *info.get() }, &i);
-                }
-                if !prop.get().is_null() {
-                    // SAFETY: a valid property until completion.
-                    unsafe { fill_query(prop.get(), &meta.props) }?;
-                }
-                Ok(())
-            })())
-        })
+        run_daos(
+            "daos_cont_query",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc((|| {
+                    let h = client::cont_handle(coh.cookie)?;
+                    let (i, meta) = client::cont_query(&h)?;
+                    if !info.get().is_null() {
+                        // SAFETY: info stays valid until completion.
+                        fill_info(unsafe { &mut *info.get() }, &i);
+                    }
+                    if !prop.get().is_null() {
+                        // SAFETY: a valid property until completion.
+                        unsafe { fill_query(prop.get(), &meta.props) }?;
+                    }
+                    Ok(())
+                })())
+            },
+        )
     })
 }
 
@@ -236,7 +313,11 @@ pub unsafe extern "C" fn daos_cont_query(coh: daos_handle_t, info: *mut daos_con
 /// # Safety
 /// `prop` is a valid property.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_set_prop(coh: daos_handle_t, prop: *mut daos_prop_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_set_prop(
+    coh: daos_handle_t,
+    prop: *mut daos_prop_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         if prop.is_null() {
             return Der::INVAL.0;
@@ -247,9 +328,14 @@ pub unsafe extern "C" fn daos_cont_set_prop(coh: daos_handle_t, prop: *mut daos_
             Ok(_) => return Der::INVAL.0,
             Err(e) => return e.0,
         };
-        run_daos("daos_cont_set_prop", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_set_prop(&h, &given)))
-        })
+        run_daos(
+            "daos_cont_set_prop",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_set_prop(&h, &given)))
+            },
+        )
     })
 }
 
@@ -258,26 +344,35 @@ pub unsafe extern "C" fn daos_cont_set_prop(coh: daos_handle_t, prop: *mut daos_
 /// # Safety
 /// `acl_prop` is a valid out-pointer until completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_get_acl(coh: daos_handle_t, acl_prop: *mut *mut daos_prop_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_get_acl(
+    coh: daos_handle_t,
+    acl_prop: *mut *mut daos_prop_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         if acl_prop.is_null() {
             return Der::INVAL.0;
         }
         let out = SendPtr(acl_prop);
-        run_daos("daos_cont_get_acl", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc((|| {
-                let h = client::cont_handle(coh.cookie)?;
-                let (acl, owner, group) = client::cont_get_acl(&h)?;
-                let p = alloc_props(&[
-                    (co::ACL, PropValue::Acl(acl.to_bytes())),
-                    (co::OWNER, PropValue::Str(owner)),
-                    (co::OWNER_GROUP, PropValue::Str(group)),
-                ])?;
-                // SAFETY: valid out-pointer until completion.
-                unsafe { put(out, p) };
-                Ok(())
-            })())
-        })
+        run_daos(
+            "daos_cont_get_acl",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc((|| {
+                    let h = client::cont_handle(coh.cookie)?;
+                    let (acl, owner, group) = client::cont_get_acl(&h)?;
+                    let p = alloc_props(&[
+                        (co::ACL, PropValue::Acl(acl.to_bytes())),
+                        (co::OWNER, PropValue::Str(owner)),
+                        (co::OWNER_GROUP, PropValue::Str(group)),
+                    ])?;
+                    // SAFETY: valid out-pointer until completion.
+                    unsafe { put(out, p) };
+                    Ok(())
+                })())
+            },
+        )
     })
 }
 
@@ -296,16 +391,26 @@ unsafe fn acl_arg(acl: *mut daos_acl) -> DerResult<Acl> {
 /// # Safety
 /// `acl` is a packed ACL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_overwrite_acl(coh: daos_handle_t, acl: *mut daos_acl, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_overwrite_acl(
+    coh: daos_handle_t,
+    acl: *mut daos_acl,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
         let acl = match unsafe { acl_arg(acl) } {
             Ok(a) => a,
             Err(e) => return e.0,
         };
-        run_daos("daos_cont_overwrite_acl", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_change_acl(&h, AclChange::Overwrite(acl))))
-        })
+        run_daos(
+            "daos_cont_overwrite_acl",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc(client::cont_handle(coh.cookie)
+                    .and_then(|h| client::cont_change_acl(&h, AclChange::Overwrite(acl))))
+            },
+        )
     })
 }
 
@@ -314,7 +419,11 @@ pub unsafe extern "C" fn daos_cont_overwrite_acl(coh: daos_handle_t, acl: *mut d
 /// # Safety
 /// `acl` is a packed ACL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_update_acl(coh: daos_handle_t, acl: *mut daos_acl, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_update_acl(
+    coh: daos_handle_t,
+    acl: *mut daos_acl,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
         let acl = match unsafe { acl_arg(acl) } {
@@ -322,9 +431,15 @@ pub unsafe extern "C" fn daos_cont_update_acl(coh: daos_handle_t, acl: *mut daos
             Ok(_) => return Der::INVAL.0,
             Err(e) => return e.0,
         };
-        run_daos("daos_cont_update_acl", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_change_acl(&h, AclChange::Update(acl))))
-        })
+        run_daos(
+            "daos_cont_update_acl",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc(client::cont_handle(coh.cookie)
+                    .and_then(|h| client::cont_change_acl(&h, AclChange::Update(acl))))
+            },
+        )
     })
 }
 
@@ -333,7 +448,12 @@ pub unsafe extern "C" fn daos_cont_update_acl(coh: daos_handle_t, acl: *mut daos
 /// # Safety
 /// `name` is NULL or a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_delete_acl(coh: daos_handle_t, type_: daos_acl_principal_type, name: d_string_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_delete_acl(
+    coh: daos_handle_t,
+    type_: daos_acl_principal_type,
+    name: d_string_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
         let name = unsafe { cstr(name) }.map(str::to_string);
@@ -346,23 +466,42 @@ pub unsafe extern "C" fn daos_cont_delete_acl(coh: daos_handle_t, type_: daos_ac
         {
             return Der::INVAL.0;
         }
-        run_daos("daos_cont_delete_acl", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc(client::cont_handle(coh.cookie)
-                .and_then(|h| client::cont_change_acl(&h, AclChange::Delete(type_ as u8, name))))
-        })
+        run_daos(
+            "daos_cont_delete_acl",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc(client::cont_handle(coh.cookie).and_then(|h| {
+                    client::cont_change_acl(&h, AclChange::Delete(type_ as u8, name))
+                }))
+            },
+        )
     })
 }
 
 /// # Safety
 /// `user` and `group` are NULL or strings.
-unsafe fn set_owner(op: &str, coh: daos_handle_t, user: d_string_t, group: d_string_t, ev: *mut daos_event_t, check: bool) -> c_int {
+unsafe fn set_owner(
+    op: &str,
+    coh: daos_handle_t,
+    user: d_string_t,
+    group: d_string_t,
+    ev: *mut daos_event_t,
+    check: bool,
+) -> c_int {
     // SAFETY: per the function contract.
-    let (u, g) = unsafe { (cstr(user).map(str::to_string), cstr(group).map(str::to_string)) };
+    let (u, g) = unsafe {
+        (
+            cstr(user).map(str::to_string),
+            cstr(group).map(str::to_string),
+        )
+    };
     if u.is_none() && g.is_none() {
         return Der::INVAL.0;
     }
     run_daos(op, &pool_ids_of_cont(coh.cookie), ev, move || {
-        rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_set_owner(&h, u.as_deref(), g.as_deref(), check)))
+        rc(client::cont_handle(coh.cookie)
+            .and_then(|h| client::cont_set_owner(&h, u.as_deref(), g.as_deref(), check)))
     })
 }
 
@@ -371,7 +510,12 @@ unsafe fn set_owner(op: &str, coh: daos_handle_t, user: d_string_t, group: d_str
 /// # Safety
 /// `user` and `group` are NULL or strings.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_set_owner(coh: daos_handle_t, user: d_string_t, group: d_string_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_set_owner(
+    coh: daos_handle_t,
+    user: d_string_t,
+    group: d_string_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     // SAFETY: same contract.
     daos_guard(|| unsafe { set_owner("daos_cont_set_owner", coh, user, group, ev, true) })
 }
@@ -381,7 +525,12 @@ pub unsafe extern "C" fn daos_cont_set_owner(coh: daos_handle_t, user: d_string_
 /// # Safety
 /// `user` and `group` are NULL or strings.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_set_owner_no_check(coh: daos_handle_t, user: d_string_t, group: d_string_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_set_owner_no_check(
+    coh: daos_handle_t,
+    user: d_string_t,
+    group: d_string_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     // SAFETY: same contract.
     daos_guard(|| unsafe { set_owner("daos_cont_set_owner_no_check", coh, user, group, ev, false) })
 }
@@ -391,22 +540,32 @@ pub unsafe extern "C" fn daos_cont_set_owner_no_check(coh: daos_handle_t, user: 
 /// # Safety
 /// `size` and `buffer` stay valid until completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_list_attr(coh: daos_handle_t, buffer: *mut c_char, size: *mut usize, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_list_attr(
+    coh: daos_handle_t,
+    buffer: *mut c_char,
+    size: *mut usize,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         if size.is_null() {
             return Der::INVAL.0;
         }
         let (buffer, size) = (SendPtr(buffer), SendPtr(size));
-        run_daos("daos_cont_list_attr", &pool_ids_of_cont(coh.cookie), ev, move || {
-            match client::cont_handle(coh.cookie).and_then(|h| client::cont_list_attrs(&h)) {
-                // SAFETY: valid until completion.
-                Ok(names) => unsafe {
-                    attr_list(&names, buffer, size);
-                    0
-                },
-                Err(e) => e.0,
-            }
-        })
+        run_daos(
+            "daos_cont_list_attr",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                match client::cont_handle(coh.cookie).and_then(|h| client::cont_list_attrs(&h)) {
+                    // SAFETY: valid until completion.
+                    Ok(names) => unsafe {
+                        attr_list(&names, buffer, size);
+                        0
+                    },
+                    Err(e) => e.0,
+                }
+            },
+        )
     })
 }
 
@@ -433,16 +592,23 @@ pub unsafe extern "C" fn daos_cont_get_attr(
             return Der::INVAL.0;
         }
         let (buffers, sizes) = (SendPtr(buffers as *mut *mut c_void), SendPtr(sizes));
-        run_daos("daos_cont_get_attr", &pool_ids_of_cont(coh.cookie), ev, move || {
-            match client::cont_handle(coh.cookie).and_then(|h| client::cont_get_attrs(&h, &names)) {
-                // SAFETY: valid until completion.
-                Ok(v) => unsafe {
-                    attr_fill(&v, buffers, sizes);
-                    0
-                },
-                Err(e) => e.0,
-            }
-        })
+        run_daos(
+            "daos_cont_get_attr",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                match client::cont_handle(coh.cookie)
+                    .and_then(|h| client::cont_get_attrs(&h, &names))
+                {
+                    // SAFETY: valid until completion.
+                    Ok(v) => unsafe {
+                        attr_fill(&v, buffers, sizes);
+                        0
+                    },
+                    Err(e) => e.0,
+                }
+            },
+        )
     })
 }
 
@@ -463,14 +629,23 @@ pub unsafe extern "C" fn daos_cont_set_attr(
         // SAFETY: per the function contract.
         let attrs = match unsafe { attr_names(n, names) }.and_then(|ns| {
             // SAFETY: per the function contract.
-            unsafe { attr_values(ns.len(), values, sizes) }.map(|vs| ns.into_iter().zip(vs).collect::<Vec<_>>())
+            unsafe { attr_values(ns.len(), values, sizes) }
+                .map(|vs| ns.into_iter().zip(vs).collect::<Vec<_>>())
         }) {
             Ok(a) => a,
             Err(e) => return e.0,
         };
-        run_daos("daos_cont_set_attr", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_set_attrs(&h, &attrs)))
-        })
+        run_daos(
+            "daos_cont_set_attr",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc(
+                    client::cont_handle(coh.cookie)
+                        .and_then(|h| client::cont_set_attrs(&h, &attrs)),
+                )
+            },
+        )
     })
 }
 
@@ -479,16 +654,29 @@ pub unsafe extern "C" fn daos_cont_set_attr(
 /// # Safety
 /// `names` holds `n` entries.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_del_attr(coh: daos_handle_t, n: c_int, names: *const *const c_char, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_del_attr(
+    coh: daos_handle_t,
+    n: c_int,
+    names: *const *const c_char,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
         let names = match unsafe { attr_names(n, names) } {
             Ok(v) => v,
             Err(e) => return e.0,
         };
-        run_daos("daos_cont_del_attr", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_del_attrs(&h, &names)))
-        })
+        run_daos(
+            "daos_cont_del_attr",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc(
+                    client::cont_handle(coh.cookie)
+                        .and_then(|h| client::cont_del_attrs(&h, &names)),
+                )
+            },
+        )
     })
 }
 
@@ -511,7 +699,12 @@ fn snap(op: &str, coh: daos_handle_t, epoch: *mut daos_epoch_t, ev: *mut daos_ev
 /// # Safety
 /// `epoch` stays valid until completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_create_snap(coh: daos_handle_t, epoch: *mut daos_epoch_t, name: *mut c_char, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_create_snap(
+    coh: daos_handle_t,
+    epoch: *mut daos_epoch_t,
+    name: *mut c_char,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         if !name.is_null() {
             return Der::NOSYS.0;
@@ -566,26 +759,33 @@ pub unsafe extern "C" fn daos_cont_list_snap(
         }
         let _ = names;
         let (nr, epochs, anchor) = (SendPtr(nr), SendPtr(epochs), SendPtr(anchor));
-        run_daos("daos_cont_list_snap", &pool_ids_of_cont(coh.cookie), ev, move || {
-            let list = match client::cont_handle(coh.cookie).and_then(|h| client::cont_list_snaps(&h)) {
-                Ok(l) => l,
-                Err(e) => return e.0,
-            };
-            // SAFETY: out-parameters stay valid until completion; epochs holds *nr entries.
-            unsafe {
-                let room = *nr.get();
-                if !epochs.get().is_null() && room > 0 {
-                    for (i, e) in list.iter().take(room as usize).enumerate() {
-                        *epochs.get().add(i) = *e;
+        run_daos(
+            "daos_cont_list_snap",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                let list = match client::cont_handle(coh.cookie)
+                    .and_then(|h| client::cont_list_snaps(&h))
+                {
+                    Ok(l) => l,
+                    Err(e) => return e.0,
+                };
+                // SAFETY: out-parameters stay valid until completion; epochs holds *nr entries.
+                unsafe {
+                    let room = *nr.get();
+                    if !epochs.get().is_null() && room > 0 {
+                        for (i, e) in list.iter().take(room as usize).enumerate() {
+                            *epochs.get().add(i) = *e;
+                        }
+                    }
+                    *nr.get() = list.len() as c_int;
+                    if !anchor.get().is_null() {
+                        (*anchor.get()).da_type = 3; // DAOS_ANCHOR_TYPE_EOF
                     }
                 }
-                *nr.get() = list.len() as c_int;
-                if !anchor.get().is_null() {
-                    (*anchor.get()).da_type = 3; // DAOS_ANCHOR_TYPE_EOF
-                }
-            }
-            0
-        })
+                0
+            },
+        )
     })
 }
 
@@ -594,14 +794,24 @@ pub unsafe extern "C" fn daos_cont_list_snap(
 /// # Safety
 /// `ev` is NULL or an initialised event.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_destroy_snap(coh: daos_handle_t, epr: daos_epoch_range_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_destroy_snap(
+    coh: daos_handle_t,
+    epr: daos_epoch_range_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         if epr.epr_lo != epr.epr_hi || epr.epr_lo == 0 {
             return Der::INVAL.0;
         }
-        run_daos("daos_cont_destroy_snap", &pool_ids_of_cont(coh.cookie), ev, move || {
-            rc(client::cont_handle(coh.cookie).and_then(|h| client::cont_destroy_snap(&h, epr.epr_lo)))
-        })
+        run_daos(
+            "daos_cont_destroy_snap",
+            &pool_ids_of_cont(coh.cookie),
+            ev,
+            move || {
+                rc(client::cont_handle(coh.cookie)
+                    .and_then(|h| client::cont_destroy_snap(&h, epr.epr_lo)))
+            },
+        )
     })
 }
 
@@ -622,7 +832,11 @@ pub unsafe extern "C" fn daos_cont_local2global(coh: daos_handle_t, glob: *mut d
 /// # Safety
 /// `glob` describes a blob from `daos_cont_local2global`; `coh` is a valid out-pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_cont_global2local(poh: daos_handle_t, glob: d_iov_t, coh: *mut daos_handle_t) -> c_int {
+pub unsafe extern "C" fn daos_cont_global2local(
+    poh: daos_handle_t,
+    glob: d_iov_t,
+    coh: *mut daos_handle_t,
+) -> c_int {
     daos_guard(|| {
         if coh.is_null() {
             return Der::INVAL.0;

@@ -13,9 +13,9 @@ use crate::der::Der;
 use crate::dfs::{DEFAULT_CHUNK_SIZE, Dfs, DfsObj, fill_stat};
 use crate::events::SendPtr;
 use crate::ffi::{
-    d_sg_list_t, d_string_t, daos_anchor_t, daos_epoch_t, daos_event_t, daos_handle_t, daos_obj_id_t,
-    daos_oclass_id_t, daos_off_t, daos_size_t, dfs_attr_t, dfs_obj_t, dfs_t, dirent, gid_t, mode_t, stat, uid_t,
-    uuid_t,
+    d_sg_list_t, d_string_t, daos_anchor_t, daos_epoch_t, daos_event_t, daos_handle_t,
+    daos_obj_id_t, daos_oclass_id_t, daos_off_t, daos_size_t, dfs_attr_t, dfs_obj_t, dfs_t, dirent,
+    gid_t, mode_t, stat, uid_t, uuid_t,
 };
 use crate::props::{PropValue, co};
 use crate::state::DfsAttrs;
@@ -99,9 +99,16 @@ fn dfs_initialized() -> bool {
 ///
 /// # Safety
 /// `attr` is NULL or a valid `dfs_attr_t`.
-unsafe fn create_attrs(attr: *const dfs_attr_t) -> Result<(DfsAttrs, Vec<(u32, PropValue)>), c_int> {
+unsafe fn create_attrs(
+    attr: *const dfs_attr_t,
+) -> Result<(DfsAttrs, Vec<(u32, PropValue)>), c_int> {
     let (uid, gid) = crate::fsutil::euid_egid();
-    let mut a = DfsAttrs { chunk_size: DEFAULT_CHUNK_SIZE, root_uid: uid, root_gid: gid, ..Default::default() };
+    let mut a = DfsAttrs {
+        chunk_size: DEFAULT_CHUNK_SIZE,
+        root_uid: uid,
+        root_gid: gid,
+        ..Default::default()
+    };
     let mut props = Vec::new();
     if !attr.is_null() {
         // SAFETY: a valid dfs_attr_t per the contract.
@@ -116,7 +123,12 @@ unsafe fn create_attrs(attr: *const dfs_attr_t) -> Result<(DfsAttrs, Vec<(u32, P
             return Err(libc::EINVAL);
         }
         a.mode = at.da_mode;
-        let hints: Vec<u8> = at.da_hints.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let hints: Vec<u8> = at
+            .da_hints
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
         a.hints = String::from_utf8_lossy(&hints).into_owned();
         // SAFETY: da_props is NULL or a valid property.
         props = unsafe { read_cont_props(at.da_props) }.map_err(der_errno)?;
@@ -124,7 +136,19 @@ unsafe fn create_attrs(attr: *const dfs_attr_t) -> Result<(DfsAttrs, Vec<(u32, P
     props.retain(|(t, _)| *t != co::LAYOUT_TYPE && *t != co::ROOTS);
     props.push((co::LAYOUT_TYPE, PropValue::Val(crate::props::LAYOUT_POSIX)));
     // Superblock and root directory object ids (any non-zero ids: there are no objects).
-    props.push((co::ROOTS, PropValue::Roots([1, 0x0001_0000_0000_0000, 2, 0x0001_0000_0000_0000, 0, 0, 0, 0])));
+    props.push((
+        co::ROOTS,
+        PropValue::Roots([
+            1,
+            0x0001_0000_0000_0000,
+            2,
+            0x0001_0000_0000_0000,
+            0,
+            0,
+            0,
+            0,
+        ]),
+    ));
     Ok((a, props))
 }
 
@@ -199,7 +223,15 @@ unsafe fn create_common(
         Err(e) => return e,
     };
     let new = Uuid::new_v4();
-    match cont_create(&pool, new, props, attrs, label, !coh.is_null(), !dfs.is_null()) {
+    match cont_create(
+        &pool,
+        new,
+        props,
+        attrs,
+        label,
+        !coh.is_null(),
+        !dfs.is_null(),
+    ) {
         Ok((h, d)) => {
             // SAFETY: out-pointers are NULL or valid per the contract.
             unsafe {
@@ -208,7 +240,14 @@ unsafe fn create_common(
                     put(SendPtr(coh), daos_handle_t { cookie: h.cookie });
                 }
                 if let Some(d) = d {
-                    put(SendPtr(dfs), boxed_mount(Mount { dfs: d, own_pool: None, own_cont: None }));
+                    put(
+                        SendPtr(dfs),
+                        boxed_mount(Mount {
+                            dfs: d,
+                            own_pool: None,
+                            own_cont: None,
+                        }),
+                    );
                 }
             }
             0
@@ -222,7 +261,13 @@ unsafe fn create_common(
 /// # Safety
 /// `attr` NULL or valid; out-pointers NULL or valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_cont_create(poh: daos_handle_t, uuid: *mut uuid_t, attr: *mut dfs_attr_t, coh: *mut daos_handle_t, dfs: *mut *mut dfs_t) -> c_int {
+pub unsafe extern "C" fn dfs_cont_create(
+    poh: daos_handle_t,
+    uuid: *mut uuid_t,
+    attr: *mut dfs_attr_t,
+    coh: *mut daos_handle_t,
+    dfs: *mut *mut dfs_t,
+) -> c_int {
     dfs_guard(|| {
         if uuid.is_null() {
             return libc::EINVAL;
@@ -247,9 +292,21 @@ pub unsafe extern "C" fn dfs_cont_create_with_label(
 ) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let Some(l) = (unsafe { cstr(label) }) else { return libc::EINVAL };
+        let Some(l) = (unsafe { cstr(label) }) else {
+            return libc::EINVAL;
+        };
         // SAFETY: same contract.
-        unsafe { create_common("dfs_cont_create_with_label", poh, Some(l.to_string()), attr, uuid, coh, dfs) }
+        unsafe {
+            create_common(
+                "dfs_cont_create_with_label",
+                poh,
+                Some(l.to_string()),
+                attr,
+                uuid,
+                coh,
+                dfs,
+            )
+        }
     })
 }
 
@@ -258,12 +315,18 @@ pub unsafe extern "C" fn dfs_cont_create_with_label(
 /// # Safety
 /// `dfs` is a valid out-pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_mount(poh: daos_handle_t, coh: daos_handle_t, flags: c_int, dfs: *mut *mut dfs_t) -> c_int {
+pub unsafe extern "C" fn dfs_mount(
+    poh: daos_handle_t,
+    coh: daos_handle_t,
+    flags: c_int,
+    dfs: *mut *mut dfs_t,
+) -> c_int {
     dfs_guard(|| {
         if dfs.is_null() {
             return libc::EINVAL;
         }
-        let h = match client::pool_handle(poh.cookie).and_then(|_| client::cont_handle(coh.cookie)) {
+        let h = match client::pool_handle(poh.cookie).and_then(|_| client::cont_handle(coh.cookie))
+        {
             Ok(h) => h,
             Err(e) => return der_errno(e),
         };
@@ -273,7 +336,11 @@ pub unsafe extern "C" fn dfs_mount(poh: daos_handle_t, coh: daos_handle_t, flags
         match Dfs::mount(h, flags, None) {
             // SAFETY: valid out-pointer.
             Ok(d) => unsafe {
-                *dfs = boxed_mount(Mount { dfs: d, own_pool: None, own_cont: None });
+                *dfs = boxed_mount(Mount {
+                    dfs: d,
+                    own_pool: None,
+                    own_cont: None,
+                });
                 0
             },
             Err(e) => e,
@@ -312,14 +379,19 @@ pub unsafe extern "C" fn dfs_mount_snap(
             Ok(e) => e,
             Err(e) => return e,
         };
-        let h = match client::pool_handle(poh.cookie).and_then(|_| client::cont_handle(coh.cookie)) {
+        let h = match client::pool_handle(poh.cookie).and_then(|_| client::cont_handle(coh.cookie))
+        {
             Ok(h) => h,
             Err(e) => return der_errno(e),
         };
         match Dfs::mount(h, libc::O_RDONLY, Some(epoch)) {
             // SAFETY: valid out-pointer.
             Ok(d) => unsafe {
-                *dfs = boxed_mount(Mount { dfs: d, own_pool: None, own_cont: None });
+                *dfs = boxed_mount(Mount {
+                    dfs: d,
+                    own_pool: None,
+                    own_cont: None,
+                });
                 0
             },
             Err(e) => e,
@@ -345,7 +417,14 @@ pub unsafe extern "C" fn dfs_umount(dfs: *mut dfs_t) -> c_int {
 }
 
 /// Connects pool and container and mounts (the body of `dfs_connect[_snap]`).
-fn connect(pool: &str, sys: Option<&str>, cont: &str, flags: c_int, snapshot: Option<u64>, create: Option<(DfsAttrs, Vec<(u32, PropValue)>)>) -> Result<Mount, c_int> {
+fn connect(
+    pool: &str,
+    sys: Option<&str>,
+    cont: &str,
+    flags: c_int,
+    snapshot: Option<u64>,
+    create: Option<(DfsAttrs, Vec<(u32, PropValue)>)>,
+) -> Result<Mount, c_int> {
     if !dfs_initialized() {
         return Err(libc::EACCES);
     }
@@ -366,14 +445,20 @@ fn connect(pool: &str, sys: Option<&str>, cont: &str, flags: c_int, snapshot: Op
             match cont_create(&p, uuid, props, attrs, label, true, false) {
                 Ok((Some(h), _)) => h,
                 Ok(_) => return Err(close_pool(libc::EIO)),
-                Err(e) if e == libc::EEXIST => client::cont_open(&p, cont, COO_RW).map_err(|e| close_pool(der_errno(e)))?,
+                Err(e) if e == libc::EEXIST => {
+                    client::cont_open(&p, cont, COO_RW).map_err(|e| close_pool(der_errno(e)))?
+                }
                 Err(e) => return Err(close_pool(e)),
             }
         }
         Err(e) => return Err(close_pool(der_errno(e))),
     };
     match Dfs::mount(c.clone(), flags, snapshot) {
-        Ok(d) => Ok(Mount { dfs: d, own_pool: Some(p.cookie), own_cont: Some(c.cookie) }),
+        Ok(d) => Ok(Mount {
+            dfs: d,
+            own_pool: Some(p.cookie),
+            own_cont: Some(c.cookie),
+        }),
         Err(e) => {
             let _ = client::cont_close(c.cookie);
             Err(close_pool(e))
@@ -396,7 +481,9 @@ pub unsafe extern "C" fn dfs_connect(
 ) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (Some(p), sys, Some(c)) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }, unsafe { cstr(cont) }) else {
+        let (Some(p), sys, Some(c)) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }, unsafe {
+            cstr(cont)
+        }) else {
             return libc::EINVAL;
         };
         if dfs.is_null() {
@@ -441,7 +528,9 @@ pub unsafe extern "C" fn dfs_connect_snap(
 ) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (Some(p), sys, Some(c)) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }, unsafe { cstr(cont) }) else {
+        let (Some(p), sys, Some(c)) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }, unsafe {
+            cstr(cont)
+        }) else {
             return libc::EINVAL;
         };
         if dfs.is_null() || flags & libc::O_ACCMODE != libc::O_RDONLY {
@@ -491,10 +580,18 @@ pub unsafe extern "C" fn dfs_disconnect(dfs: *mut dfs_t) -> c_int {
 /// # Safety
 /// Strings are NULL or valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_destroy(pool: *const c_char, sys: *const c_char, cont: *const c_char, force: c_int, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn dfs_destroy(
+    pool: *const c_char,
+    sys: *const c_char,
+    cont: *const c_char,
+    force: c_int,
+    ev: *mut daos_event_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (Some(p), sys, Some(c)) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }, unsafe { cstr(cont) }) else {
+        let (Some(p), sys, Some(c)) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }, unsafe {
+            cstr(cont)
+        }) else {
             return libc::EINVAL;
         };
         if !dfs_initialized() {
@@ -502,7 +599,9 @@ pub unsafe extern "C" fn dfs_destroy(pool: *const c_char, sys: *const c_char, co
         }
         let (p, sys, c) = (p.to_string(), sys.map(str::to_string), c.to_string());
         run_dfs("dfs_destroy", &[p.clone()], ev, move || {
-            let ph = match client::pool_connect(&p, sys.as_deref(), PC_RW).or_else(|_| client::pool_connect(&p, sys.as_deref(), PC_RO)) {
+            let ph = match client::pool_connect(&p, sys.as_deref(), PC_RW)
+                .or_else(|_| client::pool_connect(&p, sys.as_deref(), PC_RO))
+            {
                 Ok(h) => h,
                 Err(e) => return der_errno(e),
             };
@@ -533,10 +632,22 @@ pub unsafe extern "C" fn dfs_query(dfs: *mut dfs_t, attr: *mut dfs_attr_t) -> c_
         let out = unsafe { &mut *attr };
         out.da_id = 0;
         out.da_chunk_size = a.chunk_size;
-        out.da_oclass_id = if a.oclass != 0 { a.oclass } else { super::gurt::oclass_id("SX") };
+        out.da_oclass_id = if a.oclass != 0 {
+            a.oclass
+        } else {
+            super::gurt::oclass_id("SX")
+        };
         out.da_mode = a.mode;
-        out.da_dir_oclass_id = if a.dir_oclass != 0 { a.dir_oclass } else { super::gurt::oclass_id("S1") };
-        out.da_file_oclass_id = if a.file_oclass != 0 { a.file_oclass } else { super::gurt::oclass_id("SX") };
+        out.da_dir_oclass_id = if a.dir_oclass != 0 {
+            a.dir_oclass
+        } else {
+            super::gurt::oclass_id("S1")
+        };
+        out.da_file_oclass_id = if a.file_oclass != 0 {
+            a.file_oclass
+        } else {
+            super::gurt::oclass_id("SX")
+        };
         out.da_hints = [0; 128];
         for (d, s) in out.da_hints.iter_mut().zip(a.hints.bytes().take(127)) {
             *d = s as c_char;
@@ -560,7 +671,13 @@ pub unsafe extern "C" fn dfs_sync(dfs: *mut dfs_t) -> c_int {
 /// # Safety
 /// `user` and `group` NULL or strings.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_cont_set_owner(coh: daos_handle_t, user: d_string_t, uid: uid_t, group: d_string_t, gid: gid_t) -> c_int {
+pub unsafe extern "C" fn dfs_cont_set_owner(
+    coh: daos_handle_t,
+    user: d_string_t,
+    uid: uid_t,
+    group: d_string_t,
+    gid: gid_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         let (u, g) = unsafe { (cstr(user), cstr(group)) };
@@ -574,14 +691,20 @@ pub unsafe extern "C" fn dfs_cont_set_owner(coh: daos_handle_t, user: d_string_t
         if let Some(code) = dfs_fault_now("dfs_cont_set_owner", &h.pool.ids()) {
             return code;
         }
-        let resolve = |name: Option<&str>, id: u32, look: fn(&str) -> Option<u32>| -> Result<Option<u32>, c_int> {
+        let resolve = |name: Option<&str>,
+                       id: u32,
+                       look: fn(&str) -> Option<u32>|
+         -> Result<Option<u32>, c_int> {
             match name {
                 None => Ok(None),
                 Some(_) if id != u32::MAX => Ok(Some(id)),
                 Some(n) => look(n.trim_end_matches('@')).map(Some).ok_or(libc::ENOENT),
             }
         };
-        let (new_uid, new_gid) = match (resolve(u, uid, crate::fsutil::uid_of), resolve(g, gid, crate::fsutil::gid_of)) {
+        let (new_uid, new_gid) = match (
+            resolve(u, uid, crate::fsutil::uid_of),
+            resolve(g, gid, crate::fsutil::gid_of),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return e,
         };
@@ -607,11 +730,18 @@ pub unsafe extern "C" fn dfs_cont_set_owner(coh: daos_handle_t, user: d_string_t
 /// # Safety
 /// `cont` a string; `name` NULL or a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_cont_check(poh: daos_handle_t, cont: *const c_char, flags: u64, name: *const c_char) -> c_int {
+pub unsafe extern "C" fn dfs_cont_check(
+    poh: daos_handle_t,
+    cont: *const c_char,
+    flags: u64,
+    name: *const c_char,
+) -> c_int {
     dfs_guard(|| {
         let _ = (flags, name);
         // SAFETY: per the function contract.
-        let Some(c) = (unsafe { cstr(cont) }) else { return libc::EINVAL };
+        let Some(c) = (unsafe { cstr(cont) }) else {
+            return libc::EINVAL;
+        };
         let r = client::pool_handle(poh.cookie).and_then(|p| {
             let id = crate::label::NameOrUuid::parse(c).ok_or(Der::INVAL)?;
             let u = p.dir.resolve_cont(&id)?;
@@ -629,7 +759,13 @@ pub unsafe extern "C" fn dfs_cont_check(poh: daos_handle_t, cont: *const c_char,
 ///
 /// # Safety
 /// `out` valid; `mode` and `stbuf` NULL or valid.
-unsafe fn deliver(m: &Mount, o: DfsObj, out: *mut *mut dfs_obj_t, mode: *mut mode_t, stbuf: *mut stat) -> c_int {
+unsafe fn deliver(
+    m: &Mount,
+    o: DfsObj,
+    out: *mut *mut dfs_obj_t,
+    mode: *mut mode_t,
+    stbuf: *mut stat,
+) -> c_int {
     if !stbuf.is_null() {
         match m.dfs.ostat(&o) {
             // SAFETY: bindgen's struct stat and libc's are the same glibc type.
@@ -650,7 +786,14 @@ unsafe fn deliver(m: &Mount, o: DfsObj, out: *mut *mut dfs_obj_t, mode: *mut mod
 /// # Safety
 /// `dfs` a mount; `path` a string; `obj` valid; `mode`, `stbuf` NULL or valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_lookup(dfs: *mut dfs_t, path: *const c_char, flags: c_int, obj: *mut *mut dfs_obj_t, mode: *mut mode_t, stbuf: *mut stat) -> c_int {
+pub unsafe extern "C" fn dfs_lookup(
+    dfs: *mut dfs_t,
+    path: *const c_char,
+    flags: c_int,
+    obj: *mut *mut dfs_obj_t,
+    mode: *mut mode_t,
+    stbuf: *mut stat,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         let (m, p) = match (unsafe { mount(dfs) }, unsafe { cstr(path) }) {
@@ -730,7 +873,11 @@ pub unsafe extern "C" fn dfs_open(
             return code;
         }
         // SAFETY: per the function contract.
-        match m.dfs.open(unsafe { self::obj(parent) }, n, mode, flags, unsafe { cstr(value) }) {
+        match m
+            .dfs
+            .open(unsafe { self::obj(parent) }, n, mode, flags, unsafe {
+                cstr(value)
+            }) {
             // SAFETY: valid out-pointer.
             Ok(o) => unsafe {
                 *obj = boxed_obj(o);
@@ -770,7 +917,11 @@ unsafe fn sgl_parts(sgl: *mut d_sg_list_t) -> Option<Vec<(usize, usize, usize)>>
     }
     // SAFETY: sg_iovs has sg_nr entries.
     let iovs = unsafe { std::slice::from_raw_parts(s.sg_iovs, s.sg_nr as usize) };
-    Some(iovs.iter().map(|v| (v.iov_buf as usize, v.iov_buf_len, v.iov_len)).collect())
+    Some(
+        iovs.iter()
+            .map(|v| (v.iov_buf as usize, v.iov_buf_len, v.iov_len))
+            .collect(),
+    )
 }
 
 /// `dfs_read`: fills the list's buffers (their full capacity) from `off`.
@@ -799,8 +950,10 @@ pub unsafe extern "C" fn dfs_read(
             unsafe {
                 let m = &*(dfsp.get() as *const Mount);
                 let o = &*(objp.get() as *const DfsObj);
-                let mut bufs: Vec<&mut [u8]> =
-                    parts.iter().map(|(p, cap, _)| std::slice::from_raw_parts_mut(*p as *mut u8, *cap)).collect();
+                let mut bufs: Vec<&mut [u8]> = parts
+                    .iter()
+                    .map(|(p, cap, _)| std::slice::from_raw_parts_mut(*p as *mut u8, *cap))
+                    .collect();
                 match m.dfs.read(o, off, &mut bufs) {
                     Ok(n) => {
                         put(out, n);
@@ -818,7 +971,13 @@ pub unsafe extern "C" fn dfs_read(
 /// # Safety
 /// All pointers stay valid until completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_write(dfs: *mut dfs_t, obj: *mut dfs_obj_t, sgl: *mut d_sg_list_t, off: daos_off_t, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn dfs_write(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    sgl: *mut d_sg_list_t,
+    off: daos_off_t,
+    ev: *mut daos_event_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         let (m, parts) = match (unsafe { mount(dfs) }, unsafe { sgl_parts(sgl) }) {
@@ -832,8 +991,10 @@ pub unsafe extern "C" fn dfs_write(dfs: *mut dfs_t, obj: *mut dfs_obj_t, sgl: *m
             unsafe {
                 let m = &*(dfsp.get() as *const Mount);
                 let o = &*(objp.get() as *const DfsObj);
-                let bufs: Vec<&[u8]> =
-                    parts.iter().map(|(p, _, len)| std::slice::from_raw_parts(*p as *const u8, *len)).collect();
+                let bufs: Vec<&[u8]> = parts
+                    .iter()
+                    .map(|(p, _, len)| std::slice::from_raw_parts(*p as *const u8, *len))
+                    .collect();
                 m.dfs.write(o, off, &bufs).err().unwrap_or(0)
             }
         })
@@ -845,7 +1006,11 @@ pub unsafe extern "C" fn dfs_write(dfs: *mut dfs_t, obj: *mut dfs_obj_t, sgl: *m
 /// # Safety
 /// `dfs` a mount, `obj` an object, `size` valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_get_size(dfs: *mut dfs_t, obj: *mut dfs_obj_t, size: *mut daos_size_t) -> c_int {
+pub unsafe extern "C" fn dfs_get_size(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    size: *mut daos_size_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         let (m, o) = match (unsafe { mount(dfs) }, unsafe { self::obj(obj) }) {
@@ -869,7 +1034,12 @@ pub unsafe extern "C" fn dfs_get_size(dfs: *mut dfs_t, obj: *mut dfs_obj_t, size
 /// # Safety
 /// `dfs` a mount, `obj` an object.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_punch(dfs: *mut dfs_t, obj: *mut dfs_obj_t, offset: daos_off_t, len: daos_size_t) -> c_int {
+pub unsafe extern "C" fn dfs_punch(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    offset: daos_off_t,
+    len: daos_size_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         match (unsafe { mount(dfs) }, unsafe { self::obj(obj) }) {
@@ -886,7 +1056,13 @@ pub unsafe extern "C" fn dfs_punch(dfs: *mut dfs_t, obj: *mut dfs_obj_t, offset:
 /// # Safety
 /// `dfs` a mount, `obj` a directory object; `anchor`, `nr` valid; `dirs` holds `*nr` entries.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_readdir(dfs: *mut dfs_t, obj: *mut dfs_obj_t, anchor: *mut daos_anchor_t, nr: *mut u32, dirs: *mut dirent) -> c_int {
+pub unsafe extern "C" fn dfs_readdir(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    anchor: *mut daos_anchor_t,
+    nr: *mut u32,
+    dirs: *mut dirent,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         let (m, o) = match (unsafe { mount(dfs) }, unsafe { self::obj(obj) }) {
@@ -933,7 +1109,13 @@ pub unsafe extern "C" fn dfs_readdir(dfs: *mut dfs_t, obj: *mut dfs_obj_t, ancho
 /// # Safety
 /// `dfs` a mount; `parent` NULL or an object; `name` a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_mkdir(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name: *const c_char, mode: mode_t, cid: daos_oclass_id_t) -> c_int {
+pub unsafe extern "C" fn dfs_mkdir(
+    dfs: *mut dfs_t,
+    parent: *mut dfs_obj_t,
+    name: *const c_char,
+    mode: mode_t,
+    cid: daos_oclass_id_t,
+) -> c_int {
     dfs_guard(|| {
         let _ = cid;
         // SAFETY: per the function contract.
@@ -943,7 +1125,10 @@ pub unsafe extern "C" fn dfs_mkdir(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name
                     return code;
                 }
                 // SAFETY: parent is NULL or an object.
-                m.dfs.mkdir(unsafe { self::obj(parent) }, n, mode).err().unwrap_or(0)
+                m.dfs
+                    .mkdir(unsafe { self::obj(parent) }, n, mode)
+                    .err()
+                    .unwrap_or(0)
             }
             (Err(e), _) => e,
             _ => libc::EINVAL,
@@ -956,7 +1141,13 @@ pub unsafe extern "C" fn dfs_mkdir(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name
 /// # Safety
 /// `dfs` a mount; `parent` NULL or an object; `name` a string; `oid` NULL or valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_remove(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name: *const c_char, force: bool, oid: *mut daos_obj_id_t) -> c_int {
+pub unsafe extern "C" fn dfs_remove(
+    dfs: *mut dfs_t,
+    parent: *mut dfs_obj_t,
+    name: *const c_char,
+    force: bool,
+    oid: *mut daos_obj_id_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         match (unsafe { mount(dfs) }, unsafe { cstr(name) }) {
@@ -965,7 +1156,11 @@ pub unsafe extern "C" fn dfs_remove(dfs: *mut dfs_t, parent: *mut dfs_obj_t, nam
                     return code;
                 }
                 // SAFETY: parent is NULL or an object.
-                let r = m.dfs.remove(unsafe { self::obj(parent) }, n, force).err().unwrap_or(0);
+                let r = m
+                    .dfs
+                    .remove(unsafe { self::obj(parent) }, n, force)
+                    .err()
+                    .unwrap_or(0);
                 if r == 0 {
                     // SAFETY: oid NULL or valid.
                     unsafe { put(SendPtr(oid), daos_obj_id_t { lo: 0, hi: 0 }) };
@@ -1002,7 +1197,12 @@ pub unsafe extern "C" fn dfs_get_mode(obj: *mut dfs_obj_t, mode: *mut mode_t) ->
 /// # Safety
 /// `dfs` a mount; `parent` NULL or an object; `name` NULL or a string; `stbuf` valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_stat(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name: *const c_char, stbuf: *mut stat) -> c_int {
+pub unsafe extern "C" fn dfs_stat(
+    dfs: *mut dfs_t,
+    parent: *mut dfs_obj_t,
+    name: *const c_char,
+    stbuf: *mut stat,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         let m = match unsafe { mount(dfs) } {
@@ -1014,7 +1214,10 @@ pub unsafe extern "C" fn dfs_stat(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name:
             return code;
         }
         // SAFETY: per the function contract.
-        match m.dfs.stat(unsafe { self::obj(parent) }, unsafe { cstr(name) }) {
+        match m
+            .dfs
+            .stat(unsafe { self::obj(parent) }, unsafe { cstr(name) })
+        {
             Ok(md) => {
                 // SAFETY: bindgen's struct stat is glibc's.
                 fill_stat(&md, unsafe { &mut *(stbuf as *mut libc::stat) });
@@ -1030,7 +1233,11 @@ pub unsafe extern "C" fn dfs_stat(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name:
 /// # Safety
 /// `dfs` a mount; `obj` an object; `stbuf` valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_ostat(dfs: *mut dfs_t, obj: *mut dfs_obj_t, stbuf: *mut stat) -> c_int {
+pub unsafe extern "C" fn dfs_ostat(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    stbuf: *mut stat,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         match (unsafe { mount(dfs) }, unsafe { self::obj(obj) }) {
@@ -1053,12 +1260,21 @@ pub unsafe extern "C" fn dfs_ostat(dfs: *mut dfs_t, obj: *mut dfs_obj_t, stbuf: 
 /// # Safety
 /// `dfs` a mount; `parent` NULL or an object; `name` NULL or a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_access(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name: *const c_char, mask: c_int) -> c_int {
+pub unsafe extern "C" fn dfs_access(
+    dfs: *mut dfs_t,
+    parent: *mut dfs_obj_t,
+    name: *const c_char,
+    mask: c_int,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         match unsafe { mount(dfs) } {
             // SAFETY: per the function contract.
-            Ok(m) => m.dfs.access(unsafe { self::obj(parent) }, unsafe { cstr(name) }, mask).err().unwrap_or(0),
+            Ok(m) => m
+                .dfs
+                .access(unsafe { self::obj(parent) }, unsafe { cstr(name) }, mask)
+                .err()
+                .unwrap_or(0),
             Err(e) => e,
         }
     })
@@ -1069,7 +1285,12 @@ pub unsafe extern "C" fn dfs_access(dfs: *mut dfs_t, parent: *mut dfs_obj_t, nam
 /// # Safety
 /// `dfs` a mount; `parent` NULL or an object; `name` NULL or a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_chmod(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name: *const c_char, mode: mode_t) -> c_int {
+pub unsafe extern "C" fn dfs_chmod(
+    dfs: *mut dfs_t,
+    parent: *mut dfs_obj_t,
+    name: *const c_char,
+    mode: mode_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         match unsafe { mount(dfs) } {
@@ -1078,7 +1299,10 @@ pub unsafe extern "C" fn dfs_chmod(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name
                     return code;
                 }
                 // SAFETY: per the function contract.
-                m.dfs.chmod(unsafe { self::obj(parent) }, unsafe { cstr(name) }, mode).err().unwrap_or(0)
+                m.dfs
+                    .chmod(unsafe { self::obj(parent) }, unsafe { cstr(name) }, mode)
+                    .err()
+                    .unwrap_or(0)
             }
             Err(e) => e,
         }
@@ -1090,7 +1314,14 @@ pub unsafe extern "C" fn dfs_chmod(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name
 /// # Safety
 /// `dfs` a mount; `parent` NULL or an object; `name` NULL or a string.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_chown(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name: *const c_char, uid: uid_t, gid: gid_t, flags: c_int) -> c_int {
+pub unsafe extern "C" fn dfs_chown(
+    dfs: *mut dfs_t,
+    parent: *mut dfs_obj_t,
+    name: *const c_char,
+    uid: uid_t,
+    gid: gid_t,
+    flags: c_int,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         match unsafe { mount(dfs) } {
@@ -1099,7 +1330,16 @@ pub unsafe extern "C" fn dfs_chown(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name
                     return code;
                 }
                 // SAFETY: per the function contract.
-                m.dfs.chown(unsafe { self::obj(parent) }, unsafe { cstr(name) }, uid, gid, flags).err().unwrap_or(0)
+                m.dfs
+                    .chown(
+                        unsafe { self::obj(parent) },
+                        unsafe { cstr(name) },
+                        uid,
+                        gid,
+                        flags,
+                    )
+                    .err()
+                    .unwrap_or(0)
             }
             Err(e) => e,
         }
@@ -1111,7 +1351,12 @@ pub unsafe extern "C" fn dfs_chown(dfs: *mut dfs_t, parent: *mut dfs_obj_t, name
 /// # Safety
 /// `dfs` a mount; `obj` an object; `stbuf` valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn dfs_osetattr(dfs: *mut dfs_t, obj: *mut dfs_obj_t, stbuf: *mut stat, flags: c_int) -> c_int {
+pub unsafe extern "C" fn dfs_osetattr(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    stbuf: *mut stat,
+    flags: c_int,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
         match (unsafe { mount(dfs) }, unsafe { self::obj(obj) }) {

@@ -18,10 +18,14 @@ const XATTR_MAX: usize = 170;
 const NO_REVERSE_LOOKUP: u32 = 2;
 const NO_CHECK_PATH: u32 = 4;
 
-const LAYOUTS: [&str; 9] = ["UNKNOWN", "POSIX", "HDF5", "PYTHON", "SPARK", "DATABASE", "ROOT", "SEISMIC", "METEO"];
+const LAYOUTS: [&str; 9] = [
+    "UNKNOWN", "POSIX", "HDF5", "PYTHON", "SPARK", "DATABASE", "ROOT", "SEISMIC", "METEO",
+];
 
 fn errno() -> c_int {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 fn set_label_buf(buf: &mut [c_char; 128], s: &str) {
@@ -37,7 +41,11 @@ fn parse_xattr(s: &str) -> Option<(u16, Uuid, Uuid)> {
     let (ty, ids) = rest.split_once("://")?;
     let layout = LAYOUTS.iter().position(|l| *l == ty)?;
     let (p, c) = ids.split_once('/')?;
-    Some((layout as u16, Uuid::parse_str(p).ok()?, Uuid::parse_str(c).ok()?))
+    Some((
+        layout as u16,
+        Uuid::parse_str(p).ok()?,
+        Uuid::parse_str(c).ok()?,
+    ))
 }
 
 fn fill_from_xattr(attr: &mut duns_attr_t, layout: u16, pool: Uuid, cont: Uuid, rel: Option<&str>) {
@@ -54,7 +62,14 @@ fn read_xattr(path: &Path) -> Result<String, c_int> {
     let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
     let mut buf = vec![0u8; XATTR_MAX + 1];
     // SAFETY: lgetxattr with NUL-terminated strings and a buffer of the given size.
-    let n = unsafe { libc::lgetxattr(c.as_ptr(), XATTR_NAME.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::lgetxattr(
+            c.as_ptr(),
+            XATTR_NAME.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if n < 0 {
         return Err(errno());
     }
@@ -63,16 +78,24 @@ fn read_xattr(path: &Path) -> Result<String, c_int> {
 }
 
 fn resolve(path: &str, flags: u32, attr: &mut duns_attr_t) -> c_int {
-    if let Some(rest) = path.strip_prefix("daos://").or_else(|| (flags & NO_CHECK_PATH != 0).then_some(path)) {
+    if let Some(rest) = path
+        .strip_prefix("daos://")
+        .or_else(|| (flags & NO_CHECK_PATH != 0).then_some(path))
+    {
         let mut parts = rest.trim_start_matches('/').splitn(3, '/');
-        let (Some(pool), Some(cont)) = (parts.next(), parts.next()) else { return libc::EINVAL };
+        let (Some(pool), Some(cont)) = (parts.next(), parts.next()) else {
+            return libc::EINVAL;
+        };
         if pool.is_empty() || cont.is_empty() || pool.len() > 127 || cont.len() > 127 {
             return libc::EINVAL;
         }
         attr.da_type = 0;
         set_label_buf(&mut attr.da_pool, pool);
         set_label_buf(&mut attr.da_cont, cont);
-        attr.da_rel_path = parts.next().map(|r| strdup(&format!("/{r}"))).unwrap_or(std::ptr::null_mut());
+        attr.da_rel_path = parts
+            .next()
+            .map(|r| strdup(&format!("/{r}")))
+            .unwrap_or(std::ptr::null_mut());
         return 0;
     }
     let mut cur = PathBuf::from(path);
@@ -81,7 +104,9 @@ fn resolve(path: &str, flags: u32, attr: &mut duns_attr_t) -> c_int {
     loop {
         match read_xattr(&cur) {
             Ok(v) => {
-                let Some((layout, p, c)) = parse_xattr(&v) else { return libc::EINVAL };
+                let Some((layout, p, c)) = parse_xattr(&v) else {
+                    return libc::EINVAL;
+                };
                 let rel_path = (!rel.is_empty()).then(|| {
                     rel.reverse();
                     format!("/{}", rel.join("/"))
@@ -96,7 +121,9 @@ fn resolve(path: &str, flags: u32, attr: &mut duns_attr_t) -> c_int {
                 if flags & NO_REVERSE_LOOKUP != 0 || !walkable {
                     return if walkable { first } else { e };
                 }
-                let Some(name) = cur.file_name().map(|n| n.to_string_lossy().into_owned()) else { return first };
+                let Some(name) = cur.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                    return first;
+                };
                 rel.push(name);
                 if !cur.pop() || cur.as_os_str().is_empty() {
                     return first;
@@ -116,7 +143,9 @@ fn resolve(path: &str, flags: u32, attr: &mut duns_attr_t) -> c_int {
 pub unsafe extern "C" fn duns_resolve_path(path: *const c_char, attr: *mut duns_attr_t) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (Some(p), false) = (unsafe { cstr(path) }, attr.is_null()) else { return libc::EINVAL };
+        let (Some(p), false) = (unsafe { cstr(path) }, attr.is_null()) else {
+            return libc::EINVAL;
+        };
         // SAFETY: valid attr.
         let a = unsafe { &mut *attr };
         resolve(p, a.da_flags, a)
@@ -128,7 +157,11 @@ pub unsafe extern "C" fn duns_resolve_path(path: *const c_char, attr: *mut duns_
 /// # Safety
 /// `str_` readable for `len` bytes; `attr` valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn duns_parse_attr(str_: *mut c_char, len: daos_size_t, attr: *mut duns_attr_t) -> c_int {
+pub unsafe extern "C" fn duns_parse_attr(
+    str_: *mut c_char,
+    len: daos_size_t,
+    attr: *mut duns_attr_t,
+) -> c_int {
     dfs_guard(|| {
         if str_.is_null() || attr.is_null() || len == 0 {
             return libc::EINVAL;
@@ -136,7 +169,9 @@ pub unsafe extern "C" fn duns_parse_attr(str_: *mut c_char, len: daos_size_t, at
         // SAFETY: bounded read of the caller's buffer.
         let n = unsafe { libc::strnlen(str_, len as usize) };
         // SAFETY: n readable bytes.
-        let s = String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(str_ as *const u8, n) }).into_owned();
+        let s =
+            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(str_ as *const u8, n) })
+                .into_owned();
         match parse_xattr(&s) {
             Some((l, p, c)) => {
                 // SAFETY: valid attr.
@@ -193,20 +228,38 @@ fn link(path: &Path, layout: u16, pool: Uuid, cont: Uuid) -> c_int {
     let created = if is_dir {
         std::fs::create_dir(path)
     } else {
-        std::fs::OpenOptions::new().write(true).create_new(true).open(path).map(|_| ())
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map(|_| ())
     };
     if let Err(e) = created {
         return e.raw_os_error().unwrap_or(libc::EIO);
     }
     let value = format!("DAOS.{}://{pool}/{cont}", LAYOUTS[layout as usize]);
-    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else { return libc::EINVAL };
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return libc::EINVAL;
+    };
     let v = CString::new(value).unwrap_or_default();
     let bytes = v.as_bytes_with_nul();
     // SAFETY: lsetxattr with NUL-terminated strings and a value of the given size.
-    let rc = unsafe { libc::lsetxattr(c.as_ptr(), XATTR_NAME.as_ptr(), bytes.as_ptr().cast(), bytes.len(), 0) };
+    let rc = unsafe {
+        libc::lsetxattr(
+            c.as_ptr(),
+            XATTR_NAME.as_ptr(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            0,
+        )
+    };
     if rc != 0 {
         let e = errno();
-        let _ = if is_dir { std::fs::remove_dir(path) } else { std::fs::remove_file(path) };
+        let _ = if is_dir {
+            std::fs::remove_dir(path)
+        } else {
+            std::fs::remove_file(path)
+        };
         return e;
     }
     0
@@ -217,10 +270,16 @@ fn link(path: &Path, layout: u16, pool: Uuid, cont: Uuid) -> c_int {
 /// # Safety
 /// `cont` and `path` strings.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn duns_link_cont(poh: daos_handle_t, cont: *const c_char, path: *const c_char) -> c_int {
+pub unsafe extern "C" fn duns_link_cont(
+    poh: daos_handle_t,
+    cont: *const c_char,
+    path: *const c_char,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (Some(c), Some(p)) = (unsafe { cstr(cont) }, unsafe { cstr(path) }) else { return libc::EINVAL };
+        let (Some(c), Some(p)) = (unsafe { cstr(cont) }, unsafe { cstr(path) }) else {
+            return libc::EINVAL;
+        };
         let pool = match client::pool_handle(poh.cookie) {
             Ok(h) => h,
             Err(e) => return e.to_errno(),
@@ -250,10 +309,16 @@ pub unsafe extern "C" fn duns_link_cont(poh: daos_handle_t, cont: *const c_char,
 /// # Safety
 /// `path` a string; `attrp` valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn duns_create_path(poh: daos_handle_t, path: *const c_char, attrp: *mut duns_attr_t) -> c_int {
+pub unsafe extern "C" fn duns_create_path(
+    poh: daos_handle_t,
+    path: *const c_char,
+    attrp: *mut duns_attr_t,
+) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (Some(p), false) = (unsafe { cstr(path) }, attrp.is_null()) else { return libc::EINVAL };
+        let (Some(p), false) = (unsafe { cstr(path) }, attrp.is_null()) else {
+            return libc::EINVAL;
+        };
         // SAFETY: valid attr.
         let a = unsafe { &mut *attrp };
         let layout = a.da_type;
@@ -267,7 +332,12 @@ pub unsafe extern "C" fn duns_create_path(poh: daos_handle_t, path: *const c_cha
         if std::fs::symlink_metadata(p).is_ok() {
             return libc::EEXIST;
         }
-        let label_bytes: Vec<u8> = a.da_cont.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let label_bytes: Vec<u8> = a
+            .da_cont
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
         let label = String::from_utf8_lossy(&label_bytes).into_owned();
         let mut uuid = [0u8; 16];
         let rc = if layout == 1 {
@@ -295,13 +365,27 @@ pub unsafe extern "C" fn duns_create_path(poh: daos_handle_t, path: *const c_cha
                 }
             } else {
                 // SAFETY: valid arguments built above; no handles requested.
-                unsafe { super::dfs::dfs_cont_create(poh, &mut uuid, &mut dattr, std::ptr::null_mut(), std::ptr::null_mut()) }
+                unsafe {
+                    super::dfs::dfs_cont_create(
+                        poh,
+                        &mut uuid,
+                        &mut dattr,
+                        std::ptr::null_mut(),
+                        std::ptr::null_mut(),
+                    )
+                }
             }
         } else {
             let u = Uuid::new_v4();
             uuid = *u.as_bytes();
-            let props = vec![(crate::props::co::LAYOUT_TYPE, crate::props::PropValue::Val(u64::from(layout)))];
-            client::cont_create(&pool, u, &props, None).err().map(|e| e.to_errno()).unwrap_or(0)
+            let props = vec![(
+                crate::props::co::LAYOUT_TYPE,
+                crate::props::PropValue::Val(u64::from(layout)),
+            )];
+            client::cont_create(&pool, u, &props, None)
+                .err()
+                .map(|e| e.to_errno())
+                .unwrap_or(0)
         };
         if rc != 0 {
             return rc;
@@ -326,7 +410,9 @@ pub unsafe extern "C" fn duns_create_path(poh: daos_handle_t, path: *const c_cha
 pub unsafe extern "C" fn duns_destroy_path(poh: daos_handle_t, path: *const c_char) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let Some(p) = (unsafe { cstr(path) }) else { return libc::EINVAL };
+        let Some(p) = (unsafe { cstr(path) }) else {
+            return libc::EINVAL;
+        };
         let pool = match client::pool_handle(poh.cookie) {
             Ok(h) => h,
             Err(e) => return e.to_errno(),
@@ -335,25 +421,40 @@ pub unsafe extern "C" fn duns_destroy_path(poh: daos_handle_t, path: *const c_ch
             Ok(v) => v,
             Err(e) => return e,
         };
-        let Some((layout, puuid, cuuid)) = parse_xattr(&value) else { return libc::EINVAL };
+        let Some((layout, puuid, cuuid)) = parse_xattr(&value) else {
+            return libc::EINVAL;
+        };
         if puuid != pool.dir.uuid {
             return libc::EINVAL;
         }
         if let Err(e) = client::cont_destroy(&pool, &cuuid.to_string(), true) {
             return e.to_errno();
         }
-        let r = if layout == 1 { std::fs::remove_dir(p) } else { std::fs::remove_file(p) };
-        r.err().map(|e| e.raw_os_error().unwrap_or(libc::EIO)).unwrap_or(0)
+        let r = if layout == 1 {
+            std::fs::remove_dir(p)
+        } else {
+            std::fs::remove_file(p)
+        };
+        r.err()
+            .map(|e| e.raw_os_error().unwrap_or(libc::EIO))
+            .unwrap_or(0)
     })
 }
 
 /// `duns_resolve_path` for Rust callers (the emulated dfuse): (pool, container) as stored in
 /// the attribute, or the errno.
 pub fn resolve_pool_cont(path: &str, flags: u32) -> Result<(String, String), c_int> {
-    let mut a = duns_attr_t { da_flags: flags, ..Default::default() };
+    let mut a = duns_attr_t {
+        da_flags: flags,
+        ..Default::default()
+    };
     let rc = resolve(path, flags, &mut a);
     let text = |b: &[c_char; 128]| {
-        let v: Vec<u8> = b.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let v: Vec<u8> = b
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
         String::from_utf8_lossy(&v).into_owned()
     };
     let out = (text(&a.da_pool), text(&a.da_cont));

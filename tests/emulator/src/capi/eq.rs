@@ -79,7 +79,11 @@ pub unsafe extern "C" fn daos_eq_query(
     events: *mut *mut daos_event_t,
 ) -> c_int {
     daos_guard(|| {
-        let max = if events.is_null() { 0 } else { nevents as usize };
+        let max = if events.is_null() {
+            0
+        } else {
+            nevents as usize
+        };
         match events::eq_query(eqh.cookie, query, max) {
             Ok((count, evs)) => {
                 for (i, e) in evs.iter().enumerate() {
@@ -98,7 +102,11 @@ pub unsafe extern "C" fn daos_eq_query(
 /// # Safety
 /// `ev` is a caller-owned event; `parent` NULL or an initialised event.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_event_init(ev: *mut daos_event_t, eqh: daos_handle_t, parent: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_event_init(
+    ev: *mut daos_event_t,
+    eqh: daos_handle_t,
+    parent: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| rc(events::event_init(ev, eqh.cookie, parent)))
 }
 
@@ -116,7 +124,10 @@ pub unsafe extern "C" fn daos_event_fini(ev: *mut daos_event_t) -> c_int {
 /// # Safety
 /// `parent` is an initialised event; `child` NULL or one of its children.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_event_next(parent: *mut daos_event_t, child: *mut daos_event_t) -> *mut daos_event_t {
+pub unsafe extern "C" fn daos_event_next(
+    parent: *mut daos_event_t,
+    child: *mut daos_event_t,
+) -> *mut daos_event_t {
     super::guard(std::ptr::null_mut(), || events::event_next(parent, child))
 }
 
@@ -125,7 +136,11 @@ pub unsafe extern "C" fn daos_event_next(parent: *mut daos_event_t, child: *mut 
 /// # Safety
 /// `ev` is an initialised event; `flag` a valid out-pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_event_test(ev: *mut daos_event_t, timeout: i64, flag: *mut bool) -> c_int {
+pub unsafe extern "C" fn daos_event_test(
+    ev: *mut daos_event_t,
+    timeout: i64,
+    flag: *mut bool,
+) -> c_int {
     daos_guard(|| {
         if flag.is_null() {
             return Der::INVAL.0;
@@ -164,7 +179,11 @@ pub unsafe extern "C" fn daos_event_abort(ev: *mut daos_event_t) -> c_int {
 /// # Safety
 /// `ev` is an initialised event; `cb` may be called with `arg` on a polling thread.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_event_register_comp_cb(ev: *mut daos_event_t, cb: daos_event_comp_cb_t, arg: *mut c_void) -> c_int {
+pub unsafe extern "C" fn daos_event_register_comp_cb(
+    ev: *mut daos_event_t,
+    cb: daos_event_comp_cb_t,
+    arg: *mut c_void,
+) -> c_int {
     daos_guard(|| match cb {
         Some(f) => rc(events::register_comp_cb(ev, f, arg)),
         None => Der::INVAL.0,

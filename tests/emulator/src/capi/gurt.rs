@@ -29,7 +29,13 @@ pub extern "C" fn daos_fini() -> c_int {
 /// `daos_reinit`: for a child after fork; the emulator's threads restart lazily.
 #[unsafe(no_mangle)]
 pub extern "C" fn daos_reinit() -> c_int {
-    daos_guard(|| if crate::client::is_initialized() { 0 } else { Der::UNINIT.0 })
+    daos_guard(|| {
+        if crate::client::is_initialized() {
+            0
+        } else {
+            Der::UNINIT.0
+        }
+    })
 }
 
 /// `d_errstr`.
@@ -38,7 +44,8 @@ pub extern "C" fn d_errstr(rc: c_int) -> *const c_char {
     guard(c"DER_UNKNOWN".as_ptr(), || der::errstr(rc).as_ptr())
 }
 
-static UNKNOWN_DESC: parking_lot::Mutex<Option<HashMap<i32, CString>>> = parking_lot::Mutex::new(None);
+static UNKNOWN_DESC: parking_lot::Mutex<Option<HashMap<i32, CString>>> =
+    parking_lot::Mutex::new(None);
 
 /// `d_errdesc`: for unknown codes "Unknown error code N" (kept alive for the process).
 #[unsafe(no_mangle)]
@@ -51,7 +58,9 @@ pub extern "C" fn d_errdesc(rc: c_int) -> *const c_char {
         let entry = map
             .get_or_insert_with(HashMap::new)
             .entry(rc)
-            .or_insert_with(|| CString::new(format!("Unknown error code {rc}")).unwrap_or_default());
+            .or_insert_with(|| {
+                CString::new(format!("Unknown error code {rc}")).unwrap_or_default()
+            });
         entry.as_ptr()
     })
 }
@@ -77,13 +86,16 @@ pub extern "C" fn d_unixnsec2hlc(unixnsec: u64) -> u64 {
 /// `d_rank_list_alloc`: ranks 0..size-1.
 #[unsafe(no_mangle)]
 pub extern "C" fn d_rank_list_alloc(size: u32) -> *mut d_rank_list_t {
-    guard(std::ptr::null_mut(), || rank_list(&(0..size).collect::<Vec<_>>()))
+    guard(std::ptr::null_mut(), || {
+        rank_list(&(0..size).collect::<Vec<_>>())
+    })
 }
 
 /// A malloc'ed rank list holding `ranks`.
 pub(crate) fn rank_list(ranks: &[u32]) -> *mut d_rank_list_t {
     // SAFETY: calloc of one list header; checked for NULL.
-    let list = unsafe { libc::calloc(1, std::mem::size_of::<d_rank_list_t>()) } as *mut d_rank_list_t;
+    let list =
+        unsafe { libc::calloc(1, std::mem::size_of::<d_rank_list_t>()) } as *mut d_rank_list_t;
     if list.is_null() {
         return list;
     }
@@ -130,7 +142,13 @@ fn class_table() -> &'static Vec<(String, u32)> {
     static TABLE: std::sync::OnceLock<Vec<(String, u32)>> = std::sync::OnceLock::new();
     TABLE.get_or_init(|| {
         let def = |redun: u32, grp: u32| (redun << 24) | grp;
-        let gname = |g: u32| if g == MAX_GROUPS { "X".to_string() } else { g.to_string() };
+        let gname = |g: u32| {
+            if g == MAX_GROUPS {
+                "X".to_string()
+            } else {
+                g.to_string()
+            }
+        };
         let mut t = Vec::new();
         for g in GROUPS.into_iter().chain([MAX_GROUPS]) {
             t.push((format!("S{}", gname(g)), def(1, g)));
@@ -140,15 +158,45 @@ fn class_table() -> &'static Vec<(String, u32)> {
                 t.push((format!("RP_{r}G{}", gname(g)), def(code, g)));
             }
         }
-        for (r, code) in [(12, 14), (16, 15), (24, 16), (32, 17), (48, 18), (64, 19), (128, 20)] {
+        for (r, code) in [
+            (12, 14),
+            (16, 15),
+            (24, 16),
+            (32, 17),
+            (48, 18),
+            (64, 19),
+            (128, 20),
+        ] {
             t.push((format!("RP_{r}G1"), def(code, 1)));
         }
-        for (k, p, code) in [(2, 1, 32), (2, 2, 33), (4, 1, 34), (4, 2, 35), (8, 1, 36), (8, 2, 37), (16, 1, 38), (16, 2, 39)] {
+        for (k, p, code) in [
+            (2, 1, 32),
+            (2, 2, 33),
+            (4, 1, 34),
+            (4, 2, 35),
+            (8, 1, 36),
+            (8, 2, 37),
+            (16, 1, 38),
+            (16, 2, 39),
+        ] {
             for g in GROUPS.into_iter().chain([MAX_GROUPS]) {
                 t.push((format!("EC_{k}P{p}G{}", gname(g)), def(code, g)));
             }
         }
-        for (n, id) in [("TINY", 51), ("SMALL", 52), ("LARGE", 53), ("MAX", 54), ("RP_TINY", 60), ("RP_SMALL", 61), ("RP_LARGE", 62), ("RP_MAX", 63), ("EC_TINY", 100), ("EC_SMALL", 101), ("EC_LARGE", 102), ("EC_MAX", 103)] {
+        for (n, id) in [
+            ("TINY", 51),
+            ("SMALL", 52),
+            ("LARGE", 53),
+            ("MAX", 54),
+            ("RP_TINY", 60),
+            ("RP_SMALL", 61),
+            ("RP_LARGE", 62),
+            ("RP_MAX", 63),
+            ("EC_TINY", 100),
+            ("EC_SMALL", 101),
+            ("EC_LARGE", 102),
+            ("EC_MAX", 103),
+        ] {
             t.push((n.to_string(), id));
         }
         t
@@ -163,8 +211,14 @@ fn class_table() -> &'static Vec<(String, u32)> {
 pub unsafe extern "C" fn daos_oclass_name2id(name: *const c_char) -> c_int {
     guard(0, || {
         // SAFETY: name is NULL or a NUL-terminated string (C contract).
-        let Some(n) = (unsafe { cstr(name) }) else { return 0 };
-        class_table().iter().find(|(cn, _)| cn.eq_ignore_ascii_case(n)).map(|(_, id)| *id as c_int).unwrap_or(0)
+        let Some(n) = (unsafe { cstr(name) }) else {
+            return 0;
+        };
+        class_table()
+            .iter()
+            .find(|(cn, _)| cn.eq_ignore_ascii_case(n))
+            .map(|(_, id)| *id as c_int)
+            .unwrap_or(0)
     })
 }
 
@@ -175,7 +229,9 @@ pub unsafe extern "C" fn daos_oclass_name2id(name: *const c_char) -> c_int {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daos_oclass_id2name(oc_id: daos_oclass_id_t, name: *mut c_char) -> c_int {
     guard(-1, || {
-        let Some((n, _)) = class_table().iter().find(|(_, id)| *id == oc_id) else { return -1 };
+        let Some((n, _)) = class_table().iter().find(|(_, id)| *id == oc_id) else {
+            return -1;
+        };
         if name.is_null() {
             return -1;
         }
@@ -190,5 +246,9 @@ pub unsafe extern "C" fn daos_oclass_id2name(oc_id: daos_oclass_id_t, name: *mut
 
 /// Object class of a name (for DFS attributes), 0 when unknown.
 pub(crate) fn oclass_id(name: &str) -> u32 {
-    class_table().iter().find(|(cn, _)| cn.eq_ignore_ascii_case(name)).map(|(_, id)| *id).unwrap_or(0)
+    class_table()
+        .iter()
+        .find(|(cn, _)| cn.eq_ignore_ascii_case(name))
+        .map(|(_, id)| *id)
+        .unwrap_or(0)
 }

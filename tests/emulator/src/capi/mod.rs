@@ -127,10 +127,18 @@ pub(crate) fn run_dfs(
     if ev.is_null() {
         return events::launch(ev, f.delay, body);
     }
-    events::launch(ev, f.delay, Box::new(move || {
-        let e = body();
-        if e == 0 { 0 } else { crate::der::errno2der(e).0 }
-    }))
+    events::launch(
+        ev,
+        f.delay,
+        Box::new(move || {
+            let e = body();
+            if e == 0 {
+                0
+            } else {
+                crate::der::errno2der(e).0
+            }
+        }),
+    )
 }
 
 /// The injected fault for a synchronous DFS call with no event (applies the delay here).

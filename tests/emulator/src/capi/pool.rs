@@ -10,8 +10,8 @@ use crate::client::{self, PoolHandle};
 use crate::der::{Der, DerResult};
 use crate::events::SendPtr;
 use crate::ffi::{
-    d_iov_t, d_rank_list_t, d_rank_t, daos_event_t, daos_handle_t, daos_pool_cont_info, daos_pool_info_t,
-    daos_prop_t, daos_size_t, daos_target_info_t,
+    d_iov_t, d_rank_list_t, d_rank_t, daos_event_t, daos_handle_t, daos_pool_cont_info,
+    daos_pool_info_t, daos_prop_t, daos_size_t, daos_target_info_t,
 };
 use crate::props::{PropValue, Props, po};
 
@@ -70,7 +70,9 @@ pub unsafe extern "C" fn daos_pool_connect2(
 ) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
-        let (Some(name), sys) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }) else { return Der::INVAL.0 };
+        let (Some(name), sys) = (unsafe { cstr(pool) }, unsafe { cstr(sys) }) else {
+            return Der::INVAL.0;
+        };
         if poh.is_null() {
             return Der::INVAL.0;
         }
@@ -121,11 +123,18 @@ pub unsafe extern "C" fn daos_pool_connect(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daos_pool_disconnect(poh: daos_handle_t, ev: *mut daos_event_t) -> c_int {
     daos_guard(|| {
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
-        run_daos("daos_pool_disconnect", &ids, ev, move || match client::pool_disconnect(poh.cookie) {
-            Ok(()) => 0,
-            Err(e) => e.0,
-        })
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
+        run_daos(
+            "daos_pool_disconnect",
+            &ids,
+            ev,
+            move || match client::pool_disconnect(poh.cookie) {
+                Ok(()) => 0,
+                Err(e) => e.0,
+            },
+        )
     })
 }
 
@@ -216,7 +225,11 @@ fn pool_props(h: &PoolHandle) -> DerResult<Props> {
     let mut p = Props::new();
     p.insert(
         po::LABEL,
-        PropValue::Str(meta.label.clone().unwrap_or_else(|| crate::label::POOL_LABEL_DEFAULT.to_string())),
+        PropValue::Str(
+            meta.label
+                .clone()
+                .unwrap_or_else(|| crate::label::POOL_LABEL_DEFAULT.to_string()),
+        ),
     );
     p.insert(po::ACL, PropValue::Acl(meta.acl.clone()));
     p.insert(po::SPACE_RB, PropValue::Val(5));
@@ -247,7 +260,9 @@ pub unsafe extern "C" fn daos_pool_query(
     ev: *mut daos_event_t,
 ) -> c_int {
     daos_guard(|| {
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
         let (ranks, info, pool_prop) = (SendPtr(ranks), SendPtr(info), SendPtr(pool_prop));
         run_daos("daos_pool_query", &ids, ev, move || {
             let r = (|| -> DerResult<()> {
@@ -261,8 +276,13 @@ pub unsafe extern "C" fn daos_pool_query(
                     fill_pool_info(i, &q);
                 }
                 if !ranks.get().is_null() {
-                    let engines = bits & (DPI_ENGINES_ENABLED | DPI_ENGINES_DISABLED | DPI_ENGINES_DEAD);
-                    let list: &[u32] = if engines == 0 || bits & DPI_ENGINES_ENABLED != 0 { &[0] } else { &[] };
+                    let engines =
+                        bits & (DPI_ENGINES_ENABLED | DPI_ENGINES_DISABLED | DPI_ENGINES_DEAD);
+                    let list: &[u32] = if engines == 0 || bits & DPI_ENGINES_ENABLED != 0 {
+                        &[0]
+                    } else {
+                        &[]
+                    };
                     // SAFETY: ranks stays valid until completion.
                     unsafe { put(ranks, super::gurt::rank_list(list)) };
                 }
@@ -293,7 +313,9 @@ pub unsafe extern "C" fn daos_pool_query_target(
         if info.is_null() {
             return Der::INVAL.0;
         }
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
         let info = SendPtr(info);
         run_daos("daos_pool_query_target", &ids, ev, move || {
             let r = (|| -> DerResult<()> {
@@ -330,13 +352,16 @@ pub unsafe extern "C" fn daos_pool_list_cont(
         if ncont.is_null() {
             return Der::INVAL.0;
         }
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
         let (ncont, cbuf) = (SendPtr(ncont), SendPtr(cbuf));
         run_daos("daos_pool_list_cont", &ids, ev, move || {
-            let conts = match client::pool_handle(poh.cookie).and_then(|h| client::pool_list_cont(&h)) {
-                Ok(c) => c,
-                Err(e) => return e.0,
-            };
+            let conts =
+                match client::pool_handle(poh.cookie).and_then(|h| client::pool_list_cont(&h)) {
+                    Ok(c) => c,
+                    Err(e) => return e.0,
+                };
             // SAFETY: ncont stays valid until completion.
             let room = unsafe { *ncont.get() } as usize;
             // SAFETY: as above.
@@ -387,7 +412,11 @@ pub(crate) unsafe fn attr_names(n: c_int, names: *const *const c_char) -> DerRes
 ///
 /// # Safety
 /// `values` and `sizes` hold `n` entries.
-pub(crate) unsafe fn attr_values(n: usize, values: *const *const c_void, sizes: *const usize) -> DerResult<Vec<Vec<u8>>> {
+pub(crate) unsafe fn attr_values(
+    n: usize,
+    values: *const *const c_void,
+    sizes: *const usize,
+) -> DerResult<Vec<Vec<u8>>> {
     if values.is_null() || sizes.is_null() {
         return Err(Der::INVAL);
     }
@@ -410,13 +439,21 @@ pub(crate) unsafe fn attr_values(n: usize, values: *const *const c_void, sizes: 
 /// # Safety
 /// `sizes` has `values.len()` entries; `buffers` is NULL or has as many (each NULL or holding
 /// `sizes[i]` bytes).
-pub(crate) unsafe fn attr_fill(values: &[Option<Vec<u8>>], buffers: SendPtr<*mut c_void>, sizes: SendPtr<usize>) {
+pub(crate) unsafe fn attr_fill(
+    values: &[Option<Vec<u8>>],
+    buffers: SendPtr<*mut c_void>,
+    sizes: SendPtr<usize>,
+) {
     for (i, v) in values.iter().enumerate() {
         let real = v.as_ref().map(Vec::len).unwrap_or(0);
         // SAFETY: per the function contract.
         unsafe {
             let room = *sizes.0.add(i);
-            let buf = if buffers.0.is_null() { std::ptr::null_mut() } else { *buffers.0.add(i) };
+            let buf = if buffers.0.is_null() {
+                std::ptr::null_mut()
+            } else {
+                *buffers.0.add(i)
+            };
             if let Some(v) = v
                 && !buf.is_null()
             {
@@ -457,12 +494,19 @@ pub(crate) unsafe fn attr_list(names: &[String], buffer: SendPtr<c_char>, size: 
 /// # Safety
 /// `size` and `buffer` stay valid until completion.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_pool_list_attr(poh: daos_handle_t, buffer: *mut c_char, size: *mut usize, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_pool_list_attr(
+    poh: daos_handle_t,
+    buffer: *mut c_char,
+    size: *mut usize,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         if size.is_null() {
             return Der::INVAL.0;
         }
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
         let (buffer, size) = (SendPtr(buffer), SendPtr(size));
         run_daos("daos_pool_list_attr", &ids, ev, move || {
             match client::pool_handle(poh.cookie).and_then(|h| client::pool_list_attrs(&h)) {
@@ -499,7 +543,9 @@ pub unsafe extern "C" fn daos_pool_get_attr(
         if sizes.is_null() {
             return Der::INVAL.0;
         }
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
         let (buffers, sizes) = (SendPtr(buffers as *mut *mut c_void), SendPtr(sizes));
         run_daos("daos_pool_get_attr", &ids, ev, move || {
             match client::pool_handle(poh.cookie).and_then(|h| client::pool_get_attrs(&h, &names)) {
@@ -531,18 +577,26 @@ pub unsafe extern "C" fn daos_pool_set_attr(
         // SAFETY: per the function contract.
         let attrs = match unsafe { attr_names(n, names) }.and_then(|ns| {
             // SAFETY: per the function contract.
-            unsafe { attr_values(ns.len(), values, sizes) }.map(|vs| ns.into_iter().zip(vs).collect::<Vec<_>>())
+            unsafe { attr_values(ns.len(), values, sizes) }
+                .map(|vs| ns.into_iter().zip(vs).collect::<Vec<_>>())
         }) {
             Ok(a) => a,
             Err(e) => return e.0,
         };
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
-        run_daos("daos_pool_set_attr", &ids, ev, move || {
-            match client::pool_handle(poh.cookie).and_then(|h| client::pool_set_attrs(&h, &attrs)) {
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
+        run_daos(
+            "daos_pool_set_attr",
+            &ids,
+            ev,
+            move || match client::pool_handle(poh.cookie)
+                .and_then(|h| client::pool_set_attrs(&h, &attrs))
+            {
                 Ok(()) => 0,
                 Err(e) => e.0,
-            }
-        })
+            },
+        )
     })
 }
 
@@ -551,19 +605,31 @@ pub unsafe extern "C" fn daos_pool_set_attr(
 /// # Safety
 /// `names` holds `n` entries.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_pool_del_attr(poh: daos_handle_t, n: c_int, names: *const *const c_char, ev: *mut daos_event_t) -> c_int {
+pub unsafe extern "C" fn daos_pool_del_attr(
+    poh: daos_handle_t,
+    n: c_int,
+    names: *const *const c_char,
+    ev: *mut daos_event_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
         let names = match unsafe { attr_names(n, names) } {
             Ok(v) => v,
             Err(e) => return e.0,
         };
-        let ids = client::pool_handle(poh.cookie).map(|h| pool_ids(&h)).unwrap_or_default();
-        run_daos("daos_pool_del_attr", &ids, ev, move || {
-            match client::pool_handle(poh.cookie).and_then(|h| client::pool_del_attrs(&h, &names)) {
+        let ids = client::pool_handle(poh.cookie)
+            .map(|h| pool_ids(&h))
+            .unwrap_or_default();
+        run_daos(
+            "daos_pool_del_attr",
+            &ids,
+            ev,
+            move || match client::pool_handle(poh.cookie)
+                .and_then(|h| client::pool_del_attrs(&h, &names))
+            {
                 Ok(()) => 0,
                 Err(e) => e.0,
-            }
-        })
+            },
+        )
     })
 }

@@ -149,7 +149,9 @@ pub(crate) fn set_value(e: &mut daos_prop_entry, t: u32, v: &PropValue) -> DerRe
             let bytes: Vec<u8> = r.iter().flat_map(|w| w.to_ne_bytes()).collect();
             e.__bindgen_anon_1.dpe_val_ptr = nomem(memdup(&bytes))?;
         }
-        PropValue::Ranks(r) => e.__bindgen_anon_1.dpe_val_ptr = nomem(super::gurt::rank_list(r).cast())?,
+        PropValue::Ranks(r) => {
+            e.__bindgen_anon_1.dpe_val_ptr = nomem(super::gurt::rank_list(r).cast())?
+        }
     }
     Ok(())
 }
@@ -180,7 +182,8 @@ pub(crate) unsafe fn fill_query(prop: *mut daos_prop_t, all: &Props) -> DerResul
     let nr = unsafe { (*prop).dpp_nr };
     if nr == 0 {
         // SAFETY: calloc of the entry array; checked.
-        let ents = unsafe { libc::calloc(all.len(), std::mem::size_of::<daos_prop_entry>()) } as *mut daos_prop_entry;
+        let ents = unsafe { libc::calloc(all.len(), std::mem::size_of::<daos_prop_entry>()) }
+            as *mut daos_prop_entry;
         if ents.is_null() {
             return Err(Der::NOMEM);
         }
@@ -223,13 +226,15 @@ pub extern "C" fn daos_prop_alloc(entries_nr: u32) -> *mut daos_prop_t {
             return std::ptr::null_mut();
         }
         // SAFETY: calloc of the header; checked.
-        let prop = unsafe { libc::calloc(1, std::mem::size_of::<daos_prop_t>()) } as *mut daos_prop_t;
+        let prop =
+            unsafe { libc::calloc(1, std::mem::size_of::<daos_prop_t>()) } as *mut daos_prop_t;
         if prop.is_null() || entries_nr == 0 {
             return prop;
         }
         // SAFETY: calloc of the entries; checked; attached to the fresh header.
         unsafe {
-            let ents = libc::calloc(entries_nr as usize, std::mem::size_of::<daos_prop_entry>()) as *mut daos_prop_entry;
+            let ents = libc::calloc(entries_nr as usize, std::mem::size_of::<daos_prop_entry>())
+                as *mut daos_prop_entry;
             if ents.is_null() {
                 libc::free(prop.cast());
                 return std::ptr::null_mut();
@@ -286,9 +291,16 @@ pub unsafe extern "C" fn daos_prop_free(prop: *mut daos_prop_t) {
 /// # Safety
 /// `prop` is NULL or a valid `daos_prop_t`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_entry_get(prop: *mut daos_prop_t, type_: u32) -> *mut daos_prop_entry {
+pub unsafe extern "C" fn daos_prop_entry_get(
+    prop: *mut daos_prop_t,
+    type_: u32,
+) -> *mut daos_prop_entry {
     guard(std::ptr::null_mut(), || {
-        entries(prop).iter_mut().find(|e| e.dpe_type == type_).map(|e| e as *mut _).unwrap_or(std::ptr::null_mut())
+        entries(prop)
+            .iter_mut()
+            .find(|e| e.dpe_type == type_)
+            .map(|e| e as *mut _)
+            .unwrap_or(std::ptr::null_mut())
     })
 }
 
@@ -299,7 +311,9 @@ pub unsafe extern "C" fn daos_prop_entry_get(prop: *mut daos_prop_t, type_: u32)
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daos_prop_has_str(entry: *mut daos_prop_entry) -> bool {
     // SAFETY: a valid entry per the contract.
-    guard(false, || !entry.is_null() && props::kind(unsafe { (*entry).dpe_type }) == Kind::Str)
+    guard(false, || {
+        !entry.is_null() && props::kind(unsafe { (*entry).dpe_type }) == Kind::Str
+    })
 }
 
 /// `daos_prop_has_ptr`.
@@ -313,7 +327,10 @@ pub unsafe extern "C" fn daos_prop_has_ptr(entry: *mut daos_prop_entry) -> bool 
             return false;
         }
         // SAFETY: a valid entry per the contract.
-        matches!(props::kind(unsafe { (*entry).dpe_type }), Kind::Acl | Kind::Roots | Kind::Ranks)
+        matches!(
+            props::kind(unsafe { (*entry).dpe_type }),
+            Kind::Acl | Kind::Roots | Kind::Ranks
+        )
     })
 }
 
@@ -322,7 +339,11 @@ pub unsafe extern "C" fn daos_prop_has_ptr(entry: *mut daos_prop_entry) -> bool 
 /// # Safety
 /// `entry` is a valid entry; `str` is NULL or readable for `len` bytes or up to its NUL.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_entry_set_str(entry: *mut daos_prop_entry, str_: *const c_char, len: daos_size_t) -> c_int {
+pub unsafe extern "C" fn daos_prop_entry_set_str(
+    entry: *mut daos_prop_entry,
+    str_: *const c_char,
+    len: daos_size_t,
+) -> c_int {
     daos_guard(|| {
         if entry.is_null() {
             return Der::INVAL.0;
@@ -355,7 +376,12 @@ pub unsafe extern "C" fn daos_prop_entry_set_str(entry: *mut daos_prop_entry, st
 /// # Safety
 /// As [`daos_prop_entry_set_str`], for an entry of `prop`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_set_str(prop: *mut daos_prop_t, type_: u32, str_: *const c_char, len: daos_size_t) -> c_int {
+pub unsafe extern "C" fn daos_prop_set_str(
+    prop: *mut daos_prop_t,
+    type_: u32,
+    str_: *const c_char,
+    len: daos_size_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
         let e = unsafe { daos_prop_entry_get(prop, type_) };
@@ -372,14 +398,21 @@ pub unsafe extern "C" fn daos_prop_set_str(prop: *mut daos_prop_t, type_: u32, s
 /// # Safety
 /// `entry` is a valid entry; `ptr` is NULL or readable for `size` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_entry_set_ptr(entry: *mut daos_prop_entry, ptr_: *const c_void, size: daos_size_t) -> c_int {
+pub unsafe extern "C" fn daos_prop_entry_set_ptr(
+    entry: *mut daos_prop_entry,
+    ptr_: *const c_void,
+    size: daos_size_t,
+) -> c_int {
     daos_guard(|| {
         if entry.is_null() {
             return Der::INVAL.0;
         }
         // SAFETY: a valid entry per the contract.
         let e = unsafe { &mut *entry };
-        if !matches!(props::kind(e.dpe_type), Kind::Acl | Kind::Roots | Kind::Ranks) {
+        if !matches!(
+            props::kind(e.dpe_type),
+            Kind::Acl | Kind::Roots | Kind::Ranks
+        ) {
             return Der::INVAL.0;
         }
         free_value(e);
@@ -401,7 +434,12 @@ pub unsafe extern "C" fn daos_prop_entry_set_ptr(entry: *mut daos_prop_entry, pt
 /// # Safety
 /// As [`daos_prop_entry_set_ptr`], for an entry of `prop`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_set_ptr(prop: *mut daos_prop_t, type_: u32, ptr_: *const c_void, size: daos_size_t) -> c_int {
+pub unsafe extern "C" fn daos_prop_set_ptr(
+    prop: *mut daos_prop_t,
+    type_: u32,
+    ptr_: *const c_void,
+    size: daos_size_t,
+) -> c_int {
     daos_guard(|| {
         // SAFETY: per the function contract.
         let e = unsafe { daos_prop_entry_get(prop, type_) };
@@ -418,7 +456,11 @@ pub unsafe extern "C" fn daos_prop_set_ptr(prop: *mut daos_prop_t, type_: u32, p
 /// # Safety
 /// Both entries are valid; the source points to at least `len` bytes.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_entry_dup_ptr(entry_dst: *mut daos_prop_entry, entry_src: *mut daos_prop_entry, len: usize) -> c_int {
+pub unsafe extern "C" fn daos_prop_entry_dup_ptr(
+    entry_dst: *mut daos_prop_entry,
+    entry_src: *mut daos_prop_entry,
+    len: usize,
+) -> c_int {
     daos_guard(|| {
         if entry_dst.is_null() || entry_src.is_null() {
             return Der::INVAL.0;
@@ -444,7 +486,10 @@ pub unsafe extern "C" fn daos_prop_entry_dup_ptr(entry_dst: *mut daos_prop_entry
 /// # Safety
 /// Both entries are valid ACL entries.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_entry_cmp_acl(entry1: *mut daos_prop_entry, entry2: *mut daos_prop_entry) -> c_int {
+pub unsafe extern "C" fn daos_prop_entry_cmp_acl(
+    entry1: *mut daos_prop_entry,
+    entry2: *mut daos_prop_entry,
+) -> c_int {
     daos_guard(|| {
         if entry1.is_null() || entry2.is_null() {
             return Der::INVAL.0;
@@ -504,7 +549,11 @@ fn build(values: Vec<(u32, u16, PropValue)>) -> DerResult<*mut daos_prop_t> {
 /// # Safety
 /// Both properties are valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_merge2(old_prop: *mut daos_prop_t, new_prop: *mut daos_prop_t, out_prop: *mut *mut daos_prop_t) -> c_int {
+pub unsafe extern "C" fn daos_prop_merge2(
+    old_prop: *mut daos_prop_t,
+    new_prop: *mut daos_prop_t,
+    out_prop: *mut *mut daos_prop_t,
+) -> c_int {
     daos_guard(|| {
         if old_prop.is_null() || new_prop.is_null() || out_prop.is_null() {
             return Der::INVAL.0;
@@ -535,11 +584,18 @@ pub unsafe extern "C" fn daos_prop_merge2(old_prop: *mut daos_prop_t, new_prop: 
 /// # Safety
 /// Both properties are valid.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_merge(old_prop: *mut daos_prop_t, new_prop: *mut daos_prop_t) -> *mut daos_prop_t {
+pub unsafe extern "C" fn daos_prop_merge(
+    old_prop: *mut daos_prop_t,
+    new_prop: *mut daos_prop_t,
+) -> *mut daos_prop_t {
     guard(std::ptr::null_mut(), || {
         let mut out = std::ptr::null_mut();
         // SAFETY: forwarding the caller's valid properties.
-        if unsafe { daos_prop_merge2(old_prop, new_prop, &mut out) } == 0 { out } else { std::ptr::null_mut() }
+        if unsafe { daos_prop_merge2(old_prop, new_prop, &mut out) } == 0 {
+            out
+        } else {
+            std::ptr::null_mut()
+        }
     })
 }
 
@@ -562,12 +618,18 @@ fn valid_pool_entry(t: u32, v: &PropValue) -> bool {
 /// # Safety
 /// `prop` is a valid property.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_dup(prop: *mut daos_prop_t, pool: bool, input: bool) -> *mut daos_prop_t {
+pub unsafe extern "C" fn daos_prop_dup(
+    prop: *mut daos_prop_t,
+    pool: bool,
+    input: bool,
+) -> *mut daos_prop_t {
     guard(std::ptr::null_mut(), || {
         if prop.is_null() || entries(prop).len() > ENTRIES_MAX as usize {
             return std::ptr::null_mut();
         }
-        let Ok(values) = copy_props(prop, true) else { return std::ptr::null_mut() };
+        let Ok(values) = copy_props(prop, true) else {
+            return std::ptr::null_mut();
+        };
         for (t, _, v) in &values {
             let ok = if pool {
                 !input || valid_pool_entry(*t, v)
@@ -597,25 +659,51 @@ fn parse_entry(name: &str, value: &str) -> DerResult<(u32, PropValue)> {
         };
         r.map_err(|_| Der::INVAL)
     };
-    let pick = |names: &[&str]| names.iter().position(|n| *n == value).map(|i| i as u64).ok_or(Der::INVAL);
+    let pick = |names: &[&str]| {
+        names
+            .iter()
+            .position(|n| *n == value)
+            .map(|i| i as u64)
+            .ok_or(Der::INVAL)
+    };
     Ok(match name {
         "label" => (co::LABEL, PropValue::Str(value.to_string())),
-        "cksum" => (co::CSUM, PropValue::Val(pick(&["off", "crc16", "crc32", "crc64", "sha1", "sha256", "sha512", "adler32"])?)),
+        "cksum" => (
+            co::CSUM,
+            PropValue::Val(pick(&[
+                "off", "crc16", "crc32", "crc64", "sha1", "sha256", "sha512", "adler32",
+            ])?),
+        ),
         "cksum_size" => (co::CSUM_CHUNK_SIZE, PropValue::Val(num()?)),
-        "srv_cksum" => (co::CSUM_SERVER_VERIFY, PropValue::Val(pick(&["off", "on"])?)),
+        "srv_cksum" => (
+            co::CSUM_SERVER_VERIFY,
+            PropValue::Val(pick(&["off", "on"])?),
+        ),
         "dedup" => (co::DEDUP, PropValue::Val(pick(&["off", "memcmp", "hash"])?)),
         "dedup_threshold" => (co::DEDUP_THRESHOLD, PropValue::Val(num()?)),
         "compression" => (
             co::COMPRESS,
-            PropValue::Val(pick(&["off", "lz4", "deflate", "deflate1", "deflate2", "deflate3", "deflate4"])?),
+            PropValue::Val(pick(&[
+                "off", "lz4", "deflate", "deflate1", "deflate2", "deflate3", "deflate4",
+            ])?),
         ),
         "encryption" => (
             co::ENCRYPT,
             PropValue::Val(pick(&[
-                "off", "aes-xts128", "aes-xts256", "aes-cbc128", "aes-cbc192", "aes-cbc256", "aes-gcm128", "aes-gcm256",
+                "off",
+                "aes-xts128",
+                "aes-xts256",
+                "aes-cbc128",
+                "aes-cbc192",
+                "aes-cbc256",
+                "aes-gcm128",
+                "aes-gcm256",
             ])?),
         ),
-        "rd_fac" | "rf" => (co::REDUN_FAC, PropValue::Val(pick(&["0", "1", "2", "3", "4"])?)),
+        "rd_fac" | "rf" => (
+            co::REDUN_FAC,
+            PropValue::Val(pick(&["0", "1", "2", "3", "4"])?),
+        ),
         "ec_cell_sz" => (co::EC_CELL_SZ, PropValue::Val(num()?)),
         "ec_pda" => (co::EC_PDA, PropValue::Val(num()?)),
         "rp_pda" => (co::RP_PDA, PropValue::Val(num()?)),
@@ -630,7 +718,11 @@ fn parse_entry(name: &str, value: &str) -> DerResult<(u32, PropValue)> {
 /// # Safety
 /// `str_` is readable for `len` bytes (or up to its NUL); `prop` is a valid out-pointer.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_from_str(str_: *const c_char, len: daos_size_t, prop: *mut *mut daos_prop_t) -> c_int {
+pub unsafe extern "C" fn daos_prop_from_str(
+    str_: *const c_char,
+    len: daos_size_t,
+    prop: *mut *mut daos_prop_t,
+) -> c_int {
     daos_guard(|| {
         if str_.is_null() || len == 0 || prop.is_null() {
             return Der::INVAL.0;
@@ -638,10 +730,14 @@ pub unsafe extern "C" fn daos_prop_from_str(str_: *const c_char, len: daos_size_
         // SAFETY: bounded read of the caller's string.
         let n = unsafe { libc::strnlen(str_, len as usize) };
         // SAFETY: n readable bytes.
-        let s = String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(str_ as *const u8, n) }).into_owned();
+        let s =
+            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(str_ as *const u8, n) })
+                .into_owned();
         let mut values = Vec::new();
         for part in s.split(';').filter(|p| !p.is_empty()) {
-            let Some((name, value)) = part.split_once(':') else { return Der::INVAL.0 };
+            let Some((name, value)) = part.split_once(':') else {
+                return Der::INVAL.0;
+            };
             if value.is_empty() {
                 return Der::INVAL.0;
             }

@@ -44,7 +44,9 @@ impl Emu {
             .spawn()
             .unwrap();
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert!(line.starts_with("daos_agent listening on "), "{line}");
         let deadline = Instant::now() + Duration::from_secs(10);
         while UnixStream::connect(self.dir.join("daos_agent.sock")).is_err() {
@@ -57,7 +59,11 @@ impl Emu {
     /// Stops the agent: SIGTERM (clean, evicts handles) or SIGKILL (stale socket).
     pub fn stop_agent(&mut self, graceful: bool) {
         if let Some(mut c) = self.agent.take() {
-            let sig = if graceful { libc::SIGTERM } else { libc::SIGKILL };
+            let sig = if graceful {
+                libc::SIGTERM
+            } else {
+                libc::SIGKILL
+            };
             // SAFETY: signalling our own child.
             unsafe { libc::kill(c.id() as i32, sig) };
             let status = c.wait().unwrap();
@@ -68,14 +74,33 @@ impl Emu {
     }
 
     pub fn dmg(&self, args: &[&str]) -> String {
-        let out = Command::new(bin("dmg")).args(args).env("DAOS_AGENT_DRPC_DIR", &self.dir).output().unwrap();
-        assert!(out.status.success(), "dmg {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(bin("dmg"))
+            .args(args)
+            .env("DAOS_AGENT_DRPC_DIR", &self.dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dmg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     pub fn dmg_status(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::new(bin("dmg")).args(args).env("DAOS_AGENT_DRPC_DIR", &self.dir).output().unwrap();
-        (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+        let out = Command::new(bin("dmg"))
+            .args(args)
+            .env("DAOS_AGENT_DRPC_DIR", &self.dir)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
     }
 
     pub fn cmd(&self, name: &str) -> Command {
@@ -94,11 +119,16 @@ impl Drop for Emu {
 }
 
 pub fn nanos() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
 }
 
 pub fn detach_mounts_under(dir: &Path) {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return;
+    };
     for line in info.lines() {
         if let Some(p) = line.split(' ').nth(4)
             && Path::new(p).starts_with(dir)
@@ -118,7 +148,10 @@ pub fn can_mount() -> bool {
     if root && fuse {
         return true;
     }
-    assert!(std::env::var_os("CI").is_none(), "CI must run the mount tests (root={root}, /dev/fuse={fuse})");
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI must run the mount tests (root={root}, /dev/fuse={fuse})"
+    );
     eprintln!("SKIP: FUSE mount tests need root and /dev/fuse (root={root}, /dev/fuse={fuse})");
     false
 }

@@ -1,0 +1,114 @@
+//! The machine the figures come from, and the memory of the processes measured.
+
+use serde::Serialize;
+
+/// What the README prints next to the figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Machine {
+    pub nproc: usize,
+    pub cpu_model: String,
+    pub memory_total_gib: f64,
+    pub kernel: String,
+    /// 1-minute load average when the run started: other work on a shared machine skews the
+    /// figures, so the report says how busy it was.
+    pub load_average_at_start: String,
+}
+
+impl Machine {
+    pub fn describe() -> Machine {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find_map(|l| l.strip_prefix("model name"))
+            .and_then(|rest| rest.split_once(':'))
+            .map(|(_, model)| model.trim().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_total_gib = status_kib(&meminfo, "MemTotal").unwrap_or(0) as f64 / 1048576.0;
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default();
+        let load_average_at_start = std::fs::read_to_string("/proc/loadavg")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().map(str::to_string))
+            .unwrap_or_default();
+        Machine {
+            nproc: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            cpu_model,
+            memory_total_gib,
+            kernel,
+            load_average_at_start,
+        }
+    }
+
+    pub fn one_line(&self) -> String {
+        format!(
+            "{} x {} ({} CPUs), {:.1} GiB RAM, Linux {}, load average {} at start",
+            self.nproc,
+            self.cpu_model,
+            self.nproc,
+            self.memory_total_gib,
+            self.kernel,
+            self.load_average_at_start
+        )
+    }
+}
+
+/// A `Name:   1234 kB` field of /proc/<pid>/status or /proc/meminfo, in KiB.
+fn status_kib(text: &str, field: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
+        rest.split_whitespace().next()?.parse().ok()
+    })
+}
+
+/// Resident memory of a process, from /proc/<pid>/status.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Memory {
+    /// VmRSS: resident now.
+    pub rss_kib: u64,
+    /// VmHWM: the most that was ever resident.
+    pub peak_kib: u64,
+}
+
+impl Memory {
+    pub fn of(pid: i32) -> Option<Memory> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        Some(Memory {
+            rss_kib: status_kib(&status, "VmRSS")?,
+            peak_kib: status_kib(&status, "VmHWM")?,
+        })
+    }
+
+    pub fn rss_mib(&self) -> f64 {
+        self.rss_kib as f64 / 1024.0
+    }
+
+    pub fn peak_mib(&self) -> f64 {
+        self.peak_kib as f64 / 1024.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_fields_are_read_in_kib() {
+        let text = "Name:\tdaos-csi\nVmHWM:\t    9120 kB\nVmRSS:\t    6144 kB\n";
+        assert_eq!(status_kib(text, "VmRSS"), Some(6144));
+        assert_eq!(status_kib(text, "VmHWM"), Some(9120));
+        assert_eq!(status_kib(text, "VmSwap"), None);
+        // A field whose name is a prefix of another must not match it.
+        assert_eq!(status_kib("VmRSSx: 1 kB\n", "VmRSS"), None);
+    }
+
+    #[test]
+    fn this_process_has_resident_memory() {
+        let me = Memory::of(std::process::id() as i32).expect("own status");
+        assert!(me.rss_kib > 0);
+        assert!(me.peak_kib >= me.rss_kib);
+    }
+}
