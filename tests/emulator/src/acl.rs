@@ -212,7 +212,7 @@ impl Ace {
     }
 
     /// `daos_ace_from_str`.
-    pub fn from_str(s: &str) -> DerResult<Ace> {
+    pub fn from_ace_str(s: &str) -> DerResult<Ace> {
         if s.len() > MAX_ACE_STR_LEN {
             return Err(Der::INVAL);
         }
@@ -381,7 +381,7 @@ impl Ace {
             name,
         };
         // A principal buffer of the wrong padded length does not round-trip: invalid.
-        if plen % 8 != 0 || (ace.name.is_some() && ace.principal_len() != plen) {
+        if !plen.is_multiple_of(8) || (ace.name.is_some() && ace.principal_len() != plen) {
             return Err(Der::INVAL);
         }
         Ok((ace, ACE_HEADER + plen))
@@ -413,7 +413,7 @@ impl Acl {
         }
         let aces = strs
             .iter()
-            .map(|s| Ace::from_str(s.as_ref()))
+            .map(|s| Ace::from_ace_str(s.as_ref()))
             .collect::<DerResult<Vec<_>>>()?;
         let acl = Acl::new(aces);
         acl.validate()?;
@@ -461,10 +461,10 @@ impl Acl {
         if ver != ACL_VERSION {
             return Err(Der::INVAL);
         }
-        if len > 0 && (len < ACE_HEADER || len > MAX_ACE_LEN) {
+        if len > 0 && !(ACE_HEADER..=MAX_ACE_LEN).contains(&len) {
             return Err(Der::INVAL);
         }
-        if len % 8 != 0 || b.len() < ACL_HEADER + len {
+        if !len.is_multiple_of(8) || b.len() < ACL_HEADER + len {
             return Err(Der::INVAL);
         }
         let mut rest = &b[ACL_HEADER..ACL_HEADER + len];
@@ -556,12 +556,12 @@ impl Acl {
         let owner = Ace {
             access_types: ACCESS_ALLOW,
             allow: perm::CONT_ALL,
-            ..Ace::new(principal::OWNER, None).unwrap_or_else(|| unreachable_ace())
+            ..Ace::new(principal::OWNER, None).unwrap_or_else(unreachable_ace)
         };
         let group = Ace {
             access_types: ACCESS_ALLOW,
             allow: perm::READ | perm::WRITE | perm::GET_PROP | perm::SET_PROP,
-            ..Ace::new(principal::OWNER_GROUP, None).unwrap_or_else(|| unreachable_ace())
+            ..Ace::new(principal::OWNER_GROUP, None).unwrap_or_else(unreachable_ace)
         };
         Acl::new(vec![owner, group])
     }
@@ -572,12 +572,12 @@ impl Acl {
         let owner = Ace {
             access_types: ACCESS_ALLOW,
             allow: rw,
-            ..Ace::new(principal::OWNER, None).unwrap_or_else(|| unreachable_ace())
+            ..Ace::new(principal::OWNER, None).unwrap_or_else(unreachable_ace)
         };
         let group = Ace {
             access_types: ACCESS_ALLOW,
             allow: rw,
-            ..Ace::new(principal::OWNER_GROUP, None).unwrap_or_else(|| unreachable_ace())
+            ..Ace::new(principal::OWNER_GROUP, None).unwrap_or_else(unreachable_ace)
         };
         Acl::new(vec![owner, group])
     }
@@ -687,7 +687,7 @@ mod tests {
             "A::EVERYONE@:r",
             "AU:S:carol@:rw",
         ] {
-            let ace = Ace::from_str(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            let ace = Ace::from_ace_str(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(ace.to_string_checked().unwrap(), s);
         }
     }
@@ -705,10 +705,10 @@ mod tests {
             "A::bob@",
             "A::b@b@:r",
         ] {
-            assert_eq!(Ace::from_str(s), Err(Der::INVAL), "{s}");
+            assert_eq!(Ace::from_ace_str(s), Err(Der::INVAL), "{s}");
         }
         // Syntactically a principal: "1000@".
-        assert!(Ace::from_str("A::1000@:r").is_ok());
+        assert!(Ace::from_ace_str("A::1000@:r").is_ok());
     }
 
     #[test]
@@ -740,8 +740,8 @@ mod tests {
     #[test]
     fn add_replaces_same_principal_and_remove_reports_missing() {
         let mut acl = Acl::default_container();
-        acl.add(Ace::from_str("A::bob@:r").unwrap());
-        acl.add(Ace::from_str("A::bob@:rw").unwrap());
+        acl.add(Ace::from_ace_str("A::bob@:r").unwrap());
+        acl.add(Ace::from_ace_str("A::bob@:rw").unwrap());
         assert_eq!(acl.aces.len(), 3);
         assert_eq!(
             acl.find(principal::USER, Some("bob@")).unwrap().allow,

@@ -415,7 +415,14 @@ pub fn cont_open_flags_valid(flags: u32) -> bool {
     }
     let evict = flags & COO_EVICT != 0;
     let evict_all = flags & COO_EVICT_ALL != 0;
-    !(evict && evict_all || evict_all && flags & COO_EX == 0 || evict && flags & COO_EX != 0)
+    let exclusive = flags & COO_EX != 0;
+    // EVICT and EVICT_ALL exclude each other; EVICT_ALL needs EX; EVICT must not have it.
+    match (evict, evict_all) {
+        (true, true) => false,
+        (false, true) => exclusive,
+        (true, false) => !exclusive,
+        (false, false) => true,
+    }
 }
 
 /// `daos_cont_open2`.

@@ -21,6 +21,9 @@ use crate::state::DfsAttrs;
 /// An errno result.
 pub type ErrnoResult<T> = Result<T, i32>;
 
+/// A directory entry: name, inode number, `DT_*` type.
+pub type DirEntry = (String, u64, u8);
+
 /// `DFS_MAX_NAME`.
 pub const MAX_NAME: usize = 255;
 /// `DFS_DEFAULT_CHUNK_SIZE`.
@@ -487,11 +490,11 @@ impl Dfs {
         obj: &DfsObj,
         start: usize,
         max: usize,
-    ) -> ErrnoResult<(Vec<(String, u64, u8)>, bool)> {
+    ) -> ErrnoResult<(Vec<DirEntry>, bool)> {
         if obj.kind != ObjKind::Dir {
             return Err(libc::ENOTDIR);
         }
-        let mut names: Vec<(String, u64, u8)> = std::fs::read_dir(self.host(&obj.rel))
+        let mut names: Vec<DirEntry> = std::fs::read_dir(self.host(&obj.rel))
             .map_err(errno)?
             .flatten()
             .map(|e| {

@@ -160,13 +160,13 @@ fn record(ev: *mut daos_event_t) -> DerResult<&'static Mutex<Record>> {
 }
 
 /// The status of an initialised event.
-pub fn event_status(ev: *mut daos_event_t) -> DerResult<u64> {
+pub(crate) fn event_status(ev: *mut daos_event_t) -> DerResult<u64> {
     record(ev)?;
     Ok(status(ev).load(Ordering::Acquire))
 }
 
 /// `daos_event_init`.
-pub fn event_init(
+pub(crate) fn event_init(
     ev: *mut daos_event_t,
     eq_cookie: u64,
     parent: *mut daos_event_t,
@@ -211,7 +211,7 @@ pub fn event_init(
 }
 
 /// `daos_event_fini`: `-DER_BUSY` while RUNNING.
-pub fn event_fini(ev: *mut daos_event_t) -> DerResult<()> {
+pub(crate) fn event_fini(ev: *mut daos_event_t) -> DerResult<()> {
     let rec = record(ev)?;
     let st = status(ev).load(Ordering::Acquire);
     if st == RUNNING {
@@ -246,7 +246,7 @@ pub fn event_fini(ev: *mut daos_event_t) -> DerResult<()> {
 }
 
 /// `daos_event_register_comp_cb`.
-pub fn register_comp_cb(
+pub(crate) fn register_comp_cb(
     ev: *mut daos_event_t,
     cb: CompCb,
     arg: *mut libc::c_void,
@@ -256,7 +256,7 @@ pub fn register_comp_cb(
 }
 
 /// `daos_event_next`: the child after `child` (the first when null).
-pub fn event_next(parent: *mut daos_event_t, child: *mut daos_event_t) -> *mut daos_event_t {
+pub(crate) fn event_next(parent: *mut daos_event_t, child: *mut daos_event_t) -> *mut daos_event_t {
     let Ok(rec) = record(parent) else {
         return std::ptr::null_mut();
     };
@@ -307,7 +307,7 @@ pub type Op = Box<dyn FnOnce() -> i32 + Send + 'static>;
 /// Runs `op` for a caller: with no event, now on this thread (after `delay`); with an event,
 /// on an emulator thread, completing no earlier than `delay` from now. Returns the call's
 /// immediate return value.
-pub fn launch(ev: *mut daos_event_t, delay: Option<Duration>, op: Op) -> i32 {
+pub(crate) fn launch(ev: *mut daos_event_t, delay: Option<Duration>, op: Op) -> i32 {
     let op =
         move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(op)).unwrap_or(Der::MISC.0);
     if ev.is_null() {
@@ -389,7 +389,7 @@ fn child_done(eq: &EventQueue, parent: EvPtr, rc: i32) {
 }
 
 /// `daos_event_parent_barrier`: the parent completes once all its children have.
-pub fn parent_barrier(ev: *mut daos_event_t) -> DerResult<()> {
+pub(crate) fn parent_barrier(ev: *mut daos_event_t) -> DerResult<()> {
     let rec = record(ev)?;
     let eq = start(ev)?;
     let now = {
@@ -473,7 +473,7 @@ pub fn eq_query(cookie: u64, query: u32, max: usize) -> DerResult<(usize, Vec<*m
 
 /// `daos_event_test`: progresses the event's queue; true once the event completed (it is
 /// then READY again).
-pub fn event_test(ev: *mut daos_event_t, timeout_us: i64) -> DerResult<bool> {
+pub(crate) fn event_test(ev: *mut daos_event_t, timeout_us: i64) -> DerResult<bool> {
     let rec = record(ev)?;
     let (eq, is_child) = {
         let r = rec.lock();

@@ -208,10 +208,9 @@ fn consume(sys: &System, generation: &str, index: usize, limit: u32) -> bool {
     if used >= limit {
         return false;
     }
-    let ok = f.seek(io::SeekFrom::Start(0)).is_ok()
+    f.seek(io::SeekFrom::Start(0)).is_ok()
         && f.set_len(0).is_ok()
-        && write!(f, "{}", used + 1).is_ok();
-    ok
+        && write!(f, "{}", used + 1).is_ok()
 }
 
 #[cfg(test)]

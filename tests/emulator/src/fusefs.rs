@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,6 +44,9 @@ struct Inode {
     nlookup: u64,
 }
 
+/// A listed directory entry: node id, type, name.
+type Listing = Vec<(u64, FileType, Vec<u8>)>;
+
 struct OpenFile {
     file: File,
     /// Serialises size-changing writes on one handle so the accounting stays exact.
@@ -55,7 +58,7 @@ pub struct ContainerFs {
     root_ino: u64,
     inodes: Mutex<HashMap<u64, Inode>>,
     files: Mutex<HashMap<u64, Arc<OpenFile>>>,
-    dirs: Mutex<HashMap<u64, Vec<(u64, FileType, Vec<u8>)>>>,
+    dirs: Mutex<HashMap<u64, Listing>>,
     next_fh: AtomicU64,
     space: Space,
     cont: Arc<ContHandle>,

@@ -17,6 +17,7 @@
     dead_code,
     unsafe_op_in_unsafe_fn,
     clippy::all,
+    clippy::undocumented_unsafe_blocks,
     missing_docs,
     unnecessary_transmutes
 )]

@@ -1531,8 +1531,10 @@ fn container_create_and_destroy_are_cheap() {
     }
     let per = start.elapsed() / n;
     eprintln!("container create+destroy: {per:?} per pair (in process)");
+    // About 0.5 ms on an idle machine; the bound only catches a gross regression on a busy
+    // CI machine (a per-call scan of every container, an fsync per file).
     assert!(
-        per < Duration::from_millis(5),
+        per < Duration::from_millis(25),
         "create+destroy took {per:?}"
     );
     // SAFETY: blocking call.

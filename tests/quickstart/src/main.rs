@@ -184,7 +184,7 @@ async fn run(options: &Options, world: &mut World) -> Result<()> {
     step("start the emulated daos_agent");
     world.agent = Some(start_agent(options, &world.agent_dir())?);
 
-    step("create an 8 GiB pool `tank` (dmg pool create --size 8G tank)");
+    step("create an 8 GiB pool `tank` (dmg pool create --size 8GiB tank)");
     let pool_uuid = create_pool(options, &world.agent_dir())?;
     println!("    pool {POOL} = {pool_uuid}");
 
@@ -331,7 +331,7 @@ fn start_agent(options: &Options, dir: &Path) -> Result<Child> {
 
 fn create_pool(options: &Options, agent_dir: &Path) -> Result<String> {
     let out = Command::new(options.bin("dmg")?)
-        .args(["pool", "create", "--size", "8G", POOL])
+        .args(["pool", "create", "--size", "8GiB", POOL])
         .env("DAOS_AGENT_DRPC_DIR", agent_dir)
         .output()
         .map_err(|e| format!("run dmg: {e}"))?;

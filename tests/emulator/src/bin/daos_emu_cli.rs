@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             let pos: Vec<&str> = rest
                 .iter()
                 .enumerate()
-                .filter(|(i, a)| !a.starts_with("--") && !(*i > 0 && rest[i - 1] == "--type"))
+                .filter(|(i, a)| !a.starts_with("--") && (*i == 0 || rest[i - 1] != "--type"))
                 .map(|(_, a)| *a)
                 .collect();
             (true, false, posix, pos)

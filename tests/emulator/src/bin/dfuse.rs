@@ -18,7 +18,6 @@ use clap::Parser;
 use daos_emulator::client::{self, COO_RO, COO_RW, PC_RO};
 use daos_emulator::der::{self, Der};
 use daos_emulator::fusefs::{ContainerFs, Options};
-use daos_emulator::state::System;
 
 #[derive(Parser, Debug)]
 #[command(

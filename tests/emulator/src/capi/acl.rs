@@ -382,11 +382,10 @@ pub unsafe extern "C" fn daos_ace_create(
 /// `ace` is NULL or a packed ACE.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daos_ace_is_valid(ace: *mut daos_ace) -> bool {
-    // SAFETY: per the function contract.
     guard(false, || {
-        unsafe { read_ace(ace) }
-            .map(|a| a.is_valid())
-            .unwrap_or(false)
+        // SAFETY: per the function contract.
+        let parsed = unsafe { read_ace(ace) };
+        parsed.map(|a| a.is_valid()).unwrap_or(false)
     })
 }
 
@@ -552,7 +551,7 @@ pub unsafe extern "C" fn daos_ace_from_str(str_: *const c_char, ace: *mut *mut d
         let Some(s) = (unsafe { cstr(str_) }) else {
             return Der::INVAL.0;
         };
-        match Ace::from_str(s) {
+        match Ace::from_ace_str(s) {
             // SAFETY: valid out-pointer.
             Ok(a) => unsafe {
                 *ace = packed_ace(&a);

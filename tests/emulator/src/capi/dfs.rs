@@ -598,7 +598,8 @@ pub unsafe extern "C" fn dfs_destroy(
             return libc::EACCES;
         }
         let (p, sys, c) = (p.to_string(), sys.map(str::to_string), c.to_string());
-        run_dfs("dfs_destroy", &[p.clone()], ev, move || {
+        let ids = vec![p.clone()];
+        run_dfs("dfs_destroy", &ids, ev, move || {
             let ph = match client::pool_connect(&p, sys.as_deref(), PC_RW)
                 .or_else(|_| client::pool_connect(&p, sys.as_deref(), PC_RO))
             {
@@ -873,11 +874,9 @@ pub unsafe extern "C" fn dfs_open(
             return code;
         }
         // SAFETY: per the function contract.
-        match m
-            .dfs
-            .open(unsafe { self::obj(parent) }, n, mode, flags, unsafe {
-                cstr(value)
-            }) {
+        // SAFETY: per the function contract.
+        let (parent, value) = unsafe { (self::obj(parent), cstr(value)) };
+        match m.dfs.open(parent, n, mode, flags, value) {
             // SAFETY: valid out-pointer.
             Ok(o) => unsafe {
                 *obj = boxed_obj(o);
@@ -1214,10 +1213,9 @@ pub unsafe extern "C" fn dfs_stat(
             return code;
         }
         // SAFETY: per the function contract.
-        match m
-            .dfs
-            .stat(unsafe { self::obj(parent) }, unsafe { cstr(name) })
-        {
+        // SAFETY: per the function contract.
+        let (parent, name) = unsafe { (self::obj(parent), cstr(name)) };
+        match m.dfs.stat(parent, name) {
             Ok(md) => {
                 // SAFETY: bindgen's struct stat is glibc's.
                 fill_stat(&md, unsafe { &mut *(stbuf as *mut libc::stat) });

@@ -310,8 +310,8 @@ pub unsafe extern "C" fn daos_prop_entry_get(
 /// `entry` is a valid entry.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn daos_prop_has_str(entry: *mut daos_prop_entry) -> bool {
-    // SAFETY: a valid entry per the contract.
     guard(false, || {
+        // SAFETY: a valid entry per the contract (checked for NULL first).
         !entry.is_null() && props::kind(unsafe { (*entry).dpe_type }) == Kind::Str
     })
 }
@@ -326,11 +326,9 @@ pub unsafe extern "C" fn daos_prop_has_ptr(entry: *mut daos_prop_entry) -> bool 
         if entry.is_null() {
             return false;
         }
-        // SAFETY: a valid entry per the contract.
-        matches!(
-            props::kind(unsafe { (*entry).dpe_type }),
-            Kind::Acl | Kind::Roots | Kind::Ranks
-        )
+        // SAFETY: a valid, non-NULL entry per the contract.
+        let t = unsafe { (*entry).dpe_type };
+        matches!(props::kind(t), Kind::Acl | Kind::Roots | Kind::Ranks)
     })
 }
 
