@@ -6,4 +6,5 @@ cd "$(dirname "$0")/.."
 bash ci/setup.sh
 export CARGO_TERM_COLOR=never
 cargo build --release --features daos-csi/emulator -p daos-csi -p daos-emulator -p daos-csi-quickstart
-exec target/release/daos-csi-quickstart --bin-dir target/release "$@"
+bin_dir="${CARGO_TARGET_DIR:-target}/release"
+exec "$bin_dir/daos-csi-quickstart" --bin-dir "$bin_dir" "$@"
