@@ -2,6 +2,7 @@
 //! typed configuration derived from them.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -103,6 +104,10 @@ pub struct Flags {
     /// Deadline of statfs/stat calls on a mount (a dead FUSE daemon can hang them).
     #[arg(long, env = "DAOS_CSI_STATS_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub stats_timeout: Duration,
+
+    /// Address of the Prometheus /metrics endpoint (IP:PORT or :PORT); off when unset.
+    #[arg(long, env = "DAOS_CSI_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 /// Configuration after validation, shared by every role.
@@ -123,6 +128,8 @@ pub struct Config {
     pub stats_timeout: Duration,
     /// Where libdaos will look for the agent socket (for Probe).
     pub agent_socket: PathBuf,
+    /// The /metrics endpoint, when enabled.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Config {
@@ -155,6 +162,10 @@ impl Config {
             crate::volume::EntityName::parse(pool)
                 .map_err(|e| format!("pool list entry {pool:?}: {e}"))?;
         }
+        let metrics_addr = match flags.metrics_addr.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(a) => Some(crate::metrics::parse_addr(a)?),
+        };
         let agent_socket = agent_dir
             .unwrap_or_else(|| PathBuf::from("/var/run/daos_agent"))
             .join("daos_agent.sock");
@@ -173,6 +184,7 @@ impl Config {
             dfuse_ready_timeout: flags.dfuse_ready_timeout,
             stats_timeout: flags.stats_timeout,
             agent_socket,
+            metrics_addr,
         })
     }
 
@@ -315,6 +327,23 @@ mod tests {
             PathBuf::from("/tmp/agent/daos_agent.sock")
         );
         assert_eq!(cfg.node_id, "n1");
+        assert_eq!(cfg.metrics_addr, None);
+    }
+
+    #[test]
+    fn metrics_address() {
+        let parse = |addr: &str| {
+            let flags =
+                Flags::try_parse_from(["daos-csi", "--roles", "node", "--metrics-addr", addr])
+                    .unwrap();
+            Config::from_flags(flags, None).map(|c| c.metrics_addr)
+        };
+        assert_eq!(
+            parse(":9815").unwrap(),
+            Some("0.0.0.0:9815".parse().unwrap())
+        );
+        assert_eq!(parse("").unwrap(), None);
+        assert!(parse("nowhere").is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use daos::{Container, ContainerAccess, Pool, PosixContainerSpec};
+use daos::{Container, ContainerAccess, Pool, PosixContainerSpec, Properties};
 use uuid::Uuid;
 
 /// Container user attributes written at creation.
@@ -108,31 +108,192 @@ pub fn lookup(pool: &Pool, cont: &str) -> Result<Option<(Uuid, Option<VolumeTags
     }
 }
 
-/// Creates the container and tags it (`tags_for` gets the new UUID, which
-/// the volume context carries). If tagging fails the container is destroyed
-/// again: an untagged container with our label would otherwise block every
-/// retry with ALREADY_EXISTS.
+/// Prefix of the label a volume's container has while it is being created.
+pub const STAGING_PREFIX: &str = "csi-creating-";
+
+/// The label a volume's container carries until it is complete:
+/// `csi-creating-` + 32 hex digits of SHA-256(driver, NUL, volume name).
+/// Deterministic, so a retry after a crash finds it; the driver name is in
+/// the hash so that two drivers sharing a pool never share one.
+pub fn staging_label(driver: &str, volume_name: &str) -> String {
+    let digest = crate::volume::sha256_hex(format!("{driver}\0{volume_name}").as_bytes());
+    format!("{STAGING_PREFIX}{}", &digest[..32])
+}
+
+pub fn is_staging_label(label: &str) -> bool {
+    label.starts_with(STAGING_PREFIX)
+}
+
+/// How [`create`] ended.
+#[derive(Debug)]
+pub enum Creation {
+    /// The container is complete: tagged, under its final label.
+    Created(Uuid, VolumeTags),
+    /// The staging label is held by a container that is not ours to finish
+    /// or remove (it has data, or another volume's tags); the message says
+    /// which.
+    Blocked(String),
+}
+
+/// Whether `found` are the tags [`create`] writes for `wanted`: same
+/// driver, volume and request (the volume context follows from those).
+fn same_request(found: &VolumeTags, wanted: &VolumeTags) -> bool {
+    found.created_by == wanted.created_by
+        && found.volume_name == wanted.volume_name
+        && found.parameters_hash == wanted.parameters_hash
+        && found.requested_bytes == wanted.requested_bytes
+        && found.ephemeral == wanted.ephemeral
+}
+
+/// Creates a volume's container so that a crash at any step leaves
+/// something a retry can finish (`spec.label` is the final label; the
+/// caller has checked that nothing has it yet):
+///
+/// 1. create it under the deterministic `staging` label;
+/// 2. tag it (`tags_for` gets the new UUID, which the volume context holds);
+/// 3. rename it to the final label (`daos_cont_set_prop` of the label,
+///    `-DER_EXIST` if that label has been taken meanwhile).
+///
+/// Only step 3 makes the container visible under the name a retry looks
+/// for, and it is a single property update, so a volume is either complete
+/// or still at its staging label. A retry that finds the staging label:
+/// - tagged by this driver for this volume and request: goes on from
+///   step 3 (after step 2 if needed);
+/// - tagged by this driver for this volume with other parameters: an
+///   attempt that was never answered (only a renamed container is ever
+///   returned), so it is destroyed and creation starts again;
+/// - untagged: a crash between steps 1 and 2. The label is one only this
+///   code makes, for this driver and name, so it is ours; if it holds
+///   nothing (no user attributes, no snapshots, an empty root directory) it
+///   is indistinguishable from a fresh one and is destroyed and recreated
+///   (recreating, rather than adopting, makes its properties those of this
+///   request). If it holds anything, someone has used it: it is left alone
+///   and the creation is [`Creation::Blocked`].
+///
+/// Destroys are never forced: a container somebody has open (for example a
+/// concurrent creator between its steps) fails with `-DER_BUSY` and the
+/// caller retries later.
 pub fn create(
     pool: &Pool,
     spec: &PosixContainerSpec,
-    tags_for: impl FnOnce(Uuid) -> VolumeTags,
-) -> Result<(Uuid, VolumeTags), daos::Error> {
-    let uuid = pool.create_posix_container(spec)?;
-    let tags = tags_for(uuid);
-    let tag = || -> Result<(), daos::Error> {
-        let cont = pool.open_container(&uuid.to_string(), ContainerAccess::ReadWrite)?;
-        let attrs = tags.to_attrs();
-        let pairs: Vec<(&str, &[u8])> = attrs.iter().map(|(k, v)| (*k, v.as_slice())).collect();
-        cont.set_attrs(&pairs)?;
-        cont.close()
-    };
-    if let Err(e) = tag() {
-        if let Err(undo) = pool.destroy_container(&uuid.to_string(), true) {
-            tracing::error!(container = %uuid, error = %undo, "could not remove a container whose tagging failed");
+    staging: &str,
+    tags_for: impl Fn(Uuid) -> VolumeTags,
+) -> Result<Creation, daos::Error> {
+    // Each round removes at most one stale leftover, so three rounds are
+    // enough unless another process keeps recreating the staging label.
+    for _ in 0..3 {
+        let (uuid, tags) = match lookup(pool, staging)? {
+            None => {
+                let staged_spec = PosixContainerSpec {
+                    label: staging.to_string(),
+                    ..spec.clone()
+                };
+                let uuid = match pool.create_posix_container(&staged_spec) {
+                    Ok(uuid) => uuid,
+                    Err(e) if e.is_exists() => continue,
+                    Err(e) => return Err(e),
+                };
+                let tags = tags_for(uuid);
+                if let Err(e) = tag(pool, uuid, &tags) {
+                    // Best effort: a retry handles whatever is left.
+                    if let Err(undo) = pool.destroy_container(&uuid.to_string(), false) {
+                        tracing::warn!(container = %uuid, label = staging, error = %undo,
+                            "could not remove a container whose tagging failed; the next attempt will");
+                    }
+                    return Err(e);
+                }
+                (uuid, tags)
+            }
+            Some((uuid, Some(found))) => {
+                let wanted = tags_for(uuid);
+                if same_request(&found, &wanted) {
+                    tracing::info!(container = %uuid, label = staging, "finishing a container an earlier attempt created");
+                    (uuid, found)
+                } else if found.created_by == wanted.created_by
+                    && found.volume_name == wanted.volume_name
+                {
+                    tracing::info!(container = %uuid, label = staging,
+                        "removing an unfinished container of an earlier attempt with other parameters");
+                    discard(pool, uuid)?;
+                    continue;
+                } else {
+                    return Ok(Creation::Blocked(format!(
+                        "container {staging:?} (the staging label of this volume) carries the tags of volume {:?} \
+                         of driver {:?}; not touching it",
+                        found.volume_name, found.created_by
+                    )));
+                }
+            }
+            Some((uuid, None)) => {
+                if !is_blank(pool, uuid)? {
+                    return Ok(Creation::Blocked(format!(
+                        "container {staging:?} (uuid {uuid}), the staging label of this volume, is untagged \
+                         but holds data (attributes, snapshots or files); an administrator must inspect and \
+                         remove or relabel it"
+                    )));
+                }
+                tracing::info!(container = %uuid, label = staging,
+                    "removing the empty, untagged container of an interrupted creation");
+                discard(pool, uuid)?;
+                continue;
+            }
+        };
+        match rename(pool, uuid, &spec.label) {
+            Ok(()) => return Ok(Creation::Created(uuid, tags)),
+            Err(e) if e.is_exists() => {
+                // The final label went to another container meanwhile; ours
+                // was never handed out, so it goes, and the caller looks
+                // at whoever holds the label now.
+                if let Err(undo) = discard(pool, uuid) {
+                    tracing::warn!(container = %uuid, error = %undo, "could not remove a staged container");
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
         }
-        return Err(e);
     }
-    Ok((uuid, tags))
+    Err(
+        daos::Error::from_der("daos_cont_create", daos::Der::Exist).with_context(format!(
+            "staging container {staging:?} keeps reappearing (another creator of the same volume?)"
+        )),
+    )
+}
+
+fn tag(pool: &Pool, uuid: Uuid, tags: &VolumeTags) -> Result<(), daos::Error> {
+    let cont = pool.open_container(&uuid.to_string(), ContainerAccess::ReadWrite)?;
+    let attrs = tags.to_attrs();
+    let pairs: Vec<(&str, &[u8])> = attrs.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+    cont.set_attrs(&pairs)?;
+    cont.close()
+}
+
+fn rename(pool: &Pool, uuid: Uuid, label: &str) -> Result<(), daos::Error> {
+    let cont = pool.open_container(&uuid.to_string(), ContainerAccess::ReadWrite)?;
+    cont.set_properties(&Properties::new().label(label))?;
+    cont.close()
+}
+
+/// Destroys a staged container (never forced); gone already is fine.
+fn discard(pool: &Pool, uuid: Uuid) -> Result<(), daos::Error> {
+    match pool.destroy_container(&uuid.to_string(), false) {
+        Err(e) if e.is_not_found() => Ok(()),
+        other => other,
+    }
+}
+
+/// No user attributes, no snapshots, nothing in the root directory.
+fn is_blank(pool: &Pool, uuid: Uuid) -> Result<bool, daos::Error> {
+    let cont = pool.open_container(&uuid.to_string(), ContainerAccess::ReadOnly)?;
+    if !cont.list_attrs()?.is_empty() || !cont.list_snapshots()?.is_empty() {
+        return Ok(false);
+    }
+    let empty = match cont.mount_dfs(ContainerAccess::ReadOnly) {
+        Ok(dfs) => dfs.read_dir("/")?.is_empty(),
+        // Not a POSIX container at all: not one dfs_cont_create made.
+        Err(e) if e.is_invalid() => false,
+        Err(e) => return Err(e),
+    };
+    Ok(empty)
 }
 
 /// Outcome of [`destroy_if_ours`].
@@ -206,6 +367,22 @@ mod tests {
         };
         let values = tags.to_attrs().into_iter().map(|(_, v)| Some(v)).collect();
         assert_eq!(VolumeTags::from_values(values), Some(tags));
+    }
+
+    #[test]
+    fn staging_labels_are_valid_deterministic_and_per_driver() {
+        let a = staging_label("csi.daos.io", "pvc-1");
+        assert_eq!(a, staging_label("csi.daos.io", "pvc-1"));
+        assert_ne!(a, staging_label("csi.daos.io", "pvc-2"));
+        assert_ne!(a, staging_label("other.daos.io", "pvc-1"));
+        assert!(daos::label::is_valid(&a), "{a}");
+        assert!(is_staging_label(&a));
+        assert_eq!(a.len(), STAGING_PREFIX.len() + 32);
+        // The final label of a volume is never a staging label.
+        let long = "x".repeat(300);
+        for name in ["pvc-1", "csi-creating", "csi-creating-0123", long.as_str()] {
+            assert!(!is_staging_label(&crate::volume::container_label_for(name)));
+        }
     }
 
     #[test]

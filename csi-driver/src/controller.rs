@@ -14,7 +14,7 @@ use daos::{Acl, Pool, PosixContainerSpec, Properties};
 use tonic::{Request, Response, Status};
 
 use crate::config::Config;
-use crate::containers::{self, Destroyed, VolumeTags};
+use crate::containers::{self, Creation, Destroyed, VolumeTags};
 use crate::daos_client::DaosClient;
 use crate::errors::daos_status;
 use crate::locks::OpLocks;
@@ -173,14 +173,19 @@ impl ControllerService {
                 volume_context: Self::volume_context(params, pool, label, uuid),
                 ephemeral: false,
             };
-            match containers::create(pool, spec, tags_for) {
-                Ok((uuid, tags)) => {
+            let staging = containers::staging_label(driver, name);
+            match containers::create(pool, spec, &staging, tags_for) {
+                Ok(Creation::Created(uuid, tags)) => {
                     return Ok(Created::Volume(Found {
                         id: id_of(uuid),
                         capacity: requested,
                         context: tags.volume_context,
                     }));
                 }
+                Ok(Creation::Blocked(why)) => {
+                    return Ok(Created::Refused(Status::already_exists(why)));
+                }
+                // The final label was taken while ours was staged: look again.
                 Err(e) if e.is_exists() => continue,
                 Err(e) => return Err(e),
             }
@@ -241,6 +246,14 @@ impl ControllerService {
     ) -> Result<Vec<Found>, daos::Error> {
         let mut out = Vec::new();
         for entry in pool.list_containers()? {
+            // Half-made volumes: never answered to anyone, not volumes yet.
+            if entry
+                .label
+                .as_deref()
+                .is_some_and(containers::is_staging_label)
+            {
+                continue;
+            }
             // Containers can vanish between list and open: skip them.
             let Some((uuid, Some(tags))) = containers::lookup(pool, &entry.uuid.to_string())?
             else {
@@ -296,7 +309,7 @@ impl Controller for ControllerService {
         let (name, params2) = (req.name.clone(), params.clone());
         let created = self
             .daos
-            .with_pool(&params.system, &params.pool, move |pool| {
+            .with_pool("volume_create", &params.system, &params.pool, move |pool| {
                 Self::create_in_pool(pool, &name, &spec, &params2, requested, &driver)
             })
             .await
@@ -348,7 +361,7 @@ impl Controller for ControllerService {
         let container = id.container.to_string();
         let result = self
             .daos
-            .with_pool(&id.system, &id.pool, move |pool| {
+            .with_pool("volume_delete", &id.system, &id.pool, move |pool| {
                 containers::destroy_if_ours(pool, &container, &driver)
             })
             .await;
@@ -418,7 +431,7 @@ impl Controller for ControllerService {
         let container = id.container.to_string();
         let exists = self
             .daos
-            .with_pool(&id.system, &id.pool, move |pool| {
+            .with_pool("volume_lookup", &id.system, &id.pool, move |pool| {
                 Ok(containers::lookup(pool, &container)?.is_some())
             })
             .await;
@@ -491,7 +504,7 @@ impl Controller for ControllerService {
             let sys = system.clone();
             let found = self
                 .daos
-                .with_pool(&system, &pool, move |p| {
+                .with_pool("volume_list", &system, &pool, move |p| {
                     Self::volumes_in_pool(p, &sys, &driver)
                 })
                 .await;
@@ -575,9 +588,17 @@ impl Controller for ControllerService {
         self.remember_pool(&params.system, &params.pool);
         let info = self
             .daos
-            .with_pool(&params.system, &params.pool, |pool| pool.query())
+            .with_pool("pool_query", &params.system, &params.pool, |pool| {
+                pool.query()
+            })
             .await
             .map_err(|e| daos_status(format!("querying pool {}", params.pool), &e))?;
+        crate::metrics::global().pool_capacity(
+            params.system.as_str(),
+            &params.pool.to_string(),
+            info.total_bytes,
+            info.free_bytes,
+        );
         let free = to_i64(info.free_bytes);
         Ok(Response::new(GetCapacityResponse {
             available_capacity: free,

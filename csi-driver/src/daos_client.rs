@@ -1,6 +1,11 @@
 //! The driver's handle on libdaos: lazy initialisation (retried until the
 //! agent answers), cached pool connections (reconnected after handle
 //! errors), and every blocking DAOS call moved off the async runtime.
+//!
+//! Every DAOS operation of the driver goes through here, so this is where
+//! they are counted (`daos_csi_daos_calls_total{operation,code}`): one count
+//! per operation (which may be several libdaos calls), with the DER name of
+//! the call that failed.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -44,7 +49,10 @@ impl DaosClient {
                     .await
                     .map_err(|e| {
                         daos::Error::invalid("daos_init", format!("init task failed: {e}"))
-                    })??;
+                    })
+                    .and_then(|r| r);
+                crate::metrics::global().daos_call("init", &daos);
+                let daos = daos?;
                 tracing::info!("libdaos initialised");
                 Ok(daos)
             })
@@ -65,11 +73,13 @@ impl DaosClient {
         )
     }
 
-    /// Runs `f` with a read-write connection to `pool` on a blocking thread.
-    /// The connection is cached; after a stale-handle error it is dropped and
-    /// `f` is tried once more on a fresh connection.
+    /// Runs `f` (DAOS operation `operation`, a metrics label) with a
+    /// read-write connection to `pool` on a blocking thread. The connection
+    /// is cached; after a stale-handle error it is dropped and `f` is tried
+    /// once more on a fresh connection.
     pub async fn with_pool<T, F>(
         &self,
+        operation: &'static str,
         system: &SystemName,
         pool: &EntityName,
         f: F,
@@ -86,9 +96,9 @@ impl DaosClient {
             let f = Arc::clone(&f);
             let result = tokio::task::spawn_blocking(move || f(&pool))
                 .await
-                .map_err(|e| {
-                    daos::Error::invalid("daos call", format!("worker task failed: {e}"))
-                })?;
+                .map_err(|e| daos::Error::invalid("daos call", format!("worker task failed: {e}")))
+                .and_then(|r| r);
+            crate::metrics::global().daos_call(operation, &result);
             match result {
                 Err(e) if stale_handle(&e) => {
                     tracing::warn!(pool = %key.1, attempt, error = %e, "dropping cached pool connection");
@@ -131,7 +141,10 @@ impl DaosClient {
         .await
         .map_err(|e| {
             daos::Error::invalid("daos_pool_connect2", format!("connect task failed: {e}"))
-        })??;
+        })
+        .and_then(|r| r);
+        crate::metrics::global().daos_call("pool_connect", &connected);
+        let connected = connected?;
         self.pools
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -12,6 +12,7 @@ pub mod daos_client;
 pub mod errors;
 pub mod identity;
 pub mod locks;
+pub mod metrics;
 pub mod mounter;
 pub mod mountinfo;
 pub mod node;

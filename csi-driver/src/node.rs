@@ -213,9 +213,12 @@ impl NodeService {
         let (vid, lbl, uid, gid) = (volume_id.clone(), label.clone(), spec.uid, spec.gid);
         let created = self
             .daos
-            .with_pool(&spec.system, &spec.pool, move |pool| {
-                ephemeral_container(pool, &vid, &lbl, uid, gid, &driver)
-            })
+            .with_pool(
+                "inline_volume_create",
+                &spec.system,
+                &spec.pool,
+                move |pool| ephemeral_container(pool, &vid, &lbl, uid, gid, &driver),
+            )
             .await
             .map_err(|e| {
                 daos_status(
@@ -269,7 +272,7 @@ impl NodeService {
         );
         let result = self
             .daos
-            .with_pool(system, pool, move |p| {
+            .with_pool("inline_volume_delete", system, pool, move |p| {
                 containers::destroy_ephemeral(p, &lbl, &driver, &vid)
             })
             .await;
@@ -328,17 +331,6 @@ fn ephemeral_container(
     gid: Option<u32>,
     driver: &str,
 ) -> Result<Result<bool, Status>, daos::Error> {
-    if let Some((_, tags)) = containers::lookup(pool, label)? {
-        let ours = tags
-            .is_some_and(|t| t.created_by == driver && t.ephemeral && t.volume_name == volume_id);
-        return Ok(if ours {
-            Ok(false)
-        } else {
-            Err(Status::failed_precondition(format!(
-                "container {label:?} exists in the pool but is not this inline volume's"
-            )))
-        });
-    }
     let mut spec = PosixContainerSpec::new(label);
     spec.root_mode = Some(volume::DEFAULT_ROOT_MODE);
     if let Some(uid) = uid {
@@ -354,11 +346,34 @@ fn ephemeral_container(
         volume_context: Default::default(),
         ephemeral: true,
     };
-    match containers::create(pool, &spec, tags_for) {
-        Ok(_) => Ok(Ok(true)),
-        Err(e) if e.is_exists() => Ok(Ok(false)),
-        Err(e) => Err(e),
+    let staging = containers::staging_label(driver, volume_id);
+    // Two rounds: the label may be taken between our lookup and our rename.
+    for _ in 0..2 {
+        if let Some((_, tags)) = containers::lookup(pool, label)? {
+            let ours = tags.is_some_and(|t| {
+                t.created_by == driver && t.ephemeral && t.volume_name == volume_id
+            });
+            return Ok(if ours {
+                Ok(false)
+            } else {
+                Err(Status::failed_precondition(format!(
+                    "container {label:?} exists in the pool but is not this inline volume's"
+                )))
+            });
+        }
+        match containers::create(pool, &spec, &staging, tags_for) {
+            Ok(containers::Creation::Created(..)) => return Ok(Ok(true)),
+            Ok(containers::Creation::Blocked(why)) => {
+                return Ok(Err(Status::failed_precondition(why)));
+            }
+            Err(e) if e.is_exists() => continue,
+            Err(e) => return Err(e),
+        }
     }
+    Err(
+        daos::Error::from_der("daos_cont_set_prop", daos::Der::Exist)
+            .with_context(format!("container {label:?} keeps appearing and vanishing")),
+    )
 }
 
 #[tonic::async_trait]

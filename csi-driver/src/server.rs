@@ -15,6 +15,7 @@ use crate::config::{Config, Role};
 use crate::controller::ControllerService;
 use crate::daos_client::DaosClient;
 use crate::identity::IdentityService;
+use crate::metrics::{Exporter, Families, GrpcMetricsLayer, MountCensus};
 use crate::mounter::server::{Mounter, MounterConfig, bind_private_socket, bind_socket};
 use crate::node::NodeService;
 use crate::volume::SystemName;
@@ -46,6 +47,26 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     }
 }
 
+/// What this process's /metrics shows: the families of the roles it runs.
+fn exporter_for(cfg: &Config) -> Exporter {
+    Exporter {
+        registry: crate::metrics::global(),
+        families: Families {
+            csi: cfg.has(Role::Controller) || cfg.has(Role::Node),
+            pools: cfg.has(Role::Controller),
+            dfuse: cfg.has(Role::Mounter),
+        },
+        census: cfg.has(Role::Node).then(|| {
+            // mountinfo shows resolved paths.
+            let root = cfg
+                .kubelet_root
+                .canonicalize()
+                .unwrap_or_else(|_| cfg.kubelet_root.clone());
+            MountCensus::new(&root, cfg.stats_timeout)
+        }),
+    }
+}
+
 pub async fn run(cfg: Config) -> Result<(), String> {
     let cfg = Arc::new(cfg);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -57,6 +78,13 @@ pub async fn run(cfg: Config) -> Result<(), String> {
     };
 
     let mut tasks = tokio::task::JoinSet::new();
+    if let Some(addr) = cfg.metrics_addr {
+        // Bound first: a taken port stops the process before it serves CSI.
+        let listener = crate::metrics::bind(addr).await?;
+        let exporter = Arc::new(exporter_for(&cfg));
+        let rx = stop_rx.clone();
+        tasks.spawn(async move { crate::metrics::serve(listener, exporter, stopped(rx)).await });
+    }
     if cfg.has(Role::Mounter) {
         let mcfg = MounterConfig {
             dfuse_path: cfg.dfuse_path.clone(),
@@ -116,6 +144,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
         tasks.spawn(async move {
             let incoming = UnixListenerStream::new(listener);
             let serve = tonic::transport::Server::builder()
+                .layer(GrpcMetricsLayer)
                 .add_service(identity)
                 .add_optional_service(controller)
                 .add_optional_service(node)

@@ -194,9 +194,14 @@ impl fmt::Display for VolumeId {
 /// The container label for a CSI volume name: the name itself when DAOS
 /// accepts it as a label, else `csi-` + 32 hex digits of its SHA-256. The
 /// same name always gives the same label, so a retried CreateVolume finds
-/// the container it made before.
+/// the container it made before. Names that look like the labels of
+/// containers being created (`csi-creating-*`) are hashed too, so a finished
+/// volume never carries one.
 pub fn container_label_for(name: &str) -> String {
-    if daos::label::is_valid(name) && name != daos::label::CONTAINER_LABEL_NOT_SET {
+    if daos::label::is_valid(name)
+        && name != daos::label::CONTAINER_LABEL_NOT_SET
+        && !crate::containers::is_staging_label(name)
+    {
         name.to_string()
     } else {
         format!("csi-{}", &sha256_hex(name.as_bytes())[..32])

@@ -1,6 +1,7 @@
 //! The mounter process: serves the local API, starts and stops dfuse,
 //! and adopts the dfuse processes it finds when it starts.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -48,6 +49,10 @@ pub struct Mounter {
     cfg: MounterConfig,
     state: Mutex<StateFile>,
     locks: Arc<OpLocks>,
+    /// Pids of the dfuse processes adopted at start: not our children, so
+    /// their exit status is not ours to see (the exits of our children are
+    /// counted by their reaper task).
+    adopted: std::sync::Mutex<HashSet<u32>>,
 }
 
 fn now_secs() -> u64 {
@@ -69,6 +74,7 @@ impl Mounter {
             cfg,
             state: Mutex::new(StateFile::default()),
             locks: OpLocks::new(),
+            adopted: std::sync::Mutex::new(HashSet::new()),
         });
         mounter.adopt(loaded).await?;
         Ok(mounter)
@@ -109,6 +115,10 @@ impl Mounter {
             );
         }
         state::save(&self.cfg.state_dir, &kept)?;
+        self.adopted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(kept.mounts.values().map(|r| r.pid));
         *self.state.lock().await = kept;
         Ok(())
     }
@@ -281,6 +291,7 @@ impl Mounter {
         let _guard = self.locks.try_lock(&[&key])?;
 
         let existing = self.state.lock().await.mounts.get(&mp).cloned();
+        let mut replacing = false;
         if let Some(rec) = existing {
             let st = self.status_of(&rec).await;
             let health = sysmount::probe(&mp, self.cfg.fs_timeout).await;
@@ -301,6 +312,7 @@ impl Mounter {
             let mut state = self.state.lock().await;
             state.mounts.remove(&mp);
             self.save(&state).await?;
+            replacing = true;
         }
 
         sysmount::clear_dead_dfuse_mount(&mp, self.cfg.fs_timeout)
@@ -337,10 +349,12 @@ impl Mounter {
                 )));
             }
         }
-        self.start_dfuse(spec).await
+        self.start_dfuse(spec, replacing).await
     }
 
-    async fn start_dfuse(&self, spec: MountSpec) -> Result<(), Status> {
+    /// Starts dfuse for `spec` and waits for its mount; `replacing` when it
+    /// takes the place of a broken one (for the restart counter).
+    async fn start_dfuse(&self, spec: MountSpec, replacing: bool) -> Result<(), Status> {
         let mp = spec.mountpoint.clone();
         let log = self.log_path(&mp);
         let log_file =
@@ -371,9 +385,12 @@ impl Mounter {
                 self.cfg.dfuse_path.display()
             ))
         })?;
+        crate::metrics::global().dfuse_started(replacing);
         let pid = child
             .id()
             .ok_or_else(|| Status::internal("dfuse exited before its pid could be read"))?;
+        // A recycled pid no longer names an adopted process.
+        self.forget_adopted(pid);
         let record = MountRecord {
             spec: spec.clone(),
             pid,
@@ -392,6 +409,7 @@ impl Mounter {
         tokio::spawn(async move {
             let status = child.wait().await;
             tracing::info!(mountpoint = %reaped_mp.display(), pid, status = ?status, "dfuse exited");
+            crate::metrics::global().dfuse_exited(&exit_label(status.as_ref().ok()));
             let _ = exit_tx.send(status);
         });
 
@@ -431,6 +449,21 @@ impl Mounter {
         Err(failure)
     }
 
+    fn forget_adopted(&self, pid: u32) -> bool {
+        self.adopted
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&pid)
+    }
+
+    /// Counts the exit of an adopted dfuse, whose status only its parent (a
+    /// previous mounter, or init) saw.
+    fn count_adopted_exit(&self, pid: u32) {
+        if self.forget_adopted(pid) {
+            crate::metrics::global().dfuse_exited("unknown");
+        }
+    }
+
     /// Unmounts (lazily if dead or stuck) and waits for the dfuse to exit,
     /// SIGKILL after the stop timeout.
     async fn stop(&self, rec: &MountRecord) {
@@ -440,12 +473,17 @@ impl Mounter {
         {
             tracing::warn!(mountpoint = %mp.display(), error = %e, "unmount failed");
         }
-        if !wait_for_exit(rec.pid, mp, self.cfg.stop_timeout).await {
+        let exited = wait_for_exit(rec.pid, mp, self.cfg.stop_timeout).await;
+        if exited {
+            self.count_adopted_exit(rec.pid);
+        } else {
             tracing::warn!(mountpoint = %mp.display(), pid = rec.pid, "dfuse did not exit after unmount; killing it");
             if dfuse_process_for(rec.pid, mp).is_some() {
                 let _ = kill(Pid::from_raw(rec.pid as i32), Signal::SIGKILL);
             }
-            wait_for_exit(rec.pid, mp, Duration::from_secs(5)).await;
+            if wait_for_exit(rec.pid, mp, Duration::from_secs(5)).await {
+                self.count_adopted_exit(rec.pid);
+            }
             // A killed dfuse leaves a dead mount if the unmount did not work.
             let _ = sysmount::clear_dead_dfuse_mount(mp, self.cfg.fs_timeout).await;
         }
@@ -599,6 +637,25 @@ async fn wait_for_exit(pid: u32, mountpoint: &Path, limit: Duration) -> bool {
     }
 }
 
+/// The `code` label of a dfuse exit: its exit code, or the signal that
+/// killed it.
+fn exit_label(status: Option<&std::process::ExitStatus>) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let Some(status) = status else {
+        return "unknown".into();
+    };
+    if let Some(code) = status.code() {
+        return code.to_string();
+    }
+    match status.signal().map(Signal::try_from) {
+        Some(Ok(sig)) => sig.as_str().to_string(),
+        Some(Err(_)) => status
+            .signal()
+            .map_or_else(|| "unknown".into(), |n| format!("signal_{n}")),
+        None => "unknown".into(),
+    }
+}
+
 /// The last lines of a dfuse log (its own error text for the caller).
 fn log_tail(log: &Path) -> String {
     const MAX_BYTES: usize = 2048;
@@ -663,6 +720,17 @@ mod tests {
             Code::PermissionDenied
         );
         assert_eq!(code_from_dfuse_output("Stale mount point"), Code::Internal);
+    }
+
+    #[test]
+    fn exit_labels() {
+        use std::os::unix::process::ExitStatusExt;
+        let exited = |raw| exit_label(Some(&std::process::ExitStatus::from_raw(raw)));
+        assert_eq!(exited(0), "0");
+        assert_eq!(exited(3 << 8), "3");
+        assert_eq!(exited(9), "SIGKILL");
+        assert_eq!(exited(15), "SIGTERM");
+        assert_eq!(exit_label(None), "unknown");
     }
 
     #[test]

@@ -6,12 +6,14 @@
 //! `cargo build -p daos-csi --features emulator && cargo build -p daos-emulator`.
 
 mod agent_down;
+mod create_crash;
 mod delete_guard;
 mod dfuse_killed;
 mod ephemeral;
 mod idempotency;
 mod identity;
 mod lifecycle;
+mod metrics;
 mod restart;
 mod scale;
 mod validation;
