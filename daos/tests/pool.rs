@@ -116,6 +116,34 @@ fn created_containers_are_listed_and_destroyed_ones_are_not() {
 }
 
 #[test]
+fn container_count_follows_creates_and_destroys() {
+    let (sys, daos) = common::daos();
+    // Other tests share the system pool; on the emulator a pool of our own gives exact counts.
+    let pool = if sys.emulated {
+        let label = unique_label("count-pool");
+        sys.create_pool(&label, "1GiB");
+        Pool::connect(&daos, &label, None, PoolAccess::ReadWrite).unwrap()
+    } else {
+        pool()
+    };
+    let before = pool.container_count().unwrap();
+    let a = unique_label("count-a");
+    let b = unique_label("count-b");
+    pool.create_container(&a, &Properties::new()).unwrap();
+    pool.create_container(&b, &Properties::new()).unwrap();
+    let after = pool.container_count().unwrap();
+    pool.destroy_container(&a, true).unwrap();
+    let after_destroy = pool.container_count().unwrap();
+    pool.destroy_container(&b, true).unwrap();
+    if sys.emulated {
+        assert_eq!((before, after, after_destroy), (0, 2, 1));
+        assert_eq!(pool.container_count().unwrap(), 0);
+    } else {
+        assert!(after >= 2, "count {after} after creating two containers");
+    }
+}
+
+#[test]
 fn create_container_with_properties() {
     let pool = pool();
     let label = unique_label("props");

@@ -146,6 +146,9 @@ pub struct ContHandle {
     pub dir: ContDir,
     /// Open flags.
     pub flags: u32,
+    /// What the handle may do: ACL permission bits fixed at open and filtered by the open
+    /// flags, as the server keeps `ch_sec_capas` (see [`cont_capas`]).
+    pub capas: u64,
     /// Live DFS mounts on this handle (close is refused while any remain).
     pub dfs_mounts: AtomicU32,
     file: PathBuf,
@@ -399,6 +402,26 @@ fn cont_perms(meta: &ContMeta, who: &Identity) -> u64 {
         .permissions(who, owner, group, perm::GET_ACL | perm::SET_ACL)
 }
 
+/// Capabilities a read-only handle keeps (`CONT_CAPAS_RO_MASK`).
+const CAPAS_RO_MASK: u64 = perm::READ | perm::GET_PROP | perm::GET_ACL;
+/// Capabilities that change the container (`CONT_CAPAS_W_MASK`).
+const CAPAS_W_MASK: u64 =
+    perm::WRITE | perm::SET_PROP | perm::SET_ACL | perm::SET_OWNER | perm::DEL_CONT;
+
+/// A handle's capabilities from the caller's permissions and the open flags, as
+/// `filter_cont_capas_based_on_flags` (`src/security/srv_acl.c`): a read-only handle keeps only
+/// the read capabilities, a read-write one gets nothing unless it has some of both kinds.
+pub fn cont_capas(perms: u64, flags: u32) -> u64 {
+    let capas = perms & (CAPAS_RO_MASK | CAPAS_W_MASK);
+    if flags & COO_RO != 0 {
+        capas & CAPAS_RO_MASK
+    } else if capas & CAPAS_RO_MASK == 0 || capas & CAPAS_W_MASK == 0 {
+        0
+    } else {
+        capas
+    }
+}
+
 fn caller(pool: &PoolHandle) -> DerResult<Identity> {
     let mut who = Identity::current()?;
     if let Some(u) = fsutil::user_name(fsutil::euid_egid().0) {
@@ -451,6 +474,7 @@ pub fn cont_open(pool: &Arc<PoolHandle>, cont: &str, flags: u32) -> DerResult<Ar
         pool: pool.clone(),
         dir,
         flags,
+        capas: cont_capas(perms, flags),
         dfs_mounts: AtomicU32::new(0),
         file,
     });
@@ -516,8 +540,10 @@ pub fn cont_query(h: &ContHandle) -> DerResult<(ContInfo, ContMeta)> {
     Ok((info, meta))
 }
 
-fn require(h: &ContHandle, meta: &ContMeta, bits: u64) -> DerResult<()> {
-    if cont_perms(meta, &caller(&h.pool)?) & bits == bits {
+/// The server's `ds_sec_cont_can_*` checks: against the capabilities the handle got at open,
+/// not the ACL of now (an ACL change does not alter handles already open).
+fn require(h: &ContHandle, bits: u64) -> DerResult<()> {
+    if h.capas & bits == bits {
         Ok(())
     } else {
         Err(Der::NO_PERM)
@@ -542,7 +568,7 @@ pub fn cont_set_prop(h: &ContHandle, given: &[(u32, PropValue)]) -> DerResult<()
                 co::OWNER | co::OWNER_GROUP => perm::SET_OWNER,
                 _ => perm::SET_PROP,
             };
-            require(h, meta, bits)?;
+            require(h, bits)?;
         }
         for (t, v) in given {
             match (t, v) {
@@ -568,8 +594,8 @@ pub enum AclChange {
 
 /// `daos_cont_get_acl`: (ACL, owner, owner group).
 pub fn cont_get_acl(h: &ContHandle) -> DerResult<(Acl, String, String)> {
+    require(h, perm::GET_ACL)?;
     let meta = h.dir.meta()?;
-    require(h, &meta, perm::GET_ACL)?;
     Ok((
         meta.acl(),
         meta.str_prop(co::OWNER).unwrap_or_default().to_string(),
@@ -582,7 +608,8 @@ pub fn cont_get_acl(h: &ContHandle) -> DerResult<(Acl, String, String)> {
 /// `daos_cont_overwrite_acl` / `_update_acl` / `_delete_acl`.
 pub fn cont_change_acl(h: &ContHandle, change: AclChange) -> DerResult<()> {
     h.dir.update(|meta| {
-        require(h, meta, perm::SET_ACL)?;
+        // The server builds the new ACL first (a missing principal is -DER_NONEXIST on any
+        // handle), then stores it through set_prop, which checks the capability.
         let acl = match change {
             AclChange::Overwrite(a) => a,
             AclChange::Update(a) => {
@@ -599,6 +626,7 @@ pub fn cont_change_acl(h: &ContHandle, change: AclChange) -> DerResult<()> {
             }
         };
         acl.validate_perms(perm::CONT_ALL)?;
+        require(h, perm::SET_ACL)?;
         meta.props.insert(co::ACL, PropValue::Acl(acl.to_bytes()));
         Ok(())
     })
@@ -631,8 +659,8 @@ pub fn cont_set_owner(
             return Err(Der::NONEXIST);
         }
     }
+    require(h, perm::SET_OWNER)?;
     h.dir.update(|meta| {
-        require(h, meta, perm::SET_OWNER)?;
         if let Some(u) = user {
             meta.props.insert(co::OWNER, PropValue::Str(u.into()));
         }
@@ -645,11 +673,13 @@ pub fn cont_set_owner(
 
 /// `daos_cont_list_attr`: names in creation-independent (sorted) order.
 pub fn cont_list_attrs(h: &ContHandle) -> DerResult<Vec<String>> {
+    require(h, perm::READ)?;
     Ok(h.dir.meta()?.attrs.keys().cloned().collect())
 }
 
 /// `daos_cont_get_attr`: values, `None` for missing names; `-DER_NONEXIST` if none exist.
 pub fn cont_get_attrs(h: &ContHandle, names: &[String]) -> DerResult<Vec<Option<Vec<u8>>>> {
+    require(h, perm::READ)?;
     let meta = h.dir.meta()?;
     let values: Vec<Option<Vec<u8>>> = names
         .iter()
@@ -661,8 +691,9 @@ pub fn cont_get_attrs(h: &ContHandle, names: &[String]) -> DerResult<Vec<Option<
     Ok(values)
 }
 
-/// `daos_cont_set_attr`.
+/// `daos_cont_set_attr`: needs the write capability (`cont_attr_set`).
 pub fn cont_set_attrs(h: &ContHandle, attrs: &[(String, Vec<u8>)]) -> DerResult<()> {
+    require(h, perm::WRITE)?;
     h.dir.update(|meta| {
         for (n, v) in attrs {
             meta.attrs.insert(n.clone(), fsutil::hex_encode(v));
@@ -673,6 +704,7 @@ pub fn cont_set_attrs(h: &ContHandle, attrs: &[(String, Vec<u8>)]) -> DerResult<
 
 /// `daos_cont_del_attr`: `-DER_NONEXIST` only when none of the names exist.
 pub fn cont_del_attrs(h: &ContHandle, names: &[String]) -> DerResult<()> {
+    require(h, perm::WRITE)?;
     h.dir.update(|meta| {
         let removed = names
             .iter()
@@ -688,11 +720,8 @@ pub fn cont_del_attrs(h: &ContHandle, names: &[String]) -> DerResult<()> {
 
 /// `daos_cont_create_snap[_opt]`: a new epoch; the POSIX namespace is frozen under it.
 pub fn cont_create_snap(h: &ContHandle) -> DerResult<u64> {
-    if !h.writable() {
-        return Err(Der::NO_PERM);
-    }
+    require(h, perm::WRITE)?;
     h.dir.update(|meta| {
-        require(h, meta, perm::WRITE)?;
         let epoch = crate::hlc::now();
         // Only DFS containers have a namespace to freeze.
         if h.dir.fs_root().exists() {
@@ -707,14 +736,13 @@ pub fn cont_create_snap(h: &ContHandle) -> DerResult<u64> {
 
 /// `daos_cont_list_snap`: every epoch, ascending.
 pub fn cont_list_snaps(h: &ContHandle) -> DerResult<Vec<u64>> {
+    require(h, perm::READ)?;
     Ok(h.dir.meta()?.snapshots)
 }
 
 /// `daos_cont_destroy_snap` of one epoch.
 pub fn cont_destroy_snap(h: &ContHandle, epoch: u64) -> DerResult<()> {
-    if !h.writable() {
-        return Err(Der::NO_PERM);
-    }
+    require(h, perm::WRITE)?;
     h.dir.update(|meta| {
         let before = meta.snapshots.len();
         meta.snapshots.retain(|e| *e != epoch);
@@ -799,6 +827,9 @@ pub fn cont_from_global(
 ) -> DerResult<Arc<ContHandle>> {
     let dir = pool.dir.cont(uuid);
     let _lock = dir.lock(false)?;
+    // The blob carries no capabilities; the sharing processes run as one user, so the
+    // caller's permissions now give what the original open got.
+    let capas = cont_capas(cont_perms(&dir.meta()?, &caller(pool)?), flags);
     let cookie = new_cookie(htype::CO);
     let file = dir.handle_path(ProcessId::current(), cookie, pool.cookie);
     std::fs::write(&file, b"").map_err(|e| crate::der::from_io(&e))?;
@@ -807,6 +838,7 @@ pub fn cont_from_global(
         pool: pool.clone(),
         dir,
         flags,
+        capas,
         dfs_mounts: AtomicU32::new(0),
         file,
     });

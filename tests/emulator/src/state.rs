@@ -15,7 +15,7 @@
 //! pools/<uuid>/fs/<cuuid>/         the POSIX namespace of a DFS container (DFS, dfuse)
 //! pools/<uuid>/snaps/<cuuid>/<epoch>/   frozen copy of fs/<cuuid> per snapshot
 //! pools/<uuid>/trash/              data trees of destroyed containers being removed
-//! faults.json, faults.count/                           fault injection (see faults.rs)
+//! faults.json, faults.gen, faults.count/<rule id>      fault injection (see faults.rs)
 //! ```
 //! Handle files of processes that no longer exist are ignored (and swept), as the real agent
 //! evicts the handles of exited processes.

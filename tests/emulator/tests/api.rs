@@ -1017,7 +1017,6 @@ fn events_complete_out_of_order_on_the_polling_thread() {
             },
         )
         .unwrap();
-        std::thread::sleep(Duration::from_millis(60));
         let start = Instant::now();
         for i in 0..N {
             assert_eq!(daos_event_init(&mut *evs[i], eq, null_mut()), 0);
@@ -1088,7 +1087,6 @@ fn events_complete_out_of_order_on_the_polling_thread() {
             },
         )
         .unwrap();
-        std::thread::sleep(Duration::from_millis(60));
         let mut info = daos_cont_info_t::default();
         assert_eq!(daos_cont_query(coh, &mut info, null_mut(), &mut busy), 0);
         assert_eq!(
@@ -1122,11 +1120,10 @@ fn counted_faults_fail_the_first_calls_of_any_process() {
             pool: Some("faultpool".into()),
             der: Some(-1006),
             count: Some(2),
-            delay_ms: None,
+            ..Default::default()
         },
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(60));
     let l = label("fault");
     create(poh, &l);
     assert_eq!(destroy(poh, &l, false), -1006);

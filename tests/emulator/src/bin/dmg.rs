@@ -119,7 +119,12 @@ enum FaultCmd {
         #[arg(long)]
         pool: Option<String>,
     },
-    /// Remove every fault rule.
+    /// Remove one fault rule (by the id `fault set` printed); the others keep their counts.
+    Remove {
+        /// Rule id.
+        id: String,
+    },
+    /// Remove every fault rule and reset every count.
     Clear,
     /// Show the fault rules.
     List,
@@ -346,13 +351,16 @@ fn main() -> ExitCode {
             } => faults::set(
                 &dir,
                 FaultRule {
+                    id: None,
                     op: op.clone(),
                     pool: pool.clone(),
                     der: *der,
                     count: *count,
                     delay_ms: *delay_ms,
                 },
-            ),
+            )
+            .map(|id| println!("{id}")),
+            FaultCmd::Remove { id } => faults::remove(&dir, id),
             FaultCmd::Clear => faults::clear(&dir),
             FaultCmd::List => {
                 let rules = faults::list(&dir);

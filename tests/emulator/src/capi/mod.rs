@@ -2,7 +2,7 @@
 //! libdaos_common, libgurt, libdfs and libduns export (the `...2` symbols of the renamed calls,
 //! and their plain names as aliases, as upstream's weak aliases).
 //!
-//! Each function body runs inside [`guard`] so that no panic crosses the C boundary: a panic
+//! Each function body runs inside `guard` so that no panic crosses the C boundary: a panic
 //! becomes `-DER_MISC` (DAOS calls), `EIO` (DFS/DUNS calls) or a null pointer.
 
 use std::ffi::{CStr, c_char, c_int};

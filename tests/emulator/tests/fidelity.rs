@@ -1,0 +1,486 @@
+//! Fidelity fixes: read-only container handles cannot change the container (server
+//! capability checks), fault rules keep their own use counts, a fault rule is in effect for
+//! the next operation once `dmg fault set` has returned, and dmg sizes parse like go-humanize.
+
+mod common;
+
+use std::ffi::{CString, c_char, c_void};
+use std::ptr::{null, null_mut};
+use std::sync::OnceLock;
+
+use common::Emu;
+use daos_emulator::capi::*;
+use daos_emulator::ffi::*;
+
+const NO_PERM: i32 = -1001;
+const NONEXIST: i32 = -1005;
+const UNREACH: i32 = -1006;
+const NOSPACE: i32 = -1007;
+
+static SYSTEM: OnceLock<Emu> = OnceLock::new();
+/// Fault rules are system-wide: tests that set them take turns.
+static FAULTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+extern "C" fn cleanup() {
+    if let Some(e) = SYSTEM.get() {
+        let _ = std::fs::remove_dir_all(&e.dir);
+    }
+}
+
+/// One system for this binary (pool `tank` of 8GiB); libdaos reads DAOS_AGENT_DRPC_DIR once.
+fn sys() -> &'static Emu {
+    SYSTEM.get_or_init(|| {
+        let e = Emu::start("8GiB");
+        // SAFETY: set once before any daos_init of this process; tests only read it afterwards.
+        unsafe { std::env::set_var("DAOS_AGENT_DRPC_DIR", &e.dir) };
+        // SAFETY: plain init call; atexit with a function that lives for the whole program.
+        unsafe {
+            assert_eq!(daos_init(), 0);
+            libc::atexit(cleanup);
+        }
+        e
+    })
+}
+
+fn c(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+fn label(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+fn connect(pool: &str) -> daos_handle_t {
+    sys();
+    let mut poh = daos_handle_t::default();
+    // SAFETY: valid arguments; blocking call.
+    let rc = unsafe {
+        daos_pool_connect2(
+            c(pool).as_ptr(),
+            null(),
+            DAOS_PC_RW,
+            &mut poh,
+            null_mut(),
+            null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "connect {pool}");
+    poh
+}
+
+fn create(poh: daos_handle_t, l: &str) {
+    let mut u: uuid_t = [0; 16];
+    // SAFETY: valid arguments; blocking call.
+    let rc =
+        unsafe { daos_cont_create_with_label(poh, c(l).as_ptr(), null_mut(), &mut u, null_mut()) };
+    assert_eq!(rc, 0, "create {l}");
+}
+
+fn open(poh: daos_handle_t, l: &str, flags: u32) -> daos_handle_t {
+    let mut coh = daos_handle_t::default();
+    // SAFETY: valid arguments; blocking call.
+    let rc =
+        unsafe { daos_cont_open2(poh, c(l).as_ptr(), flags, &mut coh, null_mut(), null_mut()) };
+    assert_eq!(rc, 0, "open {l}");
+    coh
+}
+
+fn set_attr(coh: daos_handle_t, name: &str, value: &[u8]) -> i32 {
+    let n = c(name);
+    let names = [n.as_ptr()];
+    let values = [value.as_ptr() as *const c_void];
+    let sizes = [value.len()];
+    // SAFETY: arrays of one entry that outlive the blocking call.
+    unsafe {
+        daos_cont_set_attr(
+            coh,
+            1,
+            names.as_ptr(),
+            values.as_ptr(),
+            sizes.as_ptr(),
+            null_mut(),
+        )
+    }
+}
+
+fn del_attr(coh: daos_handle_t, name: &str) -> i32 {
+    let n = c(name);
+    let names = [n.as_ptr()];
+    // SAFETY: an array of one entry that outlives the blocking call.
+    unsafe { daos_cont_del_attr(coh, 1, names.as_ptr(), null_mut()) }
+}
+
+fn get_attr(coh: daos_handle_t, name: &str) -> Result<Vec<u8>, i32> {
+    let n = c(name);
+    let names = [n.as_ptr()];
+    let mut buf = vec![0u8; 64];
+    let bufs = [buf.as_mut_ptr() as *mut c_void];
+    let mut sizes = [buf.len()];
+    // SAFETY: arrays of one entry that outlive the blocking call.
+    let rc = unsafe {
+        daos_cont_get_attr(
+            coh,
+            1,
+            names.as_ptr(),
+            bufs.as_ptr(),
+            sizes.as_mut_ptr(),
+            null_mut(),
+        )
+    };
+    if rc != 0 {
+        return Err(rc);
+    }
+    buf.truncate(sizes[0]);
+    Ok(buf)
+}
+
+fn set_label(coh: daos_handle_t, l: &str) -> i32 {
+    // SAFETY: a property made and freed by the library; blocking call.
+    unsafe {
+        let p = daos_prop_alloc(1);
+        (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_LABEL;
+        let s = c(l);
+        assert_eq!(
+            daos_prop_set_str(
+                p,
+                daos_cont_props_DAOS_PROP_CO_LABEL,
+                s.as_ptr(),
+                l.len() as u64
+            ),
+            0
+        );
+        let rc = daos_cont_set_prop(coh, p, null_mut());
+        daos_prop_free(p);
+        rc
+    }
+}
+
+fn acl(strs: &[&str]) -> *mut daos_acl {
+    let owned: Vec<CString> = strs.iter().map(|s| c(s)).collect();
+    let ptrs: Vec<*const c_char> = owned.iter().map(|s| s.as_ptr()).collect();
+    let mut a: *mut daos_acl = null_mut();
+    // SAFETY: an array of valid strings; the ACL is freed by the caller.
+    let rc = unsafe { daos_acl_from_strs(ptrs.as_ptr() as *mut _, ptrs.len(), &mut a) };
+    assert_eq!(rc, 0);
+    a
+}
+
+fn acl_prop(a: *mut daos_acl) -> *mut daos_prop_t {
+    // SAFETY: the entry takes a copy of the ACL (freed with the property).
+    unsafe {
+        let p = daos_prop_alloc(1);
+        (*(*p).dpp_entries).dpe_type = daos_cont_props_DAOS_PROP_CO_ACL;
+        assert_eq!(
+            daos_prop_entry_set_ptr(
+                (*p).dpp_entries,
+                a as *const c_void,
+                daos_acl_get_size(a) as u64
+            ),
+            0
+        );
+        p
+    }
+}
+
+fn create_snap(coh: daos_handle_t) -> Result<u64, i32> {
+    let mut e = 0;
+    // SAFETY: valid out-pointer; blocking call.
+    let rc = unsafe { daos_cont_create_snap(coh, &mut e, null_mut(), null_mut()) };
+    if rc == 0 { Ok(e) } else { Err(rc) }
+}
+
+fn destroy_snap(coh: daos_handle_t, e: u64) -> i32 {
+    let epr = daos_epoch_range_t {
+        epr_lo: e,
+        epr_hi: e,
+    };
+    // SAFETY: blocking call.
+    unsafe { daos_cont_destroy_snap(coh, epr, null_mut()) }
+}
+
+fn nsnapshots(coh: daos_handle_t) -> u32 {
+    let mut info = daos_cont_info_t::default();
+    // SAFETY: valid out-pointer; blocking call.
+    assert_eq!(
+        unsafe { daos_cont_query(coh, &mut info, null_mut(), null_mut()) },
+        0
+    );
+    info.ci_nsnapshots
+}
+
+#[test]
+fn a_read_only_handle_cannot_change_the_container() {
+    let poh = connect("tank");
+    let l = label("ro");
+    create(poh, &l);
+    let rw = open(poh, &l, DAOS_COO_RW);
+    assert_eq!(set_attr(rw, "kept", b"v1"), 0);
+    let e = create_snap(rw).unwrap();
+    let ro = open(poh, &l, DAOS_COO_RO);
+    // SAFETY: valid arguments; blocking calls; objects freed with the library's functions.
+    unsafe {
+        // Attributes need the write capability (cont_attr_set / cont_attr_del).
+        assert_eq!(set_attr(ro, "kept", b"v2"), NO_PERM, "set_attr");
+        assert_eq!(set_attr(ro, "new", b"x"), NO_PERM, "set_attr of a new name");
+        assert_eq!(del_attr(ro, "kept"), NO_PERM, "del_attr");
+        // Properties: general ones need set-prop, the ACL set-ACL, owner/group set-owner.
+        assert_eq!(set_label(ro, &label("renamed")), NO_PERM, "set_prop label");
+        let a = acl(&["A::OWNER@:rwdtTaAo", "A::bob@:r"]);
+        let p = acl_prop(a);
+        assert_eq!(
+            daos_cont_set_prop(ro, p, null_mut()),
+            NO_PERM,
+            "set_prop ACL"
+        );
+        daos_prop_free(p);
+        assert_eq!(
+            daos_cont_overwrite_acl(ro, a, null_mut()),
+            NO_PERM,
+            "overwrite_acl"
+        );
+        assert_eq!(
+            daos_cont_update_acl(ro, a, null_mut()),
+            NO_PERM,
+            "update_acl"
+        );
+        daos_acl_free(a);
+        assert_eq!(
+            daos_cont_delete_acl(
+                ro,
+                daos_acl_principal_type_DAOS_ACL_OWNER,
+                null_mut(),
+                null_mut()
+            ),
+            NO_PERM,
+            "delete_acl of an entry that exists"
+        );
+        assert_eq!(
+            daos_cont_delete_acl(
+                ro,
+                daos_acl_principal_type_DAOS_ACL_USER,
+                c("nobody-here@").as_ptr() as *mut _,
+                null_mut()
+            ),
+            NONEXIST,
+            "the server looks the entry up before it checks the capability"
+        );
+        let root = c("root@");
+        assert_eq!(
+            daos_cont_set_owner(ro, root.as_ptr() as *mut _, null_mut(), null_mut()),
+            NO_PERM,
+            "set_owner"
+        );
+        assert_eq!(
+            daos_cont_set_owner_no_check(ro, null_mut(), root.as_ptr() as *mut _, null_mut()),
+            NO_PERM,
+            "set_owner_no_check"
+        );
+        // Snapshots need the write capability (ds_cont_snap_create / _destroy).
+        assert_eq!(create_snap(ro), Err(NO_PERM), "create_snap");
+        let mut e2 = 0;
+        assert_eq!(
+            daos_cont_create_snap_opt(
+                ro,
+                &mut e2,
+                null_mut(),
+                daos_snapshot_opts_DAOS_SNAP_OPT_CR,
+                null_mut()
+            ),
+            NO_PERM,
+            "create_snap_opt"
+        );
+        assert_eq!(destroy_snap(ro, e), NO_PERM, "destroy_snap");
+
+        // Reading is what a read-only handle is for.
+        assert_eq!(get_attr(ro, "kept").unwrap(), b"v1");
+        let mut size = 0usize;
+        assert_eq!(
+            daos_cont_list_attr(ro, null_mut(), &mut size, null_mut()),
+            0
+        );
+        assert_eq!(size, "kept\0".len());
+        let mut p: *mut daos_prop_t = null_mut();
+        assert_eq!(daos_cont_get_acl(ro, &mut p, null_mut()), 0);
+        daos_prop_free(p);
+        assert_eq!(nsnapshots(ro), 1, "the snapshot is still there");
+    }
+    // Nothing changed, and the read-write handle can still do all of it.
+    assert_eq!(get_attr(rw, "kept").unwrap(), b"v1");
+    assert_eq!(get_attr(rw, "new"), Err(NONEXIST));
+    assert_eq!(set_attr(rw, "kept", b"v2"), 0);
+    assert_eq!(del_attr(rw, "kept"), 0);
+    let renamed = label("renamed");
+    assert_eq!(set_label(rw, &renamed), 0);
+    assert_eq!(destroy_snap(rw, e), 0);
+    assert_eq!(nsnapshots(ro), 0);
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_cont_close(ro, null_mut()), 0);
+        assert_eq!(daos_cont_close(rw, null_mut()), 0);
+        assert_eq!(
+            daos_cont_destroy2(poh, c(&renamed).as_ptr(), 0, null_mut()),
+            0
+        );
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}
+
+#[test]
+fn a_handle_keeps_the_capabilities_it_was_opened_with() {
+    let poh = connect("tank");
+    let l = label("capas");
+    create(poh, &l);
+    let rw = open(poh, &l, DAOS_COO_RW);
+    // The owner takes write and set-prop away from everybody, itself included; the server
+    // fixed this handle's capabilities at open, so it keeps them.
+    let a = acl(&["A::OWNER@:rta"]);
+    // SAFETY: blocking calls; the ACL is freed with the library's function.
+    unsafe {
+        assert_eq!(daos_cont_overwrite_acl(rw, a, null_mut()), 0);
+        daos_acl_free(a);
+    }
+    assert_eq!(set_attr(rw, "still", b"yes"), 0);
+    let ro = open(poh, &l, DAOS_COO_RO);
+    assert_eq!(set_attr(ro, "still", b"no"), NO_PERM);
+    assert_eq!(get_attr(ro, "still").unwrap(), b"yes");
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_cont_close(ro, null_mut()), 0);
+        assert_eq!(daos_cont_close(rw, null_mut()), 0);
+        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}
+
+fn query_rc(coh: daos_handle_t) -> i32 {
+    let mut info = daos_cont_info_t::default();
+    // SAFETY: valid out-pointer; blocking call.
+    unsafe { daos_cont_query(coh, &mut info, null_mut(), null_mut()) }
+}
+
+fn fault_set(args: &[&str]) -> String {
+    let mut all = vec!["fault", "set"];
+    all.extend_from_slice(args);
+    sys().dmg(&all).trim().to_string()
+}
+
+#[test]
+fn fault_counts_survive_adding_and_removing_other_rules() {
+    let _faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    sys().dmg(&["fault", "clear"]);
+    let poh = connect("tank");
+    let l = label("counts");
+    create(poh, &l);
+    let coh = open(poh, &l, DAOS_COO_RW);
+    let first = fault_set(&["--op", "daos_cont_query", "--der=-1006", "--count", "2"]);
+    assert!(!first.is_empty(), "dmg fault set prints the rule id");
+    assert_eq!(query_rc(coh), UNREACH);
+    assert_eq!(query_rc(coh), UNREACH);
+    assert_eq!(query_rc(coh), 0, "two uses, then none");
+    // Adding other rules used to re-arm every counted rule.
+    let other = fault_set(&["--op", "daos_cont_list_attr", "--der=-1007", "--count", "1"]);
+    assert_ne!(first, other);
+    assert_eq!(
+        query_rc(coh),
+        0,
+        "still used up after another rule was added"
+    );
+    // A rule with a use left keeps it when another rule is removed.
+    fault_set(&["--op", "daos_cont_get_acl", "--der=-1007", "--count", "2"]);
+    let mut p: *mut daos_prop_t = null_mut();
+    // SAFETY: valid out-pointer; blocking call.
+    let get_acl = |p: &mut *mut daos_prop_t| unsafe { daos_cont_get_acl(coh, p, null_mut()) };
+    assert_eq!(get_acl(&mut p), NOSPACE);
+    sys().dmg(&["fault", "remove", &other]);
+    let mut size = 0usize;
+    // SAFETY: valid out-pointer; blocking call.
+    let rc = unsafe { daos_cont_list_attr(coh, null_mut(), &mut size, null_mut()) };
+    assert_eq!(rc, 0, "the removed rule is gone");
+    assert_eq!(get_acl(&mut p), NOSPACE, "one use was left");
+    assert_eq!(get_acl(&mut p), 0);
+    // SAFETY: the property from the successful call.
+    unsafe { daos_prop_free(p) };
+    assert_eq!(query_rc(coh), 0);
+    let (ok, out) = sys().dmg_status(&["fault", "remove", &other]);
+    assert!(!ok, "removing a rule twice fails: {out}");
+    // Clear resets everything: the same rule is fresh again.
+    sys().dmg(&["fault", "clear"]);
+    fault_set(&["--op", "daos_cont_query", "--der=-1006", "--count", "1"]);
+    assert_eq!(query_rc(coh), UNREACH);
+    assert_eq!(query_rc(coh), 0);
+    sys().dmg(&["fault", "clear"]);
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_cont_close(coh, null_mut()), 0);
+        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}
+
+#[test]
+fn a_rule_is_in_effect_as_soon_as_dmg_fault_set_returns() {
+    let _faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    sys().dmg(&["fault", "clear"]);
+    let poh = connect("tank");
+    let l = label("visible");
+    create(poh, &l);
+    let coh = open(poh, &l, DAOS_COO_RW);
+    // This process has the rules cached; each change comes from another process (dmg) and
+    // must be seen by the very next call, with no sleep.
+    for round in 0..10 {
+        assert_eq!(query_rc(coh), 0, "round {round}: no rule");
+        fault_set(&["--op", "daos_cont_query", "--der=-1006"]);
+        assert_eq!(query_rc(coh), UNREACH, "round {round}: right after set");
+        sys().dmg(&["fault", "clear"]);
+    }
+    // A fresh process sees it too.
+    fault_set(&["--op", "daos_cont_destroy", "--der=-1006", "--count", "1"]);
+    let out = sys()
+        .cmd("daos-emu-cli")
+        .args(["container", "destroy", "tank", &l])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("DER_UNREACH"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    sys().dmg(&["fault", "clear"]);
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_cont_close(coh, null_mut()), 0);
+        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}
+
+#[test]
+fn dmg_sizes_are_go_humanize_sizes() {
+    let poh = connect("tank");
+    let total = |poh: daos_handle_t| {
+        let mut info = daos_pool_info_t {
+            pi_bits: daos_pool_info_bit_DPI_SPACE as u64,
+            ..Default::default()
+        };
+        // SAFETY: valid out-pointer; blocking call.
+        let rc = unsafe { daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()) };
+        assert_eq!(rc, 0);
+        info.pi_space.ps_space.s_total.iter().sum::<u64>()
+    };
+    assert_eq!(total(poh), 8 << 30, "8GiB is binary");
+    let decimal = label("dec");
+    sys().dmg(&["pool", "create", "--size", "8G", &decimal]);
+    let dec = connect(&decimal);
+    assert_eq!(total(dec), 8_000_000_000, "8G is decimal, as real dmg");
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_pool_disconnect(dec, null_mut()), 0);
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+    sys().dmg(&["pool", "destroy", &decimal]);
+}
