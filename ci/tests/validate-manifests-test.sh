@@ -94,6 +94,26 @@ begin "example checked against its schema" && edit "$t/examples/pvc.yaml" "stora
     expect_failure \
         'examples/pvc.yaml.*PersistentVolumeClaim/daos-shared.*storage'
 
+begin "VolumeSnapshotClass checked by the CRD rules" && edit "$t/examples/volumesnapshotclass.yaml" \
+        "deletionPolicy: Delete" $'deletionPolicy: Delete\nreclaimPolicy: Delete' &&
+    expect_failure \
+        "examples/volumesnapshotclass.yaml.*VolumeSnapshotClass/daos-snapshots.*field 'reclaimPolicy' is not in"
+
+begin "VolumeSnapshot needs one source" && edit "$t/examples/volumesnapshot.yaml" \
+        "    persistentVolumeClaimName: daos-shared" $'    persistentVolumeClaimName: daos-shared\n    volumeSnapshotContentName: c' &&
+    expect_failure \
+        'examples/volumesnapshot.yaml.*VolumeSnapshot/daos-shared-snap.*exactly one'
+
+begin "VolumeSnapshot names a missing class" && edit "$t/examples/volumesnapshot.yaml" \
+        "volumeSnapshotClassName: daos-snapshots" "volumeSnapshotClassName: daos-snapshot" &&
+    expect_failure \
+        "examples/volumesnapshot.yaml.*snapshot class 'daos-snapshot' is not defined"
+
+begin "a CRD kind outside the allowlist is not skipped" && edit "$t/examples/volumesnapshot.yaml" \
+        "kind: VolumeSnapshot" "kind: VolumeSnapshotContent" &&
+    expect_failure \
+        'examples/volumesnapshot.yaml.*VolumeSnapshotContent'
+
 # --- files and kustomizations
 begin "missing resource" && edit "$t/base/kustomization.yaml" "  - mounter.yaml" $'  - mounter.yaml\n  - missing.yaml' &&
     expect_failure 'base/kustomization.yaml: resource missing.yaml does not exist'

@@ -281,7 +281,8 @@ fn discard(pool: &Pool, uuid: Uuid) -> Result<(), daos::Error> {
     }
 }
 
-/// No user attributes, no snapshots, nothing in the root directory.
+/// No user attributes, no snapshots, nothing in the root directory (or no
+/// file system at all).
 fn is_blank(pool: &Pool, uuid: Uuid) -> Result<bool, daos::Error> {
     let cont = pool.open_container(&uuid.to_string(), ContainerAccess::ReadOnly)?;
     if !cont.list_attrs()?.is_empty() || !cont.list_snapshots()?.is_empty() {
@@ -291,6 +292,10 @@ fn is_blank(pool: &Pool, uuid: Uuid) -> Result<bool, daos::Error> {
         Ok(dfs) => dfs.read_dir("/")?.is_empty(),
         // Not a POSIX container at all: not one dfs_cont_create made.
         Err(e) if e.is_invalid() => false,
+        // No DFS superblock: dfs_cont_create stopped between creating the
+        // container and writing it (libdfs' dfs_mount says ENOENT). Nothing
+        // can have been written into a file system that never existed.
+        Err(e) if e.errno() == Some(libc::ENOENT) => true,
         Err(e) => return Err(e),
     };
     Ok(empty)
@@ -309,10 +314,12 @@ pub enum Destroyed {
     },
 }
 
-/// Destroys `cont` only if its `created-by` tag names `driver`, without
-/// force: a container a dfuse still holds open fails with DER_BUSY.
+/// Destroys `cont` only if its `created-by` tag names `driver` and it is
+/// not an inline ephemeral volume's (those go only with their pod, at
+/// NodeUnpublishVolume), without force: a container a dfuse still holds
+/// open fails with DER_BUSY.
 pub fn destroy_if_ours(pool: &Pool, cont: &str, driver: &str) -> Result<Destroyed, daos::Error> {
-    destroy_when(pool, cont, |t| t.created_by == driver)
+    destroy_when(pool, cont, |t| t.created_by == driver && !t.ephemeral)
 }
 
 /// Destroys the container of inline ephemeral volume `volume_id`, only if
@@ -397,5 +404,66 @@ mod tests {
         assert_eq!(only_owner.created_by, "d");
         assert_eq!(only_owner.requested_bytes, 0);
         assert!(!only_owner.ephemeral);
+    }
+}
+
+/// Against the emulator (`--features emulator`): the shared test system.
+#[cfg(all(test, feature = "emulator"))]
+mod emulated {
+    use super::*;
+    use daos::{Daos, PoolAccess};
+
+    fn pool() -> (std::sync::Arc<Daos>, Pool) {
+        let sys = daos_test_harness::system();
+        let daos = Daos::init().expect("daos_init");
+        let pool =
+            Pool::connect(&daos, &sys.pool, None, PoolAccess::ReadWrite).expect("pool connect");
+        (daos, pool)
+    }
+
+    fn tags(name: &str, ephemeral: bool) -> VolumeTags {
+        VolumeTags {
+            created_by: "csi.daos.io".into(),
+            volume_name: name.into(),
+            parameters_hash: "h".into(),
+            requested_bytes: 0,
+            volume_context: HashMap::new(),
+            ephemeral,
+        }
+    }
+
+    fn make(pool: &Pool, name: &str, ephemeral: bool) -> Uuid {
+        let spec = PosixContainerSpec::new(name);
+        let staging = staging_label("csi.daos.io", name);
+        match create(pool, &spec, &staging, |_| tags(name, ephemeral)).expect("create") {
+            Creation::Created(uuid, _) => uuid,
+            Creation::Blocked(why) => panic!("blocked: {why}"),
+        }
+    }
+
+    #[test]
+    fn delete_volume_never_destroys_an_inline_volume_container() {
+        let (_daos, pool) = pool();
+        let inline = daos_test_harness::unique_label("inline");
+        make(&pool, &inline, true);
+        assert_eq!(
+            destroy_if_ours(&pool, &inline, "csi.daos.io").unwrap(),
+            Destroyed::NotOurs {
+                created_by: Some("csi.daos.io".into())
+            }
+        );
+        assert!(lookup(&pool, &inline).unwrap().is_some(), "still there");
+        // Its own path still removes it.
+        assert_eq!(
+            destroy_ephemeral(&pool, &inline, "csi.daos.io", &inline).unwrap(),
+            Destroyed::Destroyed
+        );
+
+        let volume = daos_test_harness::unique_label("pvc");
+        make(&pool, &volume, false);
+        assert_eq!(
+            destroy_if_ours(&pool, &volume, "csi.daos.io").unwrap(),
+            Destroyed::Destroyed
+        );
     }
 }

@@ -18,6 +18,7 @@ use crate::containers::{self, Creation, Destroyed, VolumeTags};
 use crate::daos_client::DaosClient;
 use crate::errors::daos_status;
 use crate::locks::OpLocks;
+use crate::snapshots::{self, Removed, SnapshotId, SnapshotListToken, Taken};
 use crate::volume::{self, CreateParams, EntityName, ListToken, SystemName, VolumeId};
 
 pub struct ControllerService {
@@ -238,6 +239,136 @@ impl ControllerService {
         })
     }
 
+    fn not_snapshottable(&self, source: &VolumeId, created_by: Option<&str>) -> Status {
+        Status::failed_precondition(format!(
+            "volume {source} is not a volume {} created (created by: {}); only dynamically \
+             provisioned volumes can be snapshotted",
+            self.cfg.driver_name,
+            created_by.unwrap_or("nobody we know")
+        ))
+    }
+
+    fn known_pools(&self) -> Vec<(SystemName, EntityName)> {
+        self.pools_seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// The volume (other than `except`) holding a snapshot named `stored`,
+    /// in any pool the controller knows.
+    async fn name_used_elsewhere(
+        &self,
+        stored: &str,
+        except: Option<uuid::Uuid>,
+    ) -> Result<Option<String>, Status> {
+        for (system, pool) in self.known_pools() {
+            let (driver, name) = (self.cfg.driver_name.clone(), stored.to_string());
+            let used = self
+                .daos
+                .with_pool("snapshot_lookup", &system, &pool, move |p| {
+                    snapshots::name_used_in_pool(p, &driver, &name, except)
+                })
+                .await;
+            match used {
+                Ok(Some(cont)) => return Ok(Some(format!("container {cont} in pool {pool}"))),
+                Ok(None) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => {
+                    return Err(daos_status(
+                        format!("looking for snapshot name {stored:?} in pool {pool}"),
+                        &e,
+                    ));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The snapshots ListSnapshots `req` asks for, unsorted.
+    async fn snapshots_matching(
+        &self,
+        req: &ListSnapshotsRequest,
+    ) -> Result<Vec<Snapshot>, Status> {
+        let driver = self.cfg.driver_name.clone();
+        if !req.snapshot_id.is_empty() {
+            let Some(id) = SnapshotId::parse(&req.snapshot_id, &self.default_system) else {
+                return Ok(Vec::new());
+            };
+            if !req.source_volume_id.is_empty() && req.source_volume_id != id.volume.as_str() {
+                return Ok(Vec::new());
+            }
+            let (system, pool, cont) = snapshots::volume_parts(&id.volume);
+            let found = self
+                .list_volume_snapshots(&system, &pool, cont, driver)
+                .await?;
+            return Ok(found
+                .into_iter()
+                .filter(|s| s.snapshot_id == id.to_string())
+                .collect());
+        }
+        if !req.source_volume_id.is_empty() {
+            let Ok(id) = VolumeId::parse(&req.source_volume_id, &self.default_system) else {
+                return Ok(Vec::new());
+            };
+            let (system, pool, cont) = snapshots::volume_parts(&id);
+            return self
+                .list_volume_snapshots(&system, &pool, cont, driver)
+                .await;
+        }
+        let mut out = Vec::new();
+        for (system, pool) in self.known_pools() {
+            let (d, sys) = (driver.clone(), system.clone());
+            let listed = self
+                .daos
+                .with_pool("snapshot_list", &system, &pool, move |p| {
+                    snapshots::list_in_pool(p, &sys, &d)
+                })
+                .await;
+            match listed {
+                Ok(vols) => out.extend(
+                    vols.iter()
+                        .flat_map(|v| v.epochs.iter().map(|e| csi_snapshot(&v.volume, *e))),
+                ),
+                Err(e) if e.is_not_found() => {
+                    tracing::info!(%pool, "ListSnapshots: pool does not exist (any more); skipped");
+                }
+                Err(e) => {
+                    return Err(daos_status(format!("listing snapshots in pool {pool}"), &e));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list_volume_snapshots(
+        &self,
+        system: &SystemName,
+        pool: &EntityName,
+        cont: String,
+        driver: String,
+    ) -> Result<Vec<Snapshot>, Status> {
+        let sys = system.clone();
+        let listed = self
+            .daos
+            .with_pool("snapshot_list", system, pool, move |p| {
+                snapshots::list_in_volume(p, &sys, &cont, &driver)
+            })
+            .await;
+        match listed {
+            Ok(Some(v)) => Ok(v
+                .epochs
+                .iter()
+                .map(|e| csi_snapshot(&v.volume, *e))
+                .collect()),
+            Ok(None) => Ok(Vec::new()),
+            Err(e) if e.is_not_found() => Ok(Vec::new()),
+            Err(e) => Err(daos_status(format!("listing snapshots in pool {pool}"), &e)),
+        }
+    }
+
     /// Our (non-ephemeral) volumes in one pool.
     fn volumes_in_pool(
         pool: &Pool,
@@ -272,6 +403,40 @@ impl ControllerService {
     }
 }
 
+/// CreateVolume from a snapshot or a volume: DAOS 2.6 cannot read a
+/// snapshot through DFS, and `daos cont clone` is neither point-in-time
+/// nor in-process, so neither is offered (CLONE_VOLUME is not advertised).
+fn content_source_refusal(source: &VolumeContentSource) -> Status {
+    use volume_content_source::Type;
+    match &source.r#type {
+        Some(Type::Snapshot(s)) => Status::invalid_argument(format!(
+            "volume_content_source: restoring from a snapshot is not supported by the DAOS CSI driver \
+             (snapshot {:?}); snapshots can be taken, listed and deleted only",
+            s.snapshot_id
+        )),
+        Some(Type::Volume(v)) => Status::invalid_argument(format!(
+            "volume_content_source: cloning a volume is not supported by the DAOS CSI driver (volume {:?})",
+            v.volume_id
+        )),
+        None => Status::invalid_argument(
+            "volume_content_source: restoring from a snapshot or cloning a volume is not supported",
+        ),
+    }
+}
+
+/// The CSI form of snapshot `epoch` of `volume`.
+fn csi_snapshot(volume: &VolumeId, epoch: daos::Epoch) -> Snapshot {
+    Snapshot {
+        // DAOS reports no per-snapshot size.
+        size_bytes: 0,
+        snapshot_id: SnapshotId::new(volume.clone(), epoch).to_string(),
+        source_volume_id: volume.to_string(),
+        creation_time: Some(snapshots::creation_time(epoch)),
+        ready_to_use: true,
+        group_snapshot_id: String::new(),
+    }
+}
+
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
@@ -289,10 +454,8 @@ impl Controller for ControllerService {
         let requested = volume::requested_bytes(req.capacity_range.as_ref())?;
         volume::check_capabilities("volume_capabilities", &req.volume_capabilities)?;
         let params = CreateParams::parse(&req.parameters, &self.default_system)?;
-        if req.volume_content_source.is_some() {
-            return Err(Status::invalid_argument(
-                "volume_content_source is not supported (no snapshot restore or cloning)",
-            ));
+        if let Some(source) = &req.volume_content_source {
+            return Err(content_source_refusal(source));
         }
         if !req.mutable_parameters.is_empty() {
             return Err(Status::invalid_argument(
@@ -362,15 +525,41 @@ impl Controller for ControllerService {
         let result = self
             .daos
             .with_pool("volume_delete", &id.system, &id.pool, move |pool| {
-                containers::destroy_if_ours(pool, &container, &driver)
+                // Snapshots live inside the container: destroying it would
+                // destroy them silently.
+                let snapshots = snapshots::count_if_ours(pool, &container, &driver)?;
+                if snapshots > 0 {
+                    return Ok(Err(snapshots));
+                }
+                containers::destroy_if_ours(pool, &container, &driver).map(Ok)
             })
             .await;
+        let result = match result {
+            Ok(Err(snapshots)) => {
+                return Err(Status::failed_precondition(format!(
+                    "volume {id} still has {snapshots} snapshot(s); delete its VolumeSnapshots \
+                     (DeleteSnapshot) first — deleting the volume would destroy them"
+                )));
+            }
+            Ok(Ok(destroyed)) => Ok(destroyed),
+            Err(e) => Err(e),
+        };
         match result {
             Ok(Destroyed::Destroyed) => {
                 tracing::info!(volume_id = %id, "container destroyed");
                 Ok(Response::new(DeleteVolumeResponse {}))
             }
             Ok(Destroyed::Missing) => Ok(Response::new(DeleteVolumeResponse {})),
+            // Tagged by us but refused: an inline volume's container.
+            Ok(Destroyed::NotOurs { created_by })
+                if created_by.as_deref() == Some(self.cfg.driver_name.as_str()) =>
+            {
+                Err(Status::failed_precondition(format!(
+                    "container {} in pool {} belongs to a CSI inline ephemeral volume; it is destroyed \
+                     by NodeUnpublishVolume when its pod goes, never by DeleteVolume",
+                    id.container, id.pool
+                )))
+            }
             Ok(Destroyed::NotOurs { created_by }) => Err(Status::failed_precondition(format!(
                 "container {} in pool {} was not created by {} (created by: {}); it is never destroyed by \
                  DeleteVolume — use reclaimPolicy Retain for statically provisioned volumes",
@@ -617,6 +806,8 @@ impl Controller for ControllerService {
             Type::ListVolumes,
             Type::GetCapacity,
             Type::SingleNodeMultiWriter,
+            Type::CreateDeleteSnapshot,
+            Type::ListSnapshots,
         ]
         .into_iter()
         .map(|t| ControllerServiceCapability {
@@ -632,23 +823,178 @@ impl Controller for ControllerService {
 
     async fn create_snapshot(
         &self,
-        _request: Request<CreateSnapshotRequest>,
+        request: Request<CreateSnapshotRequest>,
     ) -> Result<Response<CreateSnapshotResponse>, Status> {
-        Err(unimplemented("CreateSnapshot"))
+        let req = request.into_inner();
+        if req.name.is_empty() {
+            return Err(Status::invalid_argument("name is required"));
+        }
+        if req.source_volume_id.is_empty() {
+            return Err(Status::invalid_argument("source_volume_id is required"));
+        }
+        snapshots::check_parameters(&req.parameters)?;
+        let no_volume = || {
+            Status::not_found(format!(
+                "source volume {:?} does not exist",
+                req.source_volume_id
+            ))
+        };
+        let source = VolumeId::parse(&req.source_volume_id, &self.default_system)
+            .map_err(|_| no_volume())?;
+        // The volume lock keeps DeleteVolume from racing a snapshot in.
+        let _guard = self.locks.try_lock(&[
+            &format!("snapshot-name:{}", req.name),
+            &format!("volume:{}", req.source_volume_id),
+        ])?;
+        tracing::info!(name = %req.name, source = %source, "CreateSnapshot");
+        self.remember_pool(&source.system, &source.pool);
+        let stored = snapshots::stored_name(&req.name);
+        let driver = self.cfg.driver_name.clone();
+        let (system, pool, cont) = snapshots::volume_parts(&source);
+
+        let (d, n, sys, c) = (driver.clone(), stored.clone(), system.clone(), cont.clone());
+        let looked = self
+            .daos
+            .with_pool("snapshot_lookup", &system, &pool, move |p| {
+                snapshots::find_named(p, &sys, &c, &d, &n)
+            })
+            .await;
+        let (found, source_uuid) = match looked {
+            Ok(v) => v,
+            Err(e) if e.is_not_found() => return Err(no_volume()),
+            Err(e) => {
+                return Err(daos_status(
+                    format!("looking up snapshot {:?} of volume {source}", req.name),
+                    &e,
+                ));
+            }
+        };
+        let taken = match found {
+            Taken::NotOurs { created_by } => {
+                return Err(self.not_snapshottable(&source, created_by.as_deref()));
+            }
+            Taken::Snapshot { .. } => found,
+            Taken::Missing if source_uuid.is_none() => return Err(no_volume()),
+            Taken::Missing => {
+                if let Some(other) = self.name_used_elsewhere(&stored, source_uuid).await? {
+                    return Err(Status::already_exists(format!(
+                        "snapshot name {:?} is already used by a snapshot of another volume ({other}); \
+                         snapshot names are unique per driver",
+                        req.name
+                    )));
+                }
+                let (d, n, sys, c) = (driver.clone(), stored.clone(), system.clone(), cont.clone());
+                self.daos
+                    .with_pool("snapshot_create", &system, &pool, move |p| {
+                        snapshots::take(p, &sys, &c, &d, &n)
+                    })
+                    .await
+                    .map_err(|e| {
+                        daos_status(
+                            format!("taking snapshot {:?} of volume {source}", req.name),
+                            &e,
+                        )
+                    })?
+            }
+        };
+        match taken {
+            Taken::Snapshot { volume, epoch } => {
+                let snapshot = csi_snapshot(&volume, epoch);
+                tracing::info!(name = %req.name, snapshot_id = %snapshot.snapshot_id, "snapshot ready");
+                Ok(Response::new(CreateSnapshotResponse {
+                    snapshot: Some(snapshot),
+                }))
+            }
+            Taken::Missing => Err(no_volume()),
+            Taken::NotOurs { created_by } => {
+                Err(self.not_snapshottable(&source, created_by.as_deref()))
+            }
+        }
     }
 
     async fn delete_snapshot(
         &self,
-        _request: Request<DeleteSnapshotRequest>,
+        request: Request<DeleteSnapshotRequest>,
     ) -> Result<Response<DeleteSnapshotResponse>, Status> {
-        Err(unimplemented("DeleteSnapshot"))
+        let req = request.into_inner();
+        if req.snapshot_id.is_empty() {
+            return Err(Status::invalid_argument("snapshot_id is required"));
+        }
+        let done = || Ok(Response::new(DeleteSnapshotResponse {}));
+        let Some(id) = SnapshotId::parse(&req.snapshot_id, &self.default_system) else {
+            tracing::info!(snapshot_id = %req.snapshot_id, "DeleteSnapshot of an id that names no snapshot: nothing to do");
+            return done();
+        };
+        let _guard = self
+            .locks
+            .try_lock(&[&format!("snapshot:{}", req.snapshot_id)])?;
+        tracing::info!(snapshot_id = %id, "DeleteSnapshot");
+        let driver = self.cfg.driver_name.clone();
+        let (system, pool, cont) = snapshots::volume_parts(&id.volume);
+        let epoch = id.epoch;
+        let removed = self
+            .daos
+            .with_pool("snapshot_delete", &system, &pool, move |p| {
+                snapshots::remove(p, &cont, &driver, epoch)
+            })
+            .await;
+        match removed {
+            Ok(Removed::Removed) => {
+                tracing::info!(snapshot_id = %id, "snapshot destroyed");
+                done()
+            }
+            Ok(Removed::Missing) => done(),
+            Ok(Removed::NotOurs) => {
+                tracing::warn!(snapshot_id = %id, "DeleteSnapshot of a snapshot in a container this driver did not create: left alone");
+                done()
+            }
+            Err(e) if e.is_not_found() => done(),
+            Err(e) => Err(daos_status(format!("deleting snapshot {id}"), &e)),
+        }
     }
 
     async fn list_snapshots(
         &self,
-        _request: Request<ListSnapshotsRequest>,
+        request: Request<ListSnapshotsRequest>,
     ) -> Result<Response<ListSnapshotsResponse>, Status> {
-        Err(unimplemented("ListSnapshots"))
+        let req = request.into_inner();
+        if req.max_entries < 0 {
+            return Err(Status::invalid_argument("max_entries must not be negative"));
+        }
+        let after = if req.starting_token.is_empty() {
+            None
+        } else {
+            Some(SnapshotListToken::decode(&req.starting_token)?.after)
+        };
+        let mut all = self.snapshots_matching(&req).await?;
+        all.sort_by(|a, b| a.snapshot_id.cmp(&b.snapshot_id));
+        // A pool known by label and by UUID is walked twice.
+        all.dedup_by(|a, b| a.snapshot_id == b.snapshot_id);
+        if let Some(a) = &after {
+            all.retain(|s| &s.snapshot_id > a);
+        }
+        let limit = usize::try_from(req.max_entries).unwrap_or(usize::MAX);
+        let next_token = if limit > 0 && all.len() > limit {
+            all.truncate(limit);
+            all.last()
+                .map(|s| {
+                    SnapshotListToken {
+                        after: s.snapshot_id.clone(),
+                    }
+                    .encode()
+                })
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let entries = all
+            .into_iter()
+            .map(|s| list_snapshots_response::Entry { snapshot: Some(s) })
+            .collect();
+        Ok(Response::new(ListSnapshotsResponse {
+            entries,
+            next_token,
+        }))
     }
 
     async fn get_snapshot(

@@ -144,11 +144,43 @@ impl DaosClient {
         })
         .and_then(|r| r);
         crate::metrics::global().daos_call("pool_connect", &connected);
-        let connected = connected?;
+        let connected = match connected {
+            Err(e) if e.is_not_found() => return Err(self.not_found_or_agent_gone(e).await),
+            other => other?,
+        };
         self.pools
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(key.clone(), connected.clone());
         Ok(connected)
+    }
+
+    /// libdaos asks the agent for credentials at every pool connect and
+    /// maps a missing agent socket (an agent stopped cleanly) to
+    /// `-DER_NONEXIST`, the same code as a missing pool. Callers treat a
+    /// missing pool as "the volume is gone", so a not-found while the agent
+    /// does not answer must become "unavailable" (retried), never "gone".
+    async fn not_found_or_agent_gone(&self, err: daos::Error) -> daos::Error {
+        if self.agent_reachable().await {
+            return err;
+        }
+        tracing::warn!(agent_socket = %self.agent_socket.display(), error = %err,
+            "pool connect said not found while the agent is unreachable; treating the agent as down");
+        daos::Error::from_der("daos_pool_connect2", Der::AgentComm).with_context(format!(
+            "pool connect failed with {} and the DAOS agent socket {} accepts no connection",
+            err.name(),
+            self.agent_socket.display()
+        ))
+    }
+
+    /// The UUID of `pool` (a label or a UUID), through the cached
+    /// connection.
+    pub async fn pool_uuid(
+        &self,
+        system: &SystemName,
+        pool: &EntityName,
+    ) -> Result<uuid::Uuid, daos::Error> {
+        let key = (system.as_str().to_string(), pool.to_string());
+        Ok(self.pool(system, pool, &key).await?.uuid())
     }
 }

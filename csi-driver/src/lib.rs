@@ -18,5 +18,6 @@ pub mod mountinfo;
 pub mod node;
 pub mod paths;
 pub mod server;
+pub mod snapshots;
 pub mod sysmount;
 pub mod volume;

@@ -8,12 +8,13 @@
 //! directly at the target path.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use csi_proto::csi::v1::node_server::Node;
 use csi_proto::csi::v1::*;
 use daos::PosixContainerSpec;
 use tonic::{Request, Response, Status};
+use uuid::Uuid;
 
 use crate::config::Config;
 use crate::containers::{self, Destroyed, VolumeTags};
@@ -31,6 +32,8 @@ pub struct NodeService {
     mounter: MounterClient,
     locks: Arc<OpLocks>,
     default_system: SystemName,
+    /// UUIDs of the --ephemeral-pools, as last resolved.
+    ephemeral_pool_uuids: Mutex<Vec<Uuid>>,
 }
 
 /// A request path, resolved inside the kubelet root.
@@ -60,6 +63,7 @@ impl NodeService {
             mounter,
             locks: OpLocks::new(),
             default_system,
+            ephemeral_pool_uuids: Mutex::new(Vec::new()),
         }
     }
 
@@ -124,15 +128,26 @@ impl NodeService {
             .any(|e| e.mount_point != top.mount_point && e.device == top.device))
     }
 
-    /// Removes every mount of ours stacked at `path`: dfuse mounts and binds
-    /// of them. Anything else mounted there is refused, never unmounted.
+    /// Removes every mount of ours stacked at `path`: binds of the dfuse
+    /// mounts the mounter runs, and dead dfuse mounts. Anything else mounted
+    /// there (another driver's live dfuse included) is refused, never
+    /// unmounted.
     async fn unmount_ours(&self, path: &Path) -> Result<(), Status> {
         for _ in 0..16 {
             match Self::mount_at(path)? {
                 None => return Ok(()),
-                Some(m) if m.is_dfuse() => sysmount::unmount(path, self.cfg.stats_timeout)
-                    .await
-                    .map_err(|e| io_status(format!("unmounting {}", path.display()), &e))?,
+                Some(m) if m.is_dfuse() => {
+                    if !self.is_ours_or_dead(path, &m).await? {
+                        return Err(Status::failed_precondition(format!(
+                            "{} holds a live dfuse mount that is not one of this driver's (no dfuse the \
+                             mounter runs shows that file system); not unmounting it",
+                            path.display()
+                        )));
+                    }
+                    sysmount::unmount(path, self.cfg.stats_timeout)
+                        .await
+                        .map_err(|e| io_status(format!("unmounting {}", path.display()), &e))?
+                }
                 Some(m) => {
                     return Err(Status::failed_precondition(format!(
                         "{} holds a {} mount that is not a DAOS volume; not unmounting it",
@@ -148,15 +163,117 @@ impl NodeService {
         )))
     }
 
+    /// Whether dfuse mount `mount` at `path` shows the file system of a
+    /// dfuse the mounter runs (the same superblock, `major:minor`, and
+    /// root: a bind of one of our staging mounts, or one of our mounts
+    /// itself), or is dead (its daemon gone: nothing left to protect, and
+    /// a restage may have replaced the staging mount it was bound from).
+    ///
+    /// Only the mounts showing that same tree are asked about (usually the
+    /// one staging mount it was bound from), one mounter status each: a
+    /// full mounter listing checks every mount and would make unpublishing
+    /// N volumes cost N² checks.
+    async fn is_ours_or_dead(&self, path: &Path, mount: &MountEntry) -> Result<bool, Status> {
+        let entries =
+            mountinfo::read().map_err(|e| io_status("reading /proc/self/mountinfo", &e))?;
+        let mut same_tree: Vec<&Path> = entries
+            .iter()
+            .filter(|e| e.is_dfuse() && e.same_tree_as(mount))
+            .map(|e| e.mount_point.as_path())
+            .collect();
+        same_tree.sort();
+        same_tree.dedup();
+        for mountpoint in same_tree {
+            match self.mounter.status(mountpoint).await {
+                Ok(Some(_)) => return Ok(true),
+                Ok(None) => {}
+                Err(s) if s.code() == tonic::Code::Unavailable => return Err(s),
+                // Outside the kubelet root or not answering a stat: not
+                // a mount the mounter can own.
+                Err(s) => {
+                    tracing::debug!(mountpoint = %mountpoint.display(), error = %s.message(), "not a mounter mount")
+                }
+            }
+        }
+        Ok(sysmount::probe(path, self.cfg.stats_timeout)
+            .await
+            .is_dead())
+    }
+
     // ------------------------------------------------------------ ephemeral
 
-    /// Pools are compared as written (label with label, UUID with UUID).
-    fn ephemeral_pool_allowed(&self, pool: &EntityName) -> bool {
-        self.cfg
+    /// Whether inline volumes may use `pool` of `system`: it is written as
+    /// in --ephemeral-pools, or it is the same pool (by UUID) as one listed
+    /// there. A pod may name a pool by label or by UUID (the first DAOS
+    /// driver's pods use `poolid=<uuid>`), whichever way the admin listed it.
+    async fn ephemeral_pool_allowed(
+        &self,
+        system: &SystemName,
+        pool: &EntityName,
+    ) -> Result<bool, Status> {
+        let listed: Vec<EntityName> = self
+            .cfg
             .ephemeral_pools
             .iter()
             .filter_map(|a| EntityName::parse(a).ok())
-            .any(|a| a == *pool)
+            .collect();
+        if listed.contains(pool) {
+            return Ok(true);
+        }
+        let wanted = match self.daos.pool_uuid(system, pool).await {
+            Ok(uuid) => uuid,
+            // A pool that does not exist is in no allow-list.
+            Err(e) if e.is_not_found() => return Ok(false),
+            Err(e) => return Err(daos_status(format!("looking up pool {pool}"), &e)),
+        };
+        if self.allowed_pool_uuids().contains(&wanted) {
+            return Ok(true);
+        }
+        // Resolved again on a miss: a label may name a new pool since.
+        let (fresh, failure) = self.resolve_ephemeral_pools(&listed).await;
+        let allowed = fresh.contains(&wanted);
+        *self
+            .ephemeral_pool_uuids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = fresh;
+        match failure {
+            // An allowed pool we could not ask might be this one.
+            Some(status) if !allowed => Err(status),
+            _ => Ok(allowed),
+        }
+    }
+
+    fn allowed_pool_uuids(&self) -> Vec<Uuid> {
+        self.ephemeral_pool_uuids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The UUIDs of the --ephemeral-pools (in the default system) that
+    /// exist, and the error of one that could not be looked up.
+    async fn resolve_ephemeral_pools(&self, listed: &[EntityName]) -> (Vec<Uuid>, Option<Status>) {
+        let mut uuids = Vec::new();
+        let mut failure = None;
+        for pool in listed {
+            if let Some(uuid) = pool.uuid() {
+                uuids.push(uuid);
+                continue;
+            }
+            match self.daos.pool_uuid(&self.default_system, pool).await {
+                Ok(uuid) => uuids.push(uuid),
+                Err(e) if e.is_not_found() => {
+                    tracing::warn!(%pool, "a pool in --ephemeral-pools does not exist");
+                }
+                Err(e) => {
+                    failure = Some(daos_status(
+                        format!("looking up pool {pool} of --ephemeral-pools"),
+                        &e,
+                    ));
+                }
+            }
+        }
+        (uuids, failure)
     }
 
     async fn publish_ephemeral(
@@ -177,7 +294,10 @@ impl NodeService {
                  generic ephemeral volume",
             ));
         }
-        if !self.ephemeral_pool_allowed(&spec.pool) {
+        if !self
+            .ephemeral_pool_allowed(&spec.system, &spec.pool)
+            .await?
+        {
             return Err(Status::permission_denied(format!(
                 "pool {} is not in --ephemeral-pools, the pools allowed for inline ephemeral volumes (allowed: {})",
                 spec.pool,
@@ -319,6 +439,28 @@ impl NodeService {
     fn stats_condition(abnormal: bool, message: String) -> Option<VolumeCondition> {
         Some(VolumeCondition { abnormal, message })
     }
+}
+
+/// Topology segment naming the DAOS system a node reaches (its agent's).
+pub const TOPOLOGY_SYSTEM_KEY: &str = "topology.daos.io/system";
+
+/// The node's topology: the DAOS system of `--default-system`. kubelet
+/// turns segments into node labels, so a system name that is no valid
+/// label value (it must start and end with a letter or digit) is left out.
+fn node_topology(system: &SystemName) -> Option<Topology> {
+    let name = system.as_str();
+    let label_value = name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if !label_value {
+        tracing::warn!(
+            system = name,
+            "DAOS system name is no Kubernetes label value; NodeGetInfo reports no topology"
+        );
+        return None;
+    }
+    Some(Topology {
+        segments: [(TOPOLOGY_SYSTEM_KEY.to_string(), name.to_string())].into(),
+    })
 }
 
 /// Finds or creates the container of an inline volume; `Ok(Ok(true))` when
@@ -732,7 +874,37 @@ impl Node for NodeService {
         Ok(Response::new(NodeGetInfoResponse {
             node_id: self.cfg.node_id.clone(),
             max_volumes_per_node: 0,
-            accessible_topology: None,
+            accessible_topology: node_topology(&self.default_system),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topology_names_the_default_system() {
+        let topology = node_topology(&SystemName::default_system()).unwrap();
+        assert_eq!(
+            topology
+                .segments
+                .get(TOPOLOGY_SYSTEM_KEY)
+                .map(String::as_str),
+            Some("daos_server")
+        );
+        assert_eq!(topology.segments.len(), 1);
+        let other = SystemName::parse("lab-2").unwrap();
+        assert_eq!(
+            node_topology(&other).unwrap().segments[TOPOLOGY_SYSTEM_KEY],
+            "lab-2"
+        );
+        // Valid DAOS system names that Kubernetes would refuse as a label value.
+        for name in ["_sys", "sys.", "-"] {
+            assert!(
+                node_topology(&SystemName::parse(name).unwrap()).is_none(),
+                "{name}"
+            );
+        }
     }
 }

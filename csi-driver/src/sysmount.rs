@@ -163,7 +163,7 @@ pub async fn bind_mount(
             if let Err(e) = nix::mount::mount(None::<&str>, &dst, None::<&str>, flags, None::<&str>)
             {
                 // Never leave a writable bind behind a failed read-only publish.
-                let _ = nix::mount::umount2(&dst, MntFlags::MNT_DETACH);
+                let _ = nix::mount::umount2(&dst, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW);
                 return Err(errno_error(
                     e,
                     format!("remount {} read-only", dst.display()),
@@ -177,10 +177,15 @@ pub async fn bind_mount(
 
 /// Unmounts `path`; a mount that is dead (ENOTCONN), busy or hangs is detached
 /// lazily (MNT_DETACH) instead, which cannot block.
+///
+/// Every unmount here is UMOUNT_NOFOLLOW: a symlink at the last component
+/// (which whoever can write the parent directory may plant) would otherwise
+/// redirect the unmount to any mount of the host; a symlink is no mount
+/// point, so it reads as "not mounted".
 pub async fn unmount(path: &Path, deadline: Duration) -> io::Result<()> {
     let p = path.to_path_buf();
     let first = with_deadline(deadline, "umount", move || {
-        nix::mount::umount2(&p, MntFlags::empty()).map_err(io::Error::from)
+        nix::mount::umount2(&p, MntFlags::UMOUNT_NOFOLLOW).map_err(io::Error::from)
     })
     .await;
     match first {
@@ -199,7 +204,7 @@ pub async fn unmount(path: &Path, deadline: Duration) -> io::Result<()> {
 /// MNT_DETACH: removes the mount from the namespace now, whatever state its
 /// file system is in. Does not touch the file system, so it cannot hang.
 pub fn lazy_unmount(path: &Path) -> io::Result<()> {
-    match nix::mount::umount2(path, MntFlags::MNT_DETACH) {
+    match nix::mount::umount2(path, MntFlags::MNT_DETACH | MntFlags::UMOUNT_NOFOLLOW) {
         Ok(()) | Err(Errno::EINVAL) | Err(Errno::ENOENT) => Ok(()),
         Err(e) => Err(errno_error(
             e,
@@ -329,6 +334,40 @@ mod tests {
             probe(&gone, Duration::from_secs(5)).await,
             PathHealth::Missing
         ));
+    }
+
+    #[tokio::test]
+    async fn unmount_does_not_follow_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().canonicalize().unwrap();
+        let real = base.join("real");
+        std::fs::create_dir(&real).unwrap();
+        let mounted = nix::mount::mount(
+            Some("tmpfs"),
+            &real,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("size=1m"),
+        );
+        if let Err(e) = mounted {
+            println!("SKIP: cannot mount a tmpfs here ({e}); needs root");
+            return;
+        }
+        let link = base.join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let deadline = Duration::from_secs(5);
+
+        unmount(&link, deadline).await.unwrap();
+        let still = mountinfo::lookup(&real).unwrap().is_some();
+        lazy_unmount(&link).unwrap();
+        let still_after_detach = mountinfo::lookup(&real).unwrap().is_some();
+        unmount(&real, deadline).await.unwrap();
+        assert!(
+            still,
+            "unmount through a symlink removed its target's mount"
+        );
+        assert!(still_after_detach, "lazy unmount followed a symlink");
+        assert!(mountinfo::lookup(&real).unwrap().is_none());
     }
 
     #[test]

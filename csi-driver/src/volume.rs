@@ -715,11 +715,15 @@ impl ListToken {
         if hex.is_empty() || hex.len() % 2 != 0 {
             return Err(bad());
         }
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
-            .collect::<Result<Vec<u8>, _>>()
-            .map_err(|_| bad())?;
+        // Byte by byte: the token is the caller's text, and slicing a str
+        // at a byte offset inside a multi-byte character panics.
+        let nibble = |b: u8| char::from(b).to_digit(16);
+        let bytes = hex
+            .as_bytes()
+            .chunks_exact(2)
+            .map(|pair| Some((nibble(pair[0])? << 4 | nibble(pair[1])?) as u8))
+            .collect::<Option<Vec<u8>>>()
+            .ok_or_else(bad)?;
         let after = String::from_utf8(bytes).map_err(|_| bad())?;
         VolumeId::parse(&after, &SystemName::default_system()).map_err(|_| bad())?;
         Ok(ListToken { after })
@@ -1021,7 +1025,21 @@ mod tests {
             after: format!("daos_server/{P}/{C}"),
         };
         assert_eq!(ListToken::decode(&t.encode()).unwrap(), t);
-        for bad in ["", "garbage", "v1.", "v1.zz", "v1.616", "v1.6162"] {
+        for bad in [
+            "", "garbage", "v1.", "v1.zz", "v1.616", "v1.6162", "v1.+a+a",
+        ] {
+            assert_eq!(
+                ListToken::decode(bad).unwrap_err().code(),
+                Code::Aborted,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_ascii_list_tokens_are_aborted_not_panics() {
+        // Even byte lengths, with a character boundary off the 2-byte grid.
+        for bad in ["v1.€a", "v1.é", "v1.aé0", "v1.🦀"] {
             assert_eq!(
                 ListToken::decode(bad).unwrap_err().code(),
                 Code::Aborted,

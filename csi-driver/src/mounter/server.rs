@@ -673,24 +673,35 @@ fn log_tail(log: &Path) -> String {
     }
 }
 
-/// A gRPC code for a dfuse start-up failure, from what dfuse printed.
+/// A gRPC code for a dfuse start-up failure, mapped as every other DAOS
+/// error is: the DER name dfuse printed (`Exiting -1005 DER_NONEXIST`; the
+/// last one, dfuse's exit code, wins), else the errno of its
+/// `Failed to connect to container: 2 (No such file or directory)` form.
+/// Neither: INTERNAL.
 fn code_from_dfuse_output(out: &str) -> Code {
-    if out.contains("DER_NONEXIST")
-        || out.contains("-1005")
-        || out.contains("DER_CONT_NONEXIST")
-        || out.contains("No such file or directory")
-    {
-        Code::NotFound
-    } else if out.contains("DER_NO_PERM") || out.contains("-1001") {
-        Code::PermissionDenied
-    } else if out.contains("DER_AGENT_COMM")
-        || out.contains("DER_UNREACH")
-        || out.contains("DER_MISC")
-    {
-        Code::Unavailable
-    } else {
-        Code::Internal
+    let der = out
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .rev()
+        .filter(|word| word.starts_with("DER_"))
+        .find_map(daos::Der::from_name);
+    if let Some(der) = der {
+        // dfuse's start-up talks to the agent (daos_init, the credential
+        // request of the pool connect) before any server, which is where
+        // DER_MISC means "the agent refused" (daos::Error::is_unavailable).
+        return crate::errors::code_for(&daos::Error::from_der("daos_pool_connect2", der));
     }
+    dfuse_errno(out).map_or(Code::Internal, crate::errors::code_for_errno)
+}
+
+/// The last `N (strerror text)` errno in dfuse's output.
+fn dfuse_errno(out: &str) -> Option<i32> {
+    out.match_indices(" (")
+        .filter_map(|(at, _)| {
+            let before = &out[..at];
+            let word = before.rsplit([' ', ':', '|']).next()?;
+            word.parse::<i32>().ok().filter(|n| *n > 0)
+        })
+        .last()
 }
 
 #[cfg(test)]
@@ -720,6 +731,45 @@ mod tests {
             Code::PermissionDenied
         );
         assert_eq!(code_from_dfuse_output("Stale mount point"), Code::Internal);
+        // Every DER goes through the one table of errors.rs.
+        let table = [
+            (
+                "Exiting -1012 DER_BUSY(-1012): 'Device or resource busy'",
+                Code::FailedPrecondition,
+            ),
+            (
+                "Failed to connect to pool: 28 (No space left on device) | Exiting -1007 DER_NOSPACE",
+                Code::ResourceExhausted,
+            ),
+            ("Exiting -1011 DER_TIMEDOUT", Code::DeadlineExceeded),
+            ("Exiting -2034 DER_AGENT_COMM", Code::Unavailable),
+            ("Exiting -1025 DER_MISC", Code::Unavailable),
+            ("Exiting -2050 DER_CONT_NONEXIST", Code::NotFound),
+            ("Exiting -1003 DER_INVAL", Code::InvalidArgument),
+            // The exit code is the last DER printed.
+            (
+                "retrying after DER_NONEXIST | Exiting -1006 DER_UNREACH",
+                Code::Unavailable,
+            ),
+            ("Exiting -1 DER_NOT_A_CODE", Code::Internal),
+            // No DER name: the errno dfuse printed.
+            (
+                "Failed to connect to container: 2 (No such file or directory)",
+                Code::NotFound,
+            ),
+            (
+                "Failed to connect to pool: 13 (Permission denied)",
+                Code::PermissionDenied,
+            ),
+            (
+                "Error resolving mount point: 107 (Transport endpoint is not connected)",
+                Code::Unavailable,
+            ),
+            ("dfuse (pid 12) said nothing useful", Code::Internal),
+        ];
+        for (out, code) in table {
+            assert_eq!(code_from_dfuse_output(out), code, "{out}");
+        }
     }
 
     #[test]

@@ -121,6 +121,17 @@ async fn identity_reports_name_version_capabilities_and_readiness() {
             "NodeGetInfo",
         );
         assert_eq!(node_info.node_id, "node-1");
+        // The node reaches the DAOS system of --default-system (default `daos_server`).
+        let segments = node_info
+            .accessible_topology
+            .as_ref()
+            .map(|t| t.segments.clone())
+            .unwrap_or_default();
+        assert_eq!(
+            segments,
+            params(&[("topology.daos.io/system", "daos_server")]),
+            "NodeGetInfo topology: {node_info:?}"
+        );
     })
     .await;
 }

@@ -15,5 +15,7 @@ mod identity;
 mod lifecycle;
 mod metrics;
 mod restart;
+mod review_fixes;
 mod scale;
+mod snapshots;
 mod validation;
