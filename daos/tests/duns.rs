@@ -15,7 +15,11 @@ fn link_and_resolve() {
         Ok(()) => {}
         Err(e) if e.errno() == Some(libc::ENOTSUP) => {
             // CI's temporary directory supports user xattrs; there, a skip would hide a bug.
-            assert!(std::env::var_os("CI").is_none(), "{} has no user xattrs: {e}", dir.display());
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{} has no user xattrs: {e}",
+                dir.display()
+            );
             eprintln!("SKIP: {} has no user xattrs: {e}", dir.display());
             return;
         }
@@ -75,7 +79,11 @@ fn destroy_path_removes_the_link_and_its_container() {
         Ok(()) => {}
         Err(e) if e.errno() == Some(libc::ENOTSUP) => {
             // CI's temporary directory supports user xattrs; there, a skip would hide a bug.
-            assert!(std::env::var_os("CI").is_none(), "{} has no user xattrs: {e}", dir.display());
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{} has no user xattrs: {e}",
+                dir.display()
+            );
             eprintln!("SKIP: {} has no user xattrs: {e}", dir.display());
             return;
         }
