@@ -29,8 +29,9 @@ pub struct Counts {
     pub throughput_volumes: usize,
     /// Item 2: publish+unpublish pairs.
     pub publish_pairs: usize,
-    /// Item 3: volumes staged on the node.
+    /// Item 3: volumes staged on the node, and how long its cycle may take.
     pub node_volumes: usize,
+    pub node_budget: Duration,
     /// Item 6: MiB per dd, and the rounds of (direct, published).
     pub dd_mib: u64,
     pub dd_rounds: usize,
@@ -44,6 +45,7 @@ impl Counts {
                 throughput_volumes: 512,
                 publish_pairs: 200,
                 node_volumes: 50,
+                node_budget: Duration::from_secs(60),
                 dd_mib: 256,
                 dd_rounds: 1,
             }
@@ -53,8 +55,9 @@ impl Counts {
                 throughput_volumes: 2_048,
                 publish_pairs: 1_000,
                 node_volumes: 200,
+                node_budget: Duration::from_secs(180),
                 dd_mib: 1_024,
-                dd_rounds: 3,
+                dd_rounds: 5,
             }
         }
     }
@@ -260,6 +263,8 @@ async fn publish_on(rig: &NodeRig, counts: Counts) -> Result<Vec<Figure>, String
             unpublishes.push(t.elapsed());
         }
     }
+    let grpc = grpc_round_trips(rig, pairs).await?;
+    let statfs = statfs_calls(&staging, pairs).await?;
     rig.unstage(&volume.volume_id, &staging)
         .await
         .map_err(|s| failed("NodeUnstageVolume", s))?;
@@ -268,10 +273,116 @@ async fn publish_on(rig: &NodeRig, counts: Counts) -> Result<Vec<Figure>, String
         .await
         .map_err(|s| failed("DeleteVolume", s))?;
     let one_ms = Target::P50Below(Duration::from_millis(1));
+    let threads = thread_round_trips(pairs).await;
+    let (mount_table, mount_lines) = mountinfo_reads(pairs);
     Ok(vec![
         Figure::latency(2, "NodePublishVolume (staged)", &publishes, one_ms.clone()),
         Figure::latency(2, "NodeUnpublishVolume", &unpublishes, one_ms),
+        Figure::latency(
+            2,
+            "calibration: GetPluginInfo on the node socket",
+            &grpc,
+            Target::None,
+        )
+        .note("the gRPC round trip every CSI call pays, client included"),
+        Figure::latency(
+            2,
+            "calibration: statfs of the staged dfuse mount",
+            &statfs,
+            Target::None,
+        )
+        .note("one FUSE round trip to the emulated dfuse (the node probes the staging mount)"),
+        Figure::latency(
+            2,
+            "calibration: new thread + answer, from async",
+            &threads,
+            Target::None,
+        )
+        .note(
+            "what the node plugin pays per deadline-guarded file system call \
+             (it starts a thread for each)",
+        ),
+        Figure::latency(
+            2,
+            "calibration: read /proc/self/mountinfo",
+            &mount_table,
+            Target::None,
+        )
+        .note(format!(
+            "{mount_lines} mounts on the machine when measured (all of them, other tests' too)"
+        )),
     ])
+}
+
+/// Latency of the cheapest CSI call on the node plugin's socket.
+async fn grpc_round_trips(rig: &NodeRig, n: usize) -> Result<Samples, String> {
+    let mut identity = rig.node_identity();
+    let mut samples = Samples::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        identity
+            .get_plugin_info(csi::GetPluginInfoRequest {})
+            .await
+            .map_err(|s| failed("GetPluginInfo", s))?;
+        samples.push(t.elapsed());
+    }
+    Ok(samples)
+}
+
+/// Latency of statfs(2) on a dfuse mount, from a blocking thread as the driver calls it.
+async fn statfs_calls(path: &Path, n: usize) -> Result<Samples, String> {
+    let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|e| format!("staging path: {e}"))?;
+    tokio::task::spawn_blocking(move || {
+        let mut samples = Samples::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            // SAFETY: statfs writes into a zeroed struct we own; `path` is NUL-terminated.
+            let rc = unsafe {
+                let mut st: libc::statfs = std::mem::zeroed();
+                libc::statfs(path.as_ptr(), &mut st)
+            };
+            if rc != 0 {
+                return Err(format!("statfs: {}", std::io::Error::last_os_error()));
+            }
+            samples.push(t.elapsed());
+        }
+        Ok(samples)
+    })
+    .await
+    .map_err(|e| format!("statfs task: {e}"))?
+}
+
+/// Latency of starting an OS thread from a runtime task and awaiting its answer: the
+/// machine's price for each file system call the node plugin runs on a thread of its own.
+async fn thread_round_trips(n: usize) -> Samples {
+    let mut samples = Samples::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let spawned = std::thread::Builder::new().spawn(move || {
+            let _ = tx.send(());
+        });
+        if spawned.is_ok() && rx.await.is_ok() {
+            samples.push(t.elapsed());
+        }
+    }
+    samples
+}
+
+/// Latency of reading the mount table once, and its size in lines: the driver reads it
+/// several times per call, and its size is the whole machine's.
+fn mountinfo_reads(n: usize) -> (Samples, usize) {
+    let mut samples = Samples::with_capacity(n);
+    let mut lines = 0;
+    for _ in 0..n {
+        let t = Instant::now();
+        if let Ok(text) = std::fs::read_to_string("/proc/self/mountinfo") {
+            samples.push(t.elapsed());
+            lines = text.lines().count();
+        }
+    }
+    (samples, lines)
 }
 
 struct Staged {
@@ -306,6 +417,81 @@ async fn settle_and_measure(pid: i32) -> Result<Memory, String> {
     Memory::of(pid).ok_or_else(|| format!("cannot read /proc/{pid}/status"))
 }
 
+/// The timed part of item 3, phase by phase, within the bench's time budget.
+struct NodeCycle {
+    budget: Duration,
+    start: Instant,
+    /// (phase, calls done, calls wanted, wall time).
+    phases: Vec<(&'static str, usize, usize, Duration)>,
+}
+
+impl NodeCycle {
+    fn new(budget: Duration) -> NodeCycle {
+        NodeCycle {
+            budget,
+            start: Instant::now(),
+            phases: Vec::new(),
+        }
+    }
+
+    /// Runs one wave of calls; `None` when the budget ran out first (the calls still in
+    /// flight are abandoned, and what they left is cleaned up with the deployment).
+    async fn phase<I, T, F, Fut>(
+        &mut self,
+        name: &'static str,
+        items: Vec<I>,
+        call: F,
+    ) -> Result<Option<Vec<T>>, String>
+    where
+        F: Fn(I) -> Fut,
+        Fut: std::future::Future<Output = Result<T, String>>,
+    {
+        let wanted = items.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let counted = |item| {
+            let call = call(item);
+            let done = &done;
+            async move {
+                let value = call.await?;
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                Ok(value)
+            }
+        };
+        let left = self.budget.saturating_sub(self.start.elapsed());
+        let t = Instant::now();
+        let outcome = tokio::time::timeout(left, kubelet_wave(items, counted)).await;
+        let done = done.load(std::sync::atomic::Ordering::Relaxed);
+        self.phases.push((name, done, wanted, t.elapsed()));
+        match outcome {
+            Ok(result) => result.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.phases
+            .iter()
+            .all(|(_, done, wanted, _)| done == wanted)
+    }
+
+    fn describe(&self) -> String {
+        self.phases
+            .iter()
+            .map(|(name, done, wanted, wall)| {
+                if done == wanted {
+                    format!("{name} {:.2} s", wall.as_secs_f64())
+                } else {
+                    format!(
+                        "{name}: only {done} of {wanted} in {:.0} s",
+                        wall.as_secs_f64()
+                    )
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 async fn node_at_scale_on(rig: &Arc<NodeRig>, counts: Counts) -> Result<Vec<Figure>, String> {
     let (node, mounter) = (rig.node_pid(), rig.mounter_pid());
     let node_idle = settle_and_measure(node).await?;
@@ -313,7 +499,10 @@ async fn node_at_scale_on(rig: &Arc<NodeRig>, counts: Counts) -> Result<Vec<Figu
 
     let volumes = counts.node_volumes;
     let publishes = volumes * PODS_PER_VOLUME;
-    eprintln!("bench: item 3: {volumes} volumes staged, {publishes} publishes");
+    eprintln!(
+        "bench: item 3: {volumes} volumes staged, {publishes} publishes (budget {:?})",
+        counts.node_budget
+    );
     let created = kubelet_wave((0..volumes).collect(), |i| async move {
         rig.cluster
             .create_volume(&format!("pvc-node-{i:03}"), &[])
@@ -322,84 +511,104 @@ async fn node_at_scale_on(rig: &Arc<NodeRig>, counts: Counts) -> Result<Vec<Figu
     })
     .await?;
 
-    let cycle = Instant::now();
-    let staged: Vec<Staged> = kubelet_wave(created, |volume| async move {
-        let staging = rig
-            .stage(&volume)
-            .await
-            .map_err(|s| failed("NodeStageVolume", s))?;
-        Ok(Staged { volume, staging })
-    })
-    .await?;
-    let stage_wall = cycle.elapsed();
-    let dfuse_rss_mib = dfuse_rss_mib(&rig.cluster.daos.agent_dir);
-
-    let t = Instant::now();
-    let pods: Vec<(usize, usize)> = (0..volumes)
-        .flat_map(|v| (0..PODS_PER_VOLUME).map(move |p| (v, p)))
-        .collect();
-    let staged_ref = &staged;
-    let targets: Vec<(usize, PathBuf)> = kubelet_wave(pods, |(v, p)| async move {
-        let s = &staged_ref[v];
-        rig.publish(&s.volume, &s.staging, &format!("pod-{v:03}-{p}"))
-            .await
-            .map(|target| (v, target))
-            .map_err(|s| failed("NodePublishVolume", s))
-    })
-    .await?;
-    let publish_wall = t.elapsed();
-    let mounts = mounts_under_count(&rig.cluster.kubelet.root);
-
-    let t = Instant::now();
-    kubelet_wave(targets, |(v, target)| async move {
-        rig.unpublish(&staged_ref[v].volume.volume_id, &target)
-            .await
-            .map_err(|s| failed("NodeUnpublishVolume", s))
-    })
-    .await?;
-    let unpublish_wall = t.elapsed();
-    let t = Instant::now();
-    kubelet_wave(staged.iter().collect(), |s| async move {
-        rig.unstage(&s.volume.volume_id, &s.staging)
-            .await
-            .map_err(|e| failed("NodeUnstageVolume", e))
-    })
-    .await?;
-    let unstage_wall = t.elapsed();
-    let cycle_wall = cycle.elapsed();
+    let mut cycle = NodeCycle::new(counts.node_budget);
+    let mut dfuse_rss = 0.0;
+    let mut peak_mounts = 0;
+    let staged = cycle
+        .phase("stage", created, |volume| async move {
+            let staging = rig
+                .stage(&volume)
+                .await
+                .map_err(|s| failed("NodeStageVolume", s))?;
+            Ok(Staged { volume, staging })
+        })
+        .await?;
+    if let Some(staged) = &staged {
+        dfuse_rss = dfuse_rss_mib(&rig.cluster.daos.agent_dir);
+        let pods: Vec<(usize, usize)> = (0..volumes)
+            .flat_map(|v| (0..PODS_PER_VOLUME).map(move |p| (v, p)))
+            .collect();
+        let targets = cycle
+            .phase("publish", pods, |(v, p)| async move {
+                let s = &staged[v];
+                rig.publish(&s.volume, &s.staging, &format!("pod-{v:03}-{p}"))
+                    .await
+                    .map(|target| (v, target))
+                    .map_err(|s| failed("NodePublishVolume", s))
+            })
+            .await?;
+        peak_mounts = mounts_under_count(&rig.cluster.kubelet.root);
+        if let Some(targets) = targets {
+            if peak_mounts != volumes + publishes {
+                return Err(format!(
+                    "expected {} mounts under the kubelet root with everything published, saw {peak_mounts}",
+                    volumes + publishes
+                ));
+            }
+            let unpublished = cycle
+                .phase("unpublish", targets, |(v, target)| async move {
+                    rig.unpublish(&staged[v].volume.volume_id, &target)
+                        .await
+                        .map_err(|s| failed("NodeUnpublishVolume", s))
+                })
+                .await?;
+            if unpublished.is_some() {
+                cycle
+                    .phase("unstage", staged.iter().collect(), |s| async move {
+                        rig.unstage(&s.volume.volume_id, &s.staging)
+                            .await
+                            .map_err(|e| failed("NodeUnstageVolume", e))
+                    })
+                    .await?;
+            }
+        }
+    }
+    let cycle_wall = cycle.start.elapsed();
+    let finished = cycle.finished();
 
     let node_after = settle_and_measure(node).await?;
     let mounter_after = settle_and_measure(mounter).await?;
-    kubelet_wave(staged, |s| async move {
-        rig.cluster
-            .delete_volume(&s.volume.volume_id)
-            .await
-            .map_err(|e| failed("DeleteVolume", e))
-    })
-    .await?;
-    if mounts != volumes + publishes {
-        return Err(format!(
-            "expected {} mounts under the kubelet root with everything published, saw {mounts}",
-            volumes + publishes
-        ));
+    if finished && let Some(staged) = staged {
+        kubelet_wave(staged, |s| async move {
+            rig.cluster
+                .delete_volume(&s.volume.volume_id)
+                .await
+                .map_err(|e| failed("DeleteVolume", e))
+        })
+        .await?;
     }
 
-    Ok(vec![
+    let cycle_name = format!("node cycle: {volumes} staged, {publishes} published, all undone");
+    let cycle_figure = if finished {
         Figure::value(
             3,
-            &format!("node cycle: {volumes} staged, {publishes} published, all undone"),
+            &cycle_name,
             volumes + publishes,
             cycle_wall.as_secs_f64(),
             "s",
             Target::None,
         )
-        .note(format!(
-            "{NODE_IN_FLIGHT} calls in flight; stage {:.2} s, publish {:.2} s, unpublish {:.2} s, \
-             unstage {:.2} s; {mounts} mounts at the peak",
-            stage_wall.as_secs_f64(),
-            publish_wall.as_secs_f64(),
-            unpublish_wall.as_secs_f64(),
-            unstage_wall.as_secs_f64()
+    } else {
+        Figure::value(
+            3,
+            &format!("{cycle_name}: DID NOT FINISH"),
+            volumes + publishes,
+            cycle_wall.as_secs_f64(),
+            "s",
+            Target::Failed,
+        )
+    };
+    let after = |m: &Memory| {
+        if finished {
+            format!("RSS {:.2} MiB idle again after the cycle", m.rss_mib())
+        } else {
+            format!("RSS {:.2} MiB when the cycle was abandoned", m.rss_mib())
+        }
+    };
+    Ok(vec![
+        cycle_figure.note(format!(
+            "{NODE_IN_FLIGHT} calls in flight; {}; {peak_mounts} mounts at the peak",
+            cycle.describe()
         )),
         Figure::value(
             3,
@@ -417,10 +626,7 @@ async fn node_at_scale_on(rig: &Arc<NodeRig>, counts: Counts) -> Result<Vec<Figu
             "MiB",
             Target::Below(30.0),
         )
-        .note(format!(
-            "RSS {:.2} MiB idle again after the cycle",
-            node_after.rss_mib()
-        )),
+        .note(after(&node_after)),
         Figure::value(
             3,
             "mounter RSS, idle",
@@ -437,15 +643,12 @@ async fn node_at_scale_on(rig: &Arc<NodeRig>, counts: Counts) -> Result<Vec<Figu
             "MiB",
             Target::None,
         )
-        .note(format!(
-            "RSS {:.2} MiB idle again after the cycle",
-            mounter_after.rss_mib()
-        )),
+        .note(after(&mounter_after)),
         Figure::value(
             3,
             &format!("emulated dfuse RSS, sum of {volumes}"),
             volumes,
-            dfuse_rss_mib,
+            dfuse_rss,
             "MiB",
             Target::None,
         )
@@ -554,7 +757,10 @@ async fn data_path_on(rig: &NodeRig, counts: Counts) -> Result<Vec<Figure>, Stri
             "MiB/s",
             Target::None,
         )
-        .note(format!("runs: {} MiB/s (median reported)", runs(&published))),
+        .note(format!(
+            "runs: {} MiB/s (median reported)",
+            runs(&published)
+        )),
         Figure::value(
             6,
             "published / dfuse mount throughput",

@@ -12,6 +12,9 @@ pub struct Machine {
     /// 1-minute load average when the run started: other work on a shared machine skews the
     /// figures, so the report says how busy it was.
     pub load_average_at_start: String,
+    /// File system of the temp dir, where the emulated DAOS system keeps its state and the
+    /// kubelet directories live (the emulator's cost depends on it).
+    pub temp_dir: String,
 }
 
 impl Machine {
@@ -28,10 +31,7 @@ impl Machine {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map(|s| s.trim().to_string())
             .unwrap_or_default();
-        let load_average_at_start = std::fs::read_to_string("/proc/loadavg")
-            .ok()
-            .and_then(|s| s.split_whitespace().next().map(str::to_string))
-            .unwrap_or_default();
+        let load_average_at_start = load_average();
         Machine {
             nproc: std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -40,20 +40,52 @@ impl Machine {
             memory_total_gib,
             kernel,
             load_average_at_start,
+            temp_dir: describe_dir(&std::env::temp_dir()),
         }
     }
 
     pub fn one_line(&self) -> String {
         format!(
-            "{} x {} ({} CPUs), {:.1} GiB RAM, Linux {}, load average {} at start",
+            "{} CPUs ({}), {:.1} GiB RAM, Linux {}, load average {} at start, temp dir {}",
             self.nproc,
             self.cpu_model,
-            self.nproc,
             self.memory_total_gib,
             self.kernel,
-            self.load_average_at_start
+            self.load_average_at_start,
+            self.temp_dir
         )
     }
+}
+
+/// The 1-minute load average.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// `/path (tmpfs)`: the file system type from statfs(2).
+fn describe_dir(dir: &std::path::Path) -> String {
+    let kind = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .ok()
+        .and_then(|path| {
+            // SAFETY: statfs writes into a zeroed struct we own; `path` is NUL-terminated.
+            unsafe {
+                let mut st: libc::statfs = std::mem::zeroed();
+                (libc::statfs(path.as_ptr(), &mut st) == 0).then_some(st.f_type)
+            }
+        });
+    let name = match kind {
+        Some(0x0102_1994) => "tmpfs".to_string(),
+        Some(0xEF53) => "ext4".to_string(),
+        Some(0x5846_5342) => "xfs".to_string(),
+        Some(0x9123_683E) => "btrfs".to_string(),
+        Some(0x794C_7630) => "overlayfs".to_string(),
+        Some(other) => format!("fs type {other:#x}"),
+        None => "unknown fs".to_string(),
+    };
+    format!("{} ({name})", dir.display())
 }
 
 /// A `Name:   1234 kB` field of /proc/<pid>/status or /proc/meminfo, in KiB.

@@ -16,10 +16,6 @@ impl Samples {
         self.0.push(d);
     }
 
-    pub fn extend(&mut self, other: Samples) {
-        self.0.extend(other.0);
-    }
-
     pub fn len(&self) -> usize {
         self.0.len()
     }
@@ -49,6 +45,8 @@ pub enum Target {
     Below(f64),
     /// A ratio that must lie within this fraction of 1 (0.05 = ±5 %).
     RatioWithin(f64),
+    /// The item could not be measured.
+    Failed,
 }
 
 /// One row of the report.
@@ -113,6 +111,7 @@ impl Figure {
         let value = self.value.as_ref().map(|(v, _)| *v);
         match (&self.target, self.p50, value) {
             (Target::None, _, _) => None,
+            (Target::Failed, _, _) => Some(false),
             (Target::P50Below(limit), Some(p50), _) => Some(p50 < *limit),
             (Target::AtLeast(min), _, Some(v)) => Some(v >= *min),
             (Target::Below(max), _, Some(v)) => Some(v < *max),
@@ -132,6 +131,7 @@ impl Figure {
             Target::AtLeast(min) => format!(">= {} {}", format_number(*min), self.unit()),
             Target::Below(max) => format!("< {} {}", format_number(*max), self.unit()),
             Target::RatioWithin(fraction) => format!("1 +/- {:.0}%", fraction * 100.0),
+            Target::Failed => "(not measured)".to_string(),
         }
     }
 
@@ -211,7 +211,13 @@ pub fn format_number(v: f64) -> String {
 /// The figures as an aligned text table (also valid Markdown).
 pub fn table(figures: &[Figure]) -> String {
     let header = [
-        "#", "figure", "samples", "p50", "p99 / value", "target", "met",
+        "#",
+        "figure",
+        "samples",
+        "p50",
+        "p99 / value",
+        "target",
+        "met",
     ];
     let rows: Vec<[String; 7]> = figures
         .iter()
@@ -309,14 +315,7 @@ mod tests {
         s.push(ms(2));
         let figures = vec![
             Figure::latency(1, "CreateVolume", &s, Target::P50Below(ms(2))),
-            Figure::value(
-                3,
-                "node RSS idle",
-                1,
-                6.5,
-                "MiB",
-                Target::Below(8.0),
-            ),
+            Figure::value(3, "node RSS idle", 1, 6.5, "MiB", Target::Below(8.0)),
         ];
         let text = table(&figures);
         let lens: Vec<usize> = text.lines().map(|l| l.chars().count()).collect();

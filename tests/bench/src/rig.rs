@@ -62,6 +62,10 @@ impl NodeRig {
         NodeClient::new(self.node_channel.clone())
     }
 
+    pub fn node_identity(&self) -> IdentityClient<Channel> {
+        IdentityClient::new(self.node_channel.clone())
+    }
+
     pub fn node_pid(&self) -> i32 {
         self.node_process.pid().unwrap_or(0)
     }
@@ -109,10 +113,14 @@ impl NodeRig {
 
     /// The driver's logs, for a failure message.
     pub fn log_tails(&self) -> String {
-        [&self.cluster.csi_process, &self.mounter_process, &self.node_process]
-            .iter()
-            .map(|p| format!("--- {} ---\n{}\n", p.name, p.log_tail(30)))
-            .collect()
+        [
+            &self.cluster.csi_process,
+            &self.mounter_process,
+            &self.node_process,
+        ]
+        .iter()
+        .map(|p| format!("--- {} ---\n{}\n", p.name, p.log_tail(30)))
+        .collect()
     }
 }
 
