@@ -88,7 +88,7 @@ fn describe_dir(dir: &std::path::Path) -> String {
     format!("{} ({name})", dir.display())
 }
 
-/// A `Name:   1234 kB` field of /proc/<pid>/status or /proc/meminfo, in KiB.
+/// A `Name:   1234 kB` field of `/proc/<pid>/status` or /proc/meminfo, in KiB.
 fn status_kib(text: &str, field: &str) -> Option<u64> {
     text.lines().find_map(|line| {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
@@ -96,7 +96,7 @@ fn status_kib(text: &str, field: &str) -> Option<u64> {
     })
 }
 
-/// Resident memory of a process, from /proc/<pid>/status.
+/// Resident memory of a process, from `/proc/<pid>/status`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Memory {
     /// VmRSS: resident now.

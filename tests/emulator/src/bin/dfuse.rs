@@ -87,7 +87,7 @@ struct Args {
     /// Show version.
     #[arg(short = 'v', long)]
     version: bool,
-    /// MOUNTPOINT [POOL [CONTAINER]]
+    /// The mount point, then optionally the pool and the container.
     positional: Vec<String>,
 }
 
