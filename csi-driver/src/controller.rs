@@ -709,7 +709,7 @@ impl Controller for ControllerService {
                 Err(e) => return Err(daos_status(format!("listing volumes in pool {pool}"), &e)),
             }
         }
-        let mut rest: Vec<Found> = match &after {
+        let rest: Vec<Found> = match &after {
             Some(a) => all
                 .into_iter()
                 .filter(|(k, _)| k > a)
@@ -717,20 +717,12 @@ impl Controller for ControllerService {
                 .collect(),
             None => all.into_values().collect(),
         };
-        let limit = usize::try_from(req.max_entries).unwrap_or(usize::MAX);
-        let next_token = if limit > 0 && rest.len() > limit {
-            rest.truncate(limit);
-            rest.last()
-                .map(|v| {
-                    ListToken {
-                        after: v.id.to_string(),
-                    }
-                    .encode()
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (rest, next_token) = one_page(
+            rest,
+            req.max_entries,
+            |v| v.id.to_string(),
+            |after| ListToken { after }.encode(),
+        );
         let entries = rest
             .into_iter()
             .map(|v| list_volumes_response::Entry {
@@ -973,20 +965,12 @@ impl Controller for ControllerService {
         if let Some(a) = &after {
             all.retain(|s| &s.snapshot_id > a);
         }
-        let limit = usize::try_from(req.max_entries).unwrap_or(usize::MAX);
-        let next_token = if limit > 0 && all.len() > limit {
-            all.truncate(limit);
-            all.last()
-                .map(|s| {
-                    SnapshotListToken {
-                        after: s.snapshot_id.clone(),
-                    }
-                    .encode()
-                })
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (all, next_token) = one_page(
+            all,
+            req.max_entries,
+            |s| s.snapshot_id.clone(),
+            |after| SnapshotListToken { after }.encode(),
+        );
         let entries = all
             .into_iter()
             .map(|s| list_snapshots_response::Entry { snapshot: Some(s) })
@@ -1023,5 +1007,58 @@ impl Controller for ControllerService {
         _request: Request<ControllerModifyVolumeRequest>,
     ) -> Result<Response<ControllerModifyVolumeResponse>, Status> {
         Err(unimplemented("ControllerModifyVolume"))
+    }
+}
+
+/// One page of `items` (already sorted by `key`): at most `max_entries` of them (0 or less:
+/// all), and the token of the next page, made by `token` from the last key returned, or empty
+/// when nothing is left. ListVolumes and ListSnapshots page the same way.
+fn one_page<T>(
+    mut items: Vec<T>,
+    max_entries: i32,
+    key: impl Fn(&T) -> String,
+    token: impl Fn(String) -> String,
+) -> (Vec<T>, String) {
+    let limit = usize::try_from(max_entries).unwrap_or(usize::MAX);
+    if limit == 0 || items.len() <= limit {
+        return (items, String::new());
+    }
+    items.truncate(limit);
+    let next = items.last().map(|v| token(key(v))).unwrap_or_default();
+    (items, next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_page;
+
+    fn page(items: &[&str], max: i32) -> (Vec<String>, String) {
+        let items = items.iter().map(|s| s.to_string()).collect();
+        one_page(
+            items,
+            max,
+            |s: &String| s.clone(),
+            |after| format!("t:{after}"),
+        )
+    }
+
+    #[test]
+    fn pages_stop_at_max_entries_and_name_the_last_key() {
+        assert_eq!(
+            page(&["a", "b", "c"], 2),
+            (vec!["a".into(), "b".into()], "t:b".into())
+        );
+        assert_eq!(
+            page(&["a", "b"], 2),
+            (vec!["a".into(), "b".into()], String::new())
+        );
+    }
+
+    #[test]
+    fn zero_or_negative_max_entries_returns_everything() {
+        for max in [0, -1] {
+            assert_eq!(page(&["a", "b", "c"], max).0.len(), 3);
+            assert_eq!(page(&["a", "b", "c"], max).1, "");
+        }
     }
 }
