@@ -31,7 +31,7 @@ test_status=${PIPESTATUS[0]}
 set -e
 passed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) n += $i } END { print n + 0 }' "$test_log")
 failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) n += $i } END { print n + 0 }' "$test_log")
-[ "$test_status" -eq 0 ] || { echo "cargo test: ${passed:-0} passed, ${failed:-0} failed"; exit "$test_status"; }
+[ "$test_status" -eq 0 ] || { echo "tests: ${passed:-0} passed, ${failed:-0} failed"; exit "$test_status"; }
 
 step "the DAOS 2.6 ABI builds"
 DAOS_VENDOR_VERSION=2.6 cargo check -p daos --features emulator --target-dir target/daos-2.6
@@ -47,4 +47,4 @@ bash ci/validate-manifests.sh
 bash ci/tests/validate-manifests-test.sh
 
 step "all checks passed"
-echo "cargo test: ${passed} passed, ${failed} failed"
+echo "tests: ${passed} passed, ${failed} failed"
