@@ -325,9 +325,10 @@ pub fn fresh_dir(prefix: &str) -> PathBuf {
 }
 
 /// Lazily unmounts every mount below `dir` (deepest first): a test's own temporary tree only.
-pub fn detach_mounts_under(dir: &Path) {
+/// Returns the mount points it detached.
+pub fn detach_mounts_under(dir: &Path) -> Vec<String> {
     let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return;
+        return Vec::new();
     };
     let mut points: Vec<String> = info
         .lines()
@@ -336,13 +337,14 @@ pub fn detach_mounts_under(dir: &Path) {
         .filter(|p| Path::new(p).starts_with(dir))
         .collect();
     points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        if let Ok(c) = std::ffi::CString::new(p) {
+    for p in &points {
+        if let Ok(c) = std::ffi::CString::new(p.as_str()) {
             // SAFETY: umount2 with a valid NUL-terminated path; MNT_DETACH never blocks on a
             // dead FUSE daemon.
             unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
         }
     }
+    points
 }
 
 /// Decodes the octal escapes (`\040` for a space) the kernel writes into mountinfo paths.

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
+use daos_test_harness::{detach_mounts_under, unescape_mountinfo};
 use sha2::{Digest, Sha256};
 
 const DRIVER_NAME: &str = "csi.daos.io";
@@ -129,7 +130,9 @@ impl World {
         if let Some(child) = self.agent.take() {
             stop(child, "daos_agent");
         }
-        detach_mounts_under(&self.dir);
+        for point in detach_mounts_under(&self.dir) {
+            println!("    detached leftover mount {point}");
+        }
         // dfuse processes exit once their mounts are gone; give them a moment.
         std::thread::sleep(Duration::from_millis(200));
         if std::env::var_os("QUICKSTART_KEEP").is_none() {
@@ -484,7 +487,7 @@ fn mount_at(path: &Path) -> Option<(String, String)> {
     let wanted = path.to_string_lossy();
     info.lines().rev().find_map(|line| {
         let fields: Vec<&str> = line.split(' ').collect();
-        let point = unescape(fields.get(4)?);
+        let point = unescape_mountinfo(fields.get(4)?);
         if point != wanted {
             return None;
         }
@@ -514,44 +517,6 @@ fn expect_no_mount(path: &Path) -> Result<()> {
     match mount_at(path) {
         None => Ok(()),
         Some((t, _)) => Err(format!("{} is still mounted ({t})", path.display())),
-    }
-}
-
-fn unescape(field: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = field.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && let Ok(v) = u8::from_str_radix(&field[i + 1..i + 4], 8)
-        {
-            out.push(v);
-            i += 4;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn detach_mounts_under(dir: &Path) {
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
-        return;
-    };
-    let mut points: Vec<String> = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4).map(unescape))
-        .filter(|p| Path::new(p).starts_with(dir))
-        .collect();
-    points.sort_by_key(|p| std::cmp::Reverse(p.len()));
-    for p in points {
-        println!("    detaching leftover mount {p}");
-        if let Ok(c) = std::ffi::CString::new(p) {
-            // SAFETY: a valid NUL-terminated path; MNT_DETACH does not block on a dead daemon.
-            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
-        }
     }
 }
 
