@@ -10,6 +10,7 @@ pub mod containers;
 pub mod controller;
 pub mod daos_client;
 pub mod errors;
+pub mod fsworkers;
 pub mod identity;
 pub mod locks;
 pub mod metrics;

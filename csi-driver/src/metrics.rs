@@ -529,12 +529,13 @@ impl MountCensus {
     }
 
     pub async fn count(&self) -> std::io::Result<MountCounts> {
-        let entries = crate::mountinfo::read()?;
+        let dfuse =
+            crate::mountinfo::MountTable::read()?.of_type(crate::mountinfo::DFUSE_FSTYPE)?;
         let mut checks = tokio::task::JoinSet::new();
         let mut counts = MountCounts::default();
-        for m in entries
+        for m in dfuse
             .into_iter()
-            .filter(|m| m.is_dfuse() && m.mount_point.starts_with(&self.kubelet_root))
+            .filter(|m| m.mount_point.starts_with(&self.kubelet_root))
         {
             let mp = m.mount_point;
             let already_stuck = !self

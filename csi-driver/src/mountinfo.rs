@@ -42,10 +42,9 @@ impl MountEntry {
     }
 }
 
-/// Reads this process's mount table.
+/// Reads and parses this process's whole mount table.
 pub fn read() -> io::Result<Vec<MountEntry>> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")?;
-    parse(&text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    MountTable::read()?.all()
 }
 
 /// The top-most mount at `path` (the last one listed: later mounts stack on top).
@@ -55,7 +54,91 @@ pub fn mount_at<'a>(entries: &'a [MountEntry], path: &Path) -> Option<&'a MountE
 
 /// Reads the table and returns the top-most mount at `path`.
 pub fn lookup(path: &Path) -> io::Result<Option<MountEntry>> {
-    Ok(mount_at(&read()?, path).cloned())
+    MountTable::read()?.top_at(path)
+}
+
+/// One reading of the mount table, parsed only where a question needs it.
+///
+/// A Kubernetes node carries hundreds of mounts and a CSI call asks about
+/// one or two paths: parsing every line into owned strings for each
+/// question cost more time and memory than the rest of the call.
+#[derive(Debug, Clone)]
+pub struct MountTable {
+    text: String,
+}
+
+impl MountTable {
+    pub fn read() -> io::Result<MountTable> {
+        Ok(MountTable::from_text(std::fs::read_to_string(
+            "/proc/self/mountinfo",
+        )?))
+    }
+
+    pub fn from_text(text: String) -> MountTable {
+        MountTable { text }
+    }
+
+    /// Every mount, parsed.
+    pub fn all(&self) -> io::Result<Vec<MountEntry>> {
+        parse(&self.text).map_err(invalid_data)
+    }
+
+    /// The mounts at `path`, bottom first (the last one is visible).
+    pub fn mounts_at(&self, path: &Path) -> io::Result<Vec<MountEntry>> {
+        let wanted = escape(path);
+        self.parse_where(|line| raw_field(line, 4) == Some(wanted.as_str()))
+    }
+
+    /// The top-most mount at `path`.
+    pub fn top_at(&self, path: &Path) -> io::Result<Option<MountEntry>> {
+        Ok(self.mounts_at(path)?.pop())
+    }
+
+    /// Every mount of file system type `fs_type` (e.g. [`DFUSE_FSTYPE`]).
+    pub fn of_type(&self, fs_type: &str) -> io::Result<Vec<MountEntry>> {
+        self.parse_where(|line| raw_fs_type(line) == Some(fs_type))
+    }
+
+    fn parse_where(&self, wanted: impl Fn(&str) -> bool) -> io::Result<Vec<MountEntry>> {
+        self.text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && wanted(l))
+            .map(|l| parse_line(l).map_err(invalid_data))
+            .collect()
+    }
+}
+
+fn invalid_data(e: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, e)
+}
+
+/// Field `n` of a line as the kernel wrote it (still escaped).
+fn raw_field(line: &str, n: usize) -> Option<&str> {
+    line.split(' ').nth(n)
+}
+
+/// The file system type field (the one after the ` - ` separator); the
+/// kernel escapes it like the others, and the types compared here have
+/// nothing to escape.
+fn raw_fs_type(line: &str) -> Option<&str> {
+    let mut fields = line.split(' ').skip(6);
+    fields.find(|f| *f == "-")?;
+    fields.next()
+}
+
+/// `path` as the kernel writes it in mountinfo: space, tab, newline and
+/// backslash as `\ooo` octal.
+pub fn escape(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::with_capacity(path.as_os_str().len());
+    for &b in path.as_os_str().as_bytes() {
+        if matches!(b, b' ' | b'\t' | b'\n' | b'\\') {
+            out.extend_from_slice(format!("\\{b:03o}").as_bytes());
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Parses the whole file.
@@ -178,6 +261,48 @@ mod tests {
         let top = mount_at(&entries, Path::new("/mnt/stack")).unwrap();
         assert_eq!(top.mount_id, 40);
         assert!(mount_at(&entries, Path::new("/mnt/none")).is_none());
+    }
+
+    #[test]
+    fn a_table_parses_only_what_is_asked() {
+        let table = MountTable::from_text(format!("{SAMPLE}garbage line that does not parse\n"));
+        let stack = table.mounts_at(Path::new("/mnt/stack")).unwrap();
+        assert_eq!(
+            stack.iter().map(|m| m.mount_id).collect::<Vec<_>>(),
+            [39, 40]
+        );
+        assert_eq!(
+            table
+                .top_at(Path::new("/mnt/stack"))
+                .unwrap()
+                .unwrap()
+                .mount_id,
+            40
+        );
+        let spaced = table
+            .top_at(Path::new("/mnt/with space\ttab"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(spaced.mount_id, 38);
+        assert!(table.top_at(Path::new("/mnt/none")).unwrap().is_none());
+        let dfuse: Vec<u32> = table
+            .of_type(DFUSE_FSTYPE)
+            .unwrap()
+            .iter()
+            .map(|m| m.mount_id)
+            .collect();
+        assert_eq!(dfuse, [36, 37, 40]);
+        // The whole table does include the bad line, and says so.
+        assert!(table.all().is_err());
+    }
+
+    #[test]
+    fn escape_is_the_inverse_of_unescape() {
+        for p in ["/a b", "/t\tab", "/n\nl", "/back\\slash", "/plain/é"] {
+            let path = Path::new(p);
+            assert_eq!(Path::new(&unescape(&escape(path))), path, "{p:?}");
+        }
+        assert_eq!(escape(Path::new("/a b")), "/a\\040b");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::daos_client::DaosClient;
 use crate::errors::{daos_status, io_status};
 use crate::locks::OpLocks;
 use crate::mounter::{MountSpec, MounterClient};
-use crate::mountinfo::{self, MountEntry};
+use crate::mountinfo::{self, MountEntry, MountTable};
 use crate::sysmount;
 use crate::volume::{self, DfuseOptions, EntityName, EphemeralSpec, SystemName, VolumeId};
 
@@ -111,56 +111,62 @@ impl NodeService {
         .map_err(|e| io_status(format!("removing {}", path.display()), &e))
     }
 
-    fn mount_at(path: &Path) -> Result<Option<MountEntry>, Status> {
-        mountinfo::lookup(path).map_err(|e| io_status("reading /proc/self/mountinfo", &e))
+    fn mount_table() -> Result<MountTable, Status> {
+        MountTable::read().map_err(|e| io_status("reading /proc/self/mountinfo", &e))
+    }
+
+    fn top_mount(table: &MountTable, path: &Path) -> Result<Option<MountEntry>, Status> {
+        table
+            .top_at(path)
+            .map_err(|e| io_status("reading /proc/self/mountinfo", &e))
+    }
+
+    fn dfuse_mounts(table: &MountTable) -> Result<Vec<MountEntry>, Status> {
+        table
+            .of_type(mountinfo::DFUSE_FSTYPE)
+            .map_err(|e| io_status("reading /proc/self/mountinfo", &e))
     }
 
     /// Whether the top mount at `path` is a dfuse mount that is not a bind
     /// of a mount elsewhere (a staging mount shares its device with binds).
-    fn own_dfuse_at(path: &Path) -> Result<bool, Status> {
-        let entries =
-            mountinfo::read().map_err(|e| io_status("reading /proc/self/mountinfo", &e))?;
-        let Some(top) = mountinfo::mount_at(&entries, path).filter(|m| m.is_dfuse()) else {
+    fn own_dfuse_at(table: &MountTable, path: &Path) -> Result<bool, Status> {
+        let Some(top) = Self::top_mount(table, path)?.filter(MountEntry::is_dfuse) else {
             return Ok(false);
         };
-        Ok(!entries
+        Ok(!Self::dfuse_mounts(table)?
             .iter()
             .any(|e| e.mount_point != top.mount_point && e.device == top.device))
     }
 
-    /// Removes every mount of ours stacked at `path`: binds of the dfuse
-    /// mounts the mounter runs, and dead dfuse mounts. Anything else mounted
-    /// there (another driver's live dfuse included) is refused, never
-    /// unmounted.
-    async fn unmount_ours(&self, path: &Path) -> Result<(), Status> {
-        for _ in 0..16 {
-            match Self::mount_at(path)? {
-                None => return Ok(()),
-                Some(m) if m.is_dfuse() => {
-                    if !self.is_ours_or_dead(path, &m).await? {
-                        return Err(Status::failed_precondition(format!(
-                            "{} holds a live dfuse mount that is not one of this driver's (no dfuse the \
-                             mounter runs shows that file system); not unmounting it",
-                            path.display()
-                        )));
-                    }
-                    sysmount::unmount(path, self.cfg.stats_timeout)
-                        .await
-                        .map_err(|e| io_status(format!("unmounting {}", path.display()), &e))?
-                }
-                Some(m) => {
-                    return Err(Status::failed_precondition(format!(
-                        "{} holds a {} mount that is not a DAOS volume; not unmounting it",
-                        path.display(),
-                        m.fs_type
-                    )));
-                }
+    /// Removes every mount of ours stacked at `path`, as `table` shows them:
+    /// binds of the dfuse mounts the mounter runs, and dead dfuse mounts.
+    /// Anything else mounted there (another driver's live dfuse included)
+    /// is refused, never unmounted. The caller holds the lock of `path`, so
+    /// nothing of ours stacks there meanwhile.
+    async fn unmount_ours(&self, path: &Path, table: &MountTable) -> Result<(), Status> {
+        let stack = table
+            .mounts_at(path)
+            .map_err(|e| io_status("reading /proc/self/mountinfo", &e))?;
+        for m in stack.iter().rev() {
+            if !m.is_dfuse() {
+                return Err(Status::failed_precondition(format!(
+                    "{} holds a {} mount that is not a DAOS volume; not unmounting it",
+                    path.display(),
+                    m.fs_type
+                )));
             }
+            if !self.is_ours_or_dead(path, m, table).await? {
+                return Err(Status::failed_precondition(format!(
+                    "{} holds a live dfuse mount that is not one of this driver's (no dfuse the \
+                     mounter runs shows that file system); not unmounting it",
+                    path.display()
+                )));
+            }
+            sysmount::unmount(path, self.cfg.stats_timeout)
+                .await
+                .map_err(|e| io_status(format!("unmounting {}", path.display()), &e))?;
         }
-        Err(Status::internal(format!(
-            "{} is still mounted after repeated unmounts",
-            path.display()
-        )))
+        Ok(())
     }
 
     /// Whether dfuse mount `mount` at `path` shows the file system of a
@@ -173,17 +179,20 @@ impl NodeService {
     /// one staging mount it was bound from), one mounter status each: a
     /// full mounter listing checks every mount and would make unpublishing
     /// N volumes cost N² checks.
-    async fn is_ours_or_dead(&self, path: &Path, mount: &MountEntry) -> Result<bool, Status> {
-        let entries =
-            mountinfo::read().map_err(|e| io_status("reading /proc/self/mountinfo", &e))?;
-        let mut same_tree: Vec<&Path> = entries
-            .iter()
-            .filter(|e| e.is_dfuse() && e.same_tree_as(mount))
-            .map(|e| e.mount_point.as_path())
+    async fn is_ours_or_dead(
+        &self,
+        path: &Path,
+        mount: &MountEntry,
+        table: &MountTable,
+    ) -> Result<bool, Status> {
+        let mut same_tree: Vec<PathBuf> = Self::dfuse_mounts(table)?
+            .into_iter()
+            .filter(|e| e.same_tree_as(mount))
+            .map(|e| e.mount_point)
             .collect();
         same_tree.sort();
         same_tree.dedup();
-        for mountpoint in same_tree {
+        for mountpoint in &same_tree {
             match self.mounter.status(mountpoint).await {
                 Ok(Some(_)) => return Ok(true),
                 Ok(None) => {}
@@ -637,9 +646,12 @@ impl Node for NodeService {
                 staging.display()
             ))
         };
-        let stage = Self::mount_at(&staging)?
+        let table = Self::mount_table()?;
+        let stage = Self::top_mount(&table, &staging)?
             .filter(MountEntry::is_dfuse)
             .ok_or_else(not_staged)?;
+        let mut at_target = Self::top_mount(&table, &target)?;
+        drop(table);
         match self.mounter.status(&staging).await? {
             Some(st) if st.spec.volume_id == id.as_str() => {}
             Some(st) => {
@@ -659,10 +671,15 @@ impl Node for NodeService {
             )));
         }
 
-        sysmount::clear_dead_dfuse_mount(&target, self.cfg.stats_timeout)
-            .await
-            .map_err(|e| io_status("clearing a dead mount at the target", &e))?;
-        if let Some(m) = Self::mount_at(&target)? {
+        if at_target.as_ref().is_some_and(MountEntry::is_dfuse) {
+            let cleared = sysmount::clear_dead_dfuse_mount(&target, self.cfg.stats_timeout)
+                .await
+                .map_err(|e| io_status("clearing a dead mount at the target", &e))?;
+            if cleared {
+                at_target = Self::top_mount(&Self::mount_table()?, &target)?;
+            }
+        }
+        if let Some(m) = at_target {
             if m.is_dfuse() && m.same_tree_as(&stage) {
                 if m.is_read_only() == read_only {
                     return Ok(Response::new(NodePublishVolumeResponse {}));
@@ -685,7 +702,6 @@ impl Node for NodeService {
             )));
         }
         tracing::info!(volume_id = %id, target = %target.display(), read_only, "NodePublishVolume");
-        self.mkdir(&target).await?;
         sysmount::bind_mount(&staging, &target, read_only, self.cfg.stats_timeout)
             .await
             .map_err(|e| {
@@ -720,7 +736,8 @@ impl Node for NodeService {
         tracing::info!(volume_id, target = %target.display(), "NodeUnpublishVolume");
 
         let mut hint = None;
-        if Self::own_dfuse_at(&target)? {
+        let mut table = Self::mount_table()?;
+        if Self::own_dfuse_at(&table, &target)? {
             // A dfuse of its own at the target is an inline volume's: the
             // mounter stops it. (A bind of a staged volume needs no mounter.)
             if let Some(st) = self.mounter.status(&target).await?
@@ -735,9 +752,11 @@ impl Node for NodeService {
                     hint = Some((system, pool));
                 }
                 self.mounter.unmount(&target).await?;
+                table = Self::mount_table()?;
             }
         }
-        self.unmount_ours(&target).await?;
+        self.unmount_ours(&target, &table).await?;
+        drop(table);
         if inline && !self.cfg.ephemeral_pools.is_empty() {
             self.cleanup_ephemeral(volume_id, hint).await?;
         }
@@ -762,7 +781,7 @@ impl Node for NodeService {
             Resolved::Path(p) => p,
             Resolved::ParentMissing => return Err(not_mounted()),
         };
-        let entry = Self::mount_at(&path)?.ok_or_else(not_mounted)?;
+        let entry = Self::top_mount(&Self::mount_table()?, &path)?.ok_or_else(not_mounted)?;
         if !entry.is_dfuse() {
             return Err(Status::not_found(format!(
                 "{} is a {} mount, not a DAOS volume",

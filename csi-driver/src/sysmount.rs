@@ -11,7 +11,8 @@ use nix::mount::{MntFlags, MsFlags};
 
 use crate::mountinfo::{self, MountEntry};
 
-/// Runs `f` on its own thread and waits at most `deadline` for it.
+/// Runs `f` on a [`fsworkers`](crate::fsworkers) thread and waits at most
+/// `deadline` for it.
 ///
 /// A call stuck in the kernel (hung FUSE request) cannot be cancelled; its
 /// thread is left behind, which is the price of never blocking a runtime or
@@ -22,11 +23,9 @@ where
     F: FnOnce() -> io::Result<T> + Send + 'static,
 {
     let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("daos-csi-fsop".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })?;
+    crate::fsworkers::Workers::global().run(Box::new(move || {
+        let _ = tx.send(f());
+    }))?;
     match tokio::time::timeout(deadline, rx).await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(io::Error::other(format!(
@@ -135,8 +134,9 @@ fn usage_from(
     }
 }
 
-/// `mount --bind source target`, then a read-only remount when asked
-/// (MS_RDONLY is ignored on the initial bind; it needs MS_REMOUNT|MS_BIND).
+/// `mount --bind source target` (creating the directory `target` when
+/// missing), then a read-only remount when asked (MS_RDONLY is ignored on
+/// the initial bind; it needs MS_REMOUNT|MS_BIND).
 pub async fn bind_mount(
     source: &Path,
     target: &Path,
@@ -145,6 +145,7 @@ pub async fn bind_mount(
 ) -> io::Result<()> {
     let (src, dst) = (source.to_path_buf(), target.to_path_buf());
     with_deadline(deadline, "bind mount", move || {
+        ensure_dir(&dst)?;
         nix::mount::mount(
             Some(&src),
             &dst,

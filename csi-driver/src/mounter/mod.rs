@@ -15,11 +15,13 @@ pub mod server;
 pub mod state;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tonic::{Code, Status};
 
 /// Longest request or response line accepted.
@@ -132,11 +134,60 @@ fn code_from_name(name: &str) -> Code {
 }
 
 /// Client side, used by the node role.
-#[derive(Debug, Clone)]
+///
+/// Connections are kept open between calls (up to [`IDLE_CONNECTIONS`]):
+/// a new one per call costs a connect and an accept on every CSI request.
+#[derive(Clone)]
 pub struct MounterClient {
     socket: PathBuf,
     /// Upper bound on one call (a Mount waits for dfuse to come up).
     timeout: Duration,
+    idle: Arc<std::sync::Mutex<Vec<Connection>>>,
+}
+
+impl std::fmt::Debug for MounterClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MounterClient")
+            .field("socket", &self.socket)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connections to the mounter kept open for the next call.
+pub const IDLE_CONNECTIONS: usize = 8;
+
+/// One open connection: requests and replies alternate on it.
+struct Connection {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Connection {
+    async fn open(socket: &Path) -> std::io::Result<Connection> {
+        let (read, writer) = UnixStream::connect(socket).await?.into_split();
+        Ok(Connection {
+            reader: BufReader::new(read),
+            writer,
+        })
+    }
+
+    /// Sends one request line and reads its reply line.
+    async fn exchange(&mut self, line: &str) -> std::io::Result<String> {
+        self.writer.write_all(line.as_bytes()).await?;
+        let mut reply = String::new();
+        let n = (&mut self.reader)
+            .take(MAX_LINE)
+            .read_line(&mut reply)
+            .await?;
+        if n == 0 || !reply.ends_with('\n') {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the mounter closed the connection",
+            ));
+        }
+        Ok(reply)
+    }
 }
 
 impl MounterClient {
@@ -144,46 +195,72 @@ impl MounterClient {
         MounterClient {
             socket: socket.to_path_buf(),
             timeout,
+            idle: Arc::default(),
         }
     }
 
-    pub async fn call(&self, request: &Request) -> Result<Response, Status> {
-        let socket = self.socket.display().to_string();
-        let exchange = async {
-            let stream = UnixStream::connect(&self.socket).await.map_err(|e| {
-                Status::unavailable(format!(
-                    "the daos-csi mounter is not reachable at {socket}: {e} (is the mounter running?)"
-                ))
-            })?;
-            let (read, mut write) = stream.into_split();
-            let mut line = serde_json::to_string(request)
-                .map_err(|e| Status::internal(format!("encoding a mounter request: {e}")))?;
-            line.push('\n');
-            let io_err = |e: std::io::Error| {
-                Status::unavailable(format!("talking to the mounter at {socket}: {e}"))
-            };
-            write.write_all(line.as_bytes()).await.map_err(io_err)?;
-            let mut reply = String::new();
-            let n = BufReader::new(read)
-                .take(MAX_LINE)
-                .read_line(&mut reply)
-                .await
-                .map_err(io_err)?;
-            if n == 0 {
-                return Err(Status::unavailable(format!(
-                    "the mounter at {socket} closed the connection"
-                )));
+    fn take_idle(&self) -> Option<Connection> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    fn keep(&self, conn: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_CONNECTIONS
+        {
+            idle.push(conn);
+        }
+    }
+
+    /// One request and its reply. A kept connection that fails is dropped
+    /// and the request sent once more on a new one: the mounter may have
+    /// restarted since. Sending twice is harmless, every request is
+    /// idempotent (a Mount of what is mounted, or an Unmount of what is
+    /// not, succeeds).
+    async fn exchange(&self, line: &str) -> Result<String, Status> {
+        if let Some(mut conn) = self.take_idle() {
+            match conn.exchange(line).await {
+                Ok(reply) => {
+                    self.keep(conn);
+                    return Ok(reply);
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "kept mounter connection failed; reconnecting")
+                }
             }
+        }
+        let socket = self.socket.display();
+        let mut conn = Connection::open(&self.socket).await.map_err(|e| {
+            Status::unavailable(format!(
+                "the daos-csi mounter is not reachable at {socket}: {e} (is the mounter running?)"
+            ))
+        })?;
+        let reply = conn
+            .exchange(line)
+            .await
+            .map_err(|e| Status::unavailable(format!("talking to the mounter at {socket}: {e}")))?;
+        self.keep(conn);
+        Ok(reply)
+    }
+
+    pub async fn call(&self, request: &Request) -> Result<Response, Status> {
+        let mut line = serde_json::to_string(request)
+            .map_err(|e| Status::internal(format!("encoding a mounter request: {e}")))?;
+        line.push('\n');
+        let exchange = async {
+            let reply = self.exchange(&line).await?;
             serde_json::from_str::<Response>(&reply)
                 .map_err(|e| Status::internal(format!("bad reply from the mounter: {e}")))
         };
+        // A call cut short by the timeout drops its connection with it, so
+        // no late reply is ever read as the answer to another request.
         match tokio::time::timeout(self.timeout, exchange).await {
             Ok(Ok(Response::Error { code, message })) => {
                 Err(Status::new(code_from_name(&code), message))
             }
             Ok(result) => result,
             Err(_) => Err(Status::deadline_exceeded(format!(
-                "the mounter at {socket} did not answer within {:?}",
+                "the mounter at {} did not answer within {:?}",
+                self.socket.display(),
                 self.timeout
             ))),
         }

@@ -14,7 +14,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
-use tokio::sync::{Mutex, oneshot};
+use tokio::sync::{Mutex, oneshot, watch};
 use tokio::task::JoinSet;
 use tonic::{Code, Status};
 
@@ -142,6 +142,9 @@ impl Mounter {
     ) -> io::Result<()> {
         tracing::info!(socket = %socket.display(), "mounter listening");
         let mut tasks = JoinSet::new();
+        // Clients keep connections open between requests; at shutdown an
+        // idle connection is closed at once, a request in flight finishes.
+        let (stopping_tx, stopping) = tokio::sync::watch::channel(false);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -149,7 +152,8 @@ impl Mounter {
                 accepted = listener.accept() => match accepted {
                     Ok((stream, _)) => {
                         let me = Arc::clone(&self);
-                        tasks.spawn(async move { me.connection(stream).await });
+                        let stopping = stopping.clone();
+                        tasks.spawn(async move { me.connection(stream, stopping).await });
                     }
                     Err(e) => tracing::warn!(error = %e, "mounter accept failed"),
                 },
@@ -158,6 +162,7 @@ impl Mounter {
         }
         drop(listener);
         let _ = std::fs::remove_file(socket);
+        let _ = stopping_tx.send(true);
         let grace = self.cfg.ready_timeout + self.cfg.stop_timeout + Duration::from_secs(5);
         if tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
             .await
@@ -169,13 +174,18 @@ impl Mounter {
         Ok(())
     }
 
-    async fn connection(&self, stream: UnixStream) {
+    async fn connection(&self, stream: UnixStream, mut stopping: watch::Receiver<bool>) {
         let uid = stream.peer_cred().map(|c| c.uid());
         let (read, mut write) = stream.into_split();
         let mut reader = BufReader::new(read);
         loop {
             let mut line = String::new();
-            match (&mut reader).take(MAX_LINE).read_line(&mut line).await {
+            let mut limited = (&mut reader).take(MAX_LINE);
+            let read = tokio::select! {
+                read = limited.read_line(&mut line) => read,
+                _ = stopping.wait_for(|stop| *stop) => return,
+            };
+            match read {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(e) => {
