@@ -99,6 +99,22 @@ impl MountTable {
         self.parse_where(|line| raw_fs_type(line) == Some(fs_type))
     }
 
+    /// Every mount of the file system on device `device` (`major:minor`),
+    /// whatever its root: a mount and all the binds of it or of its subtrees.
+    pub fn on_device(&self, device: &str) -> io::Result<Vec<MountEntry>> {
+        self.parse_where(|line| raw_field(line, 2) == Some(device))
+    }
+
+    /// Every mount showing the same tree as `mount` (the same device and
+    /// root): `mount` itself and its binds.
+    pub fn same_tree_as(&self, mount: &MountEntry) -> io::Result<Vec<MountEntry>> {
+        Ok(self
+            .on_device(&mount.device)?
+            .into_iter()
+            .filter(|m| m.same_tree_as(mount))
+            .collect())
+    }
+
     fn parse_where(&self, wanted: impl Fn(&str) -> bool) -> io::Result<Vec<MountEntry>> {
         self.text
             .lines()
@@ -292,6 +308,20 @@ mod tests {
             .map(|m| m.mount_id)
             .collect();
         assert_eq!(dfuse, [36, 37, 40]);
+        let stage = table
+            .top_at(Path::new(
+                "/var/lib/kubelet/plugins/kubernetes.io/csi/csi.daos.io/abc/globalmount",
+            ))
+            .unwrap()
+            .unwrap();
+        let tree: Vec<u32> = table
+            .same_tree_as(&stage)
+            .unwrap()
+            .iter()
+            .map(|m| m.mount_id)
+            .collect();
+        assert_eq!(tree, [36, 37]);
+        assert_eq!(table.on_device("0:50").unwrap().len(), 1);
         // The whole table does include the bad line, and says so.
         assert!(table.all().is_err());
     }

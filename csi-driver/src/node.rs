@@ -22,7 +22,7 @@ use crate::daos_client::DaosClient;
 use crate::errors::{daos_status, io_status};
 use crate::locks::OpLocks;
 use crate::mounter::{MountSpec, MounterClient};
-use crate::mountinfo::{self, MountEntry, MountTable};
+use crate::mountinfo::{MountEntry, MountTable};
 use crate::sysmount;
 use crate::volume::{self, DfuseOptions, EntityName, EphemeralSpec, SystemName, VolumeId};
 
@@ -121,21 +121,16 @@ impl NodeService {
             .map_err(|e| io_status("reading /proc/self/mountinfo", &e))
     }
 
-    fn dfuse_mounts(table: &MountTable) -> Result<Vec<MountEntry>, Status> {
-        table
-            .of_type(mountinfo::DFUSE_FSTYPE)
-            .map_err(|e| io_status("reading /proc/self/mountinfo", &e))
-    }
-
     /// Whether the top mount at `path` is a dfuse mount that is not a bind
     /// of a mount elsewhere (a staging mount shares its device with binds).
     fn own_dfuse_at(table: &MountTable, path: &Path) -> Result<bool, Status> {
         let Some(top) = Self::top_mount(table, path)?.filter(MountEntry::is_dfuse) else {
             return Ok(false);
         };
-        Ok(!Self::dfuse_mounts(table)?
-            .iter()
-            .any(|e| e.mount_point != top.mount_point && e.device == top.device))
+        let on_device = table
+            .on_device(&top.device)
+            .map_err(|e| io_status("reading /proc/self/mountinfo", &e))?;
+        Ok(!on_device.iter().any(|e| e.mount_point != top.mount_point))
     }
 
     /// Removes every mount of ours stacked at `path`, as `table` shows them:
@@ -185,9 +180,11 @@ impl NodeService {
         mount: &MountEntry,
         table: &MountTable,
     ) -> Result<bool, Status> {
-        let mut same_tree: Vec<PathBuf> = Self::dfuse_mounts(table)?
+        let mut same_tree: Vec<PathBuf> = table
+            .same_tree_as(mount)
+            .map_err(|e| io_status("reading /proc/self/mountinfo", &e))?
             .into_iter()
-            .filter(|e| e.same_tree_as(mount))
+            .filter(MountEntry::is_dfuse)
             .map(|e| e.mount_point)
             .collect();
         same_tree.sort();

@@ -96,6 +96,7 @@ pub async fn run(cfg: Config) -> Result<(), String> {
             ready_timeout: cfg.dfuse_ready_timeout,
             fs_timeout: cfg.stats_timeout,
             stop_timeout: Duration::from_secs(10),
+            agent_socket: cfg.agent_socket.clone(),
         };
         let mounter = Mounter::start(mcfg).await.map_err(|e| {
             format!(

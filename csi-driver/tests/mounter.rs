@@ -19,6 +19,7 @@ struct Fixture {
     kubelet: tempfile::TempDir,
     state: tempfile::TempDir,
     dfuse: PathBuf,
+    agent_socket: PathBuf,
 }
 
 impl Drop for Fixture {
@@ -44,6 +45,7 @@ fn fixture() -> Fixture {
         kubelet,
         state: tempfile::tempdir().expect("tempdir"),
         dfuse: sys.dfuse_path(),
+        agent_socket: sys.agent_socket(),
     }
 }
 
@@ -56,6 +58,7 @@ impl Fixture {
             ready_timeout: Duration::from_secs(20),
             fs_timeout: Duration::from_secs(5),
             stop_timeout: Duration::from_secs(5),
+            agent_socket: self.agent_socket.clone(),
         }
     }
 

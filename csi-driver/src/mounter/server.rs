@@ -43,6 +43,9 @@ pub struct MounterConfig {
     pub fs_timeout: Duration,
     /// How long an unmounted dfuse may take to exit before SIGKILL.
     pub stop_timeout: Duration,
+    /// The DAOS agent socket dfuse talks to (told apart from other causes
+    /// when a dfuse fails to start).
+    pub agent_socket: PathBuf,
 }
 
 pub struct Mounter {
@@ -424,6 +427,7 @@ impl Mounter {
         });
 
         let deadline = tokio::time::Instant::now() + self.cfg.ready_timeout;
+        let mut poll = Duration::from_millis(2);
         let failure = loop {
             if matches!(sysmount::dfuse_mount_at(&mp), Ok(Some(_))) {
                 tracing::info!(mountpoint = %mp.display(), pid, volume = %spec.volume_id, "dfuse is mounted");
@@ -431,15 +435,7 @@ impl Mounter {
             }
             if let Ok(status) = exit_rx.try_recv() {
                 let how = status.map_or_else(|e| e.to_string(), |s| s.to_string());
-                let tail = log_tail(&log);
-                let code = code_from_dfuse_output(&tail);
-                break Status::new(
-                    code,
-                    format!(
-                        "dfuse for {} exited ({how}) before mounting: {tail}",
-                        spec.volume_id
-                    ),
-                );
+                break self.start_failure(&spec, &how, &log_tail(&log)).await;
             }
             if tokio::time::Instant::now() >= deadline {
                 self.stop(&record).await;
@@ -451,7 +447,10 @@ impl Mounter {
                     self.cfg.ready_timeout
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // dfuse mounts within milliseconds when all is well: look often
+            // at first, then back off.
+            tokio::time::sleep(poll).await;
+            poll = (poll * 2).min(Duration::from_millis(100));
         };
         let mut state = self.state.lock().await;
         state.mounts.remove(&mp);
@@ -464,6 +463,28 @@ impl Mounter {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&pid)
+    }
+
+    /// The status for a dfuse that exited (`how`) before mounting, having
+    /// said `tail`. A DER code in its output decides; without one, an agent
+    /// socket that accepts no connection explains it. dfuse prints nothing
+    /// when `daos_init` fails (its exit status, `-(rc + 1000)` cut to 8 bits,
+    /// cannot be told apart: DER_AGENT_COMM gives 10, as does DER_NOSPACE),
+    /// and that failure is retried, never "not found".
+    async fn start_failure(&self, spec: &MountSpec, how: &str, tail: &str) -> Status {
+        let said = format!(
+            "dfuse for {} exited ({how}) before mounting: {tail}",
+            spec.volume_id
+        );
+        let code = code_from_dfuse_output(tail);
+        let named_der = tail.contains("DER_");
+        if !named_der && !agent_accepts(&self.cfg.agent_socket).await {
+            return Status::unavailable(format!(
+                "the DAOS agent socket {} accepts no connection (is daos_agent running on this node?); {said}",
+                self.cfg.agent_socket.display()
+            ));
+        }
+        Status::new(code, said)
     }
 
     /// Counts the exit of an adopted dfuse, whose status only its parent (a
@@ -666,6 +687,15 @@ fn exit_label(status: Option<&std::process::ExitStatus>) -> String {
     }
 }
 
+/// Whether `socket` accepts a connection within two seconds.
+async fn agent_accepts(socket: &Path) -> bool {
+    let connect = UnixStream::connect(socket);
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), connect).await,
+        Ok(Ok(_))
+    )
+}
+
 /// The last lines of a dfuse log (its own error text for the caller).
 fn log_tail(log: &Path) -> String {
     const MAX_BYTES: usize = 2048;
@@ -822,6 +852,7 @@ mod tests {
             ready_timeout: Duration::from_secs(5),
             fs_timeout: Duration::from_secs(5),
             stop_timeout: Duration::from_secs(1),
+            agent_socket: state.join("no-agent.sock"),
         }
     }
 
@@ -849,6 +880,10 @@ mod tests {
         };
         let err = mounter.mount(spec).await.unwrap_err();
         assert!(err.message().contains("exited"), "{}", err.message());
+        // /bin/false says nothing and no agent listens: the agent is blamed,
+        // as a retryable condition.
+        assert_eq!(err.code(), Code::Unavailable, "{}", err.message());
+        assert!(err.message().contains("no-agent.sock"), "{}", err.message());
         assert!(mounter.list().await.is_empty());
         assert!(state::load(state_dir.path()).unwrap().mounts.is_empty());
         // Unmount of something never mounted is fine.

@@ -111,6 +111,15 @@ async fn agent_restart_under_a_running_driver_is_survived() {
             Some(true),
             "Probe ready while the agent is stopped"
         );
+        // dfuse cannot start without the agent and prints nothing about it:
+        // the mounter must tell the agent apart, as a retryable condition
+        // (never NOT_FOUND, which would say the volume is gone).
+        assert_status(
+            cluster.stage(&first).await,
+            Code::Unavailable,
+            &["daos_agent", "agent socket"],
+            "NodeStageVolume with the agent stopped",
+        );
 
         cluster.daos.start_agent();
         let mut ready = false;
