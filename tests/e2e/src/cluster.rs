@@ -193,6 +193,42 @@ impl Cluster {
         self.csi_process.kill9_with_descendants();
     }
 
+    /// Stops the process serving CSI with `signal`, waiting up to `grace` (SIGKILL after);
+    /// returns how it exited.
+    pub fn stop_csi_process(
+        &mut self,
+        signal: Signal,
+        grace: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        self.csi_process.stop(signal, grace)
+    }
+
+    /// Stops the separate mounter (`Layout::SplitMounter`) with `signal`, waiting up to
+    /// `grace` (SIGKILL after); returns how it exited and how long that took.
+    pub fn stop_mounter(
+        &mut self,
+        signal: Signal,
+        grace: Duration,
+    ) -> (Option<std::process::ExitStatus>, Duration) {
+        let mounter = self
+            .mounter_process
+            .as_mut()
+            .expect("stop_mounter needs Layout::SplitMounter");
+        let started = Instant::now();
+        let status = mounter.stop(signal, grace);
+        (status, started.elapsed())
+    }
+
+    /// Starts the separate mounter again with the same flags and waits for its socket.
+    pub async fn start_mounter(&mut self) {
+        let mounter = self
+            .mounter_process
+            .as_mut()
+            .expect("start_mounter needs Layout::SplitMounter");
+        mounter.start();
+        wait_for_socket(mounter, &self.mounter_socket).await;
+    }
+
     /// Start the CSI process again with the same flags and wait until it answers.
     pub async fn start_csi_process(&mut self) {
         self.csi_process.start();
