@@ -206,6 +206,41 @@ impl NodeService {
             .is_dead())
     }
 
+    /// Replaces the dead dfuse of a staged volume: kubelet stages a volume
+    /// once per node and from then on only publishes it, so without this a
+    /// volume whose dfuse died could never be published to a new pod until
+    /// every pod using it on the node had gone. Pods already running keep
+    /// their dead binds (a bind holds the old FUSE connection); the volume
+    /// health reported by NodeGetVolumeStats tells them apart.
+    async fn restage(
+        &self,
+        id: &VolumeId,
+        staging: &Path,
+        spec: MountSpec,
+        health: &sysmount::PathHealth,
+    ) -> Result<MountEntry, Status> {
+        tracing::warn!(volume_id = %id, staging = %staging.display(), ?health,
+            "the staged dfuse mount is dead; asking the mounter for a new dfuse");
+        self.mounter.mount(spec).await.map_err(|e| {
+            Status::new(
+                e.code(),
+                format!(
+                    "the dfuse mount of volume {id} at {} is dead ({health:?}) and starting a new dfuse failed: {}",
+                    staging.display(),
+                    e.message()
+                ),
+            )
+        })?;
+        Self::top_mount(&Self::mount_table()?, staging)?
+            .filter(MountEntry::is_dfuse)
+            .ok_or_else(|| {
+                Status::internal(format!(
+                    "the mounter started a new dfuse for volume {id} but {} shows no dfuse mount",
+                    staging.display()
+                ))
+            })
+    }
+
     // ------------------------------------------------------------ ephemeral
 
     /// Whether inline volumes may use `pool` of `system`: it is written as
@@ -644,13 +679,13 @@ impl Node for NodeService {
             ))
         };
         let table = Self::mount_table()?;
-        let stage = Self::top_mount(&table, &staging)?
+        let mut stage = Self::top_mount(&table, &staging)?
             .filter(MountEntry::is_dfuse)
             .ok_or_else(not_staged)?;
         let mut at_target = Self::top_mount(&table, &target)?;
         drop(table);
-        match self.mounter.status(&staging).await? {
-            Some(st) if st.spec.volume_id == id.as_str() => {}
+        let staged = match self.mounter.status(&staging).await? {
+            Some(st) if st.spec.volume_id == id.as_str() => st,
             Some(st) => {
                 return Err(Status::failed_precondition(format!(
                     "{} stages volume {}, not {id}",
@@ -659,13 +694,10 @@ impl Node for NodeService {
                 )));
             }
             None => return Err(not_staged()),
-        }
+        };
         let health = sysmount::probe(&staging, self.cfg.stats_timeout).await;
         if health.is_dead() {
-            return Err(Status::failed_precondition(format!(
-                "the dfuse mount of volume {id} at {} is dead ({health:?}); it is replaced by the next NodeStageVolume",
-                staging.display()
-            )));
+            stage = self.restage(&id, &staging, staged.spec, &health).await?;
         }
 
         if at_target.as_ref().is_some_and(MountEntry::is_dfuse) {

@@ -1,4 +1,5 @@
-//! dfuse dies under a staged, published volume: the driver reports it and cleans it up.
+//! dfuse dies under a staged, published volume: the driver reports it, brings the volume back
+//! for new pods, and cleans it up.
 
 use daos_csi_e2e::data::{sha256_file, write_pattern_file};
 use daos_csi_e2e::*;
@@ -56,6 +57,40 @@ async fn killed_dfuse_is_reported_and_cleaned_up() {
             );
             assert!(!condition.message.is_empty(), "say what is wrong");
         }
+
+        // kubelet stages a volume once per node: a new pod only gets NodePublishVolume, which
+        // must bring the volume back by itself, with the data written before the crash.
+        let fresh = cluster
+            .publish(&volume, &staging, "pod-k1", false)
+            .await
+            .must("publish to a new pod while the staged dfuse is dead");
+        let (read, len) =
+            sha256_file(&fresh.join("before.bin")).expect("reading through the new pod's mount");
+        assert_eq!(
+            (read, len),
+            (written, 4 << 20),
+            "data after the restage"
+        );
+        let replacement = cluster
+            .dfuse_for(&staging, &id)
+            .expect("a new dfuse for the volume");
+        assert_ne!(
+            replacement.pid, dfuse.pid,
+            "the dead dfuse cannot serve again"
+        );
+        // The old pod's bind still holds the dead connection: it stays reported as abnormal.
+        let stale = cluster
+            .stats(&id, &target, Some(&staging))
+            .await
+            .must("NodeGetVolumeStats on the old pod's mount");
+        assert!(
+            stale.volume_condition.is_some_and(|c| c.abnormal),
+            "the old pod's dead bind must stay reported as abnormal"
+        );
+        cluster
+            .unpublish(&id, &fresh)
+            .await
+            .must("unpublish the new pod");
 
         cluster
             .unpublish(&id, &target)
