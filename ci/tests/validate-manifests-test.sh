@@ -157,8 +157,8 @@ begin "selector that misses the pod labels" && edit "$t/base/controller.yaml" " 
 begin "hostPath type" && edit "$t/base/node.yaml" "            type: CharDevice" "            type: Chardevice" &&
     expect_failure "base/node.yaml.*hostPath type 'Chardevice'"
 
-begin "unpinned image" && edit "$t/base/controller.yaml" "csi-provisioner:v6.3.0" "csi-provisioner:latest" &&
-    edit "$t/base/kustomization.yaml" "    newTag: v6.3.0" "    newTag: latest" &&
+begin "unpinned image" && edit "$t/base/controller.yaml" "csi-provisioner:v6.4.0" "csi-provisioner:latest" &&
+    edit "$t/base/kustomization.yaml" "    newTag: v6.4.0" "    newTag: latest" &&
     expect_failure "base/controller.yaml.*image .*csi-provisioner:latest.* is not pinned"
 
 begin "binding to an undefined service account" && edit "$t/base/rbac-controller.yaml" "    name: daos-csi-controller

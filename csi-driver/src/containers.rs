@@ -15,14 +15,19 @@ pub const ATTR_PARAMETERS_HASH: &str = "csi.daos.io/parameters-hash";
 pub const ATTR_REQUESTED_BYTES: &str = "csi.daos.io/requested-bytes";
 pub const ATTR_VOLUME_CONTEXT: &str = "csi.daos.io/volume-context";
 pub const ATTR_EPHEMERAL: &str = "csi.daos.io/ephemeral";
+/// Written by ControllerExpandVolume: the capacity after the last expansion.
+/// The creation request stays in [`ATTR_REQUESTED_BYTES`], which a repeated
+/// CreateVolume is compared with.
+pub const ATTR_CAPACITY_BYTES: &str = "csi.daos.io/capacity-bytes";
 
-const ALL_ATTRS: [&str; 6] = [
+const ALL_ATTRS: [&str; 7] = [
     ATTR_CREATED_BY,
     ATTR_VOLUME_NAME,
     ATTR_PARAMETERS_HASH,
     ATTR_REQUESTED_BYTES,
     ATTR_VOLUME_CONTEXT,
     ATTR_EPHEMERAL,
+    ATTR_CAPACITY_BYTES,
 ];
 
 /// What the tags on a driver-made container say.
@@ -34,9 +39,17 @@ pub struct VolumeTags {
     pub requested_bytes: u64,
     pub volume_context: HashMap<String, String>,
     pub ephemeral: bool,
+    /// Set once the volume has been expanded.
+    pub expanded_bytes: Option<u64>,
 }
 
 impl VolumeTags {
+    /// The capacity the volume has now: the last expansion, else the
+    /// creation request.
+    pub fn capacity(&self) -> u64 {
+        self.expanded_bytes.unwrap_or(self.requested_bytes)
+    }
+
     fn to_attrs(&self) -> Vec<(&'static str, Vec<u8>)> {
         let ctx = serde_json::to_vec(&self.volume_context).unwrap_or_else(|_| b"{}".to_vec());
         vec![
@@ -82,6 +95,7 @@ impl VolumeTags {
                 .and_then(|b| serde_json::from_slice(b).ok())
                 .unwrap_or_default(),
             ephemeral: text(values.get(5)?).is_some_and(|s| s == "true"),
+            expanded_bytes: values.get(6).and_then(text).and_then(|s| s.parse().ok()),
         })
     }
 }
@@ -358,6 +372,67 @@ fn destroy_when(
     }
 }
 
+/// How [`expand`] ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Expansion {
+    /// The volume has this capacity now (at least what was asked).
+    Done(u64),
+    Missing,
+    /// Not a dynamically provisioned volume of this driver.
+    NotOurs {
+        created_by: Option<String>,
+    },
+    /// The growth exceeds the pool's free space.
+    NoSpace {
+        growth: u64,
+        free: u64,
+    },
+    /// The volume is already larger than the caller's limit.
+    AboveLimit {
+        capacity: u64,
+    },
+}
+
+/// Records a new capacity of at least `wanted` bytes (at most `limit`, 0 =
+/// none) for volume container `cont`. DAOS has no per-container quota, so
+/// like creation this checks the growth against the pool's free space and
+/// records it; a volume never shrinks.
+pub fn expand(
+    pool: &Pool,
+    cont: &str,
+    driver: &str,
+    wanted: u64,
+    limit: u64,
+) -> Result<Expansion, daos::Error> {
+    let container = match pool.open_container(cont, ContainerAccess::ReadWrite) {
+        Ok(c) => c,
+        Err(e) if e.is_not_found() => return Ok(Expansion::Missing),
+        Err(e) => return Err(e),
+    };
+    let tags = match read_tags(&container)? {
+        Some(t) if t.created_by == driver && !t.ephemeral => t,
+        other => {
+            return Ok(Expansion::NotOurs {
+                created_by: other.map(|t| t.created_by),
+            });
+        }
+    };
+    let capacity = tags.capacity();
+    if wanted <= capacity {
+        if limit > 0 && capacity > limit {
+            return Ok(Expansion::AboveLimit { capacity });
+        }
+        return Ok(Expansion::Done(capacity));
+    }
+    let growth = wanted - capacity;
+    let free = pool.query()?.free_bytes;
+    if growth > free {
+        return Ok(Expansion::NoSpace { growth, free });
+    }
+    container.set_attr(ATTR_CAPACITY_BYTES, wanted.to_string().as_bytes())?;
+    Ok(Expansion::Done(wanted))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -371,6 +446,7 @@ mod tests {
             requested_bytes: 1 << 30,
             volume_context: [("pool".to_string(), "tank".to_string())].into(),
             ephemeral: true,
+            expanded_bytes: None,
         };
         let values = tags.to_attrs().into_iter().map(|(_, v)| Some(v)).collect();
         assert_eq!(VolumeTags::from_values(values), Some(tags));
@@ -429,6 +505,7 @@ mod emulated {
             requested_bytes: 0,
             volume_context: HashMap::new(),
             ephemeral,
+            expanded_bytes: None,
         }
     }
 

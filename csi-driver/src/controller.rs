@@ -14,7 +14,7 @@ use daos::{Acl, Pool, PosixContainerSpec, Properties};
 use tonic::{Request, Response, Status};
 
 use crate::config::Config;
-use crate::containers::{self, Creation, Destroyed, VolumeTags};
+use crate::containers::{self, Creation, Destroyed, Expansion, VolumeTags};
 use crate::daos_client::DaosClient;
 use crate::errors::daos_status;
 use crate::locks::OpLocks;
@@ -173,6 +173,7 @@ impl ControllerService {
                 requested_bytes: requested,
                 volume_context: Self::volume_context(params, pool, label, uuid),
                 ephemeral: false,
+                expanded_bytes: None,
             };
             let staging = containers::staging_label(driver, name);
             match containers::create(pool, spec, &staging, tags_for) {
@@ -234,7 +235,7 @@ impl ControllerService {
         }
         Created::Volume(Found {
             id,
-            capacity: tags.requested_bytes,
+            capacity: tags.capacity(),
             context: tags.volume_context,
         })
     }
@@ -395,7 +396,7 @@ impl ControllerService {
             }
             out.push(Found {
                 id: VolumeId::new(system.clone(), pool.uuid(), uuid),
-                capacity: tags.requested_bytes,
+                capacity: tags.capacity(),
                 context: tags.volume_context,
             });
         }
@@ -800,6 +801,7 @@ impl Controller for ControllerService {
             Type::SingleNodeMultiWriter,
             Type::CreateDeleteSnapshot,
             Type::ListSnapshots,
+            Type::ExpandVolume,
         ]
         .into_iter()
         .map(|t| ControllerServiceCapability {
@@ -988,11 +990,84 @@ impl Controller for ControllerService {
         Err(unimplemented("GetSnapshot"))
     }
 
+    /// Grows a volume's recorded capacity. DAOS has no per-container size,
+    /// so nothing on the node changes (node_expansion_required is false):
+    /// the pool's free space must cover the growth, as it must cover the
+    /// whole request at CreateVolume.
     async fn controller_expand_volume(
         &self,
-        _request: Request<ControllerExpandVolumeRequest>,
+        request: Request<ControllerExpandVolumeRequest>,
     ) -> Result<Response<ControllerExpandVolumeResponse>, Status> {
-        Err(unimplemented("ControllerExpandVolume"))
+        let req = request.into_inner();
+        if req.volume_id.is_empty() {
+            return Err(Status::invalid_argument("volume_id is required"));
+        }
+        let range = req
+            .capacity_range
+            .as_ref()
+            .ok_or_else(|| Status::invalid_argument("capacity_range is required"))?;
+        let wanted = volume::requested_bytes(Some(range))?;
+        if wanted == 0 {
+            return Err(Status::invalid_argument(
+                "capacity_range: required_bytes or limit_bytes must be set",
+            ));
+        }
+        if let Some(cap) = &req.volume_capability {
+            volume::check_capability("volume_capability", cap)?;
+        }
+        let id = VolumeId::parse(&req.volume_id, &self.default_system)
+            .map_err(|_| Status::not_found(format!("volume {:?} does not exist", req.volume_id)))?;
+        let _guard = self
+            .locks
+            .try_lock(&[&format!("volume:{}", req.volume_id)])?;
+        tracing::info!(volume_id = %id, wanted, "ControllerExpandVolume");
+        self.remember_pool(&id.system, &id.pool);
+        let driver = self.cfg.driver_name.clone();
+        let container = id.container.to_string();
+        let limit = range.limit_bytes.unsigned_abs();
+        let expansion = self
+            .daos
+            .with_pool("volume_expand", &id.system, &id.pool, move |pool| {
+                containers::expand(pool, &container, &driver, wanted, limit)
+            })
+            .await;
+        let capacity = match expansion {
+            Ok(Expansion::Done(capacity)) => capacity,
+            Ok(Expansion::Missing) => {
+                return Err(Status::not_found(format!("volume {id} does not exist")));
+            }
+            Err(e) if e.is_not_found() => {
+                return Err(Status::not_found(format!(
+                    "volume {id} does not exist ({e})"
+                )));
+            }
+            Ok(Expansion::NotOurs { created_by }) => {
+                return Err(Status::failed_precondition(format!(
+                    "volume {id} was not provisioned by {} (created by: {}); only its dynamically \
+                     provisioned volumes can be expanded",
+                    self.cfg.driver_name,
+                    created_by.as_deref().unwrap_or("nobody we know")
+                )));
+            }
+            Ok(Expansion::NoSpace { growth, free }) => {
+                return Err(Status::out_of_range(format!(
+                    "expanding volume {id} to {wanted} bytes needs {growth} more bytes but pool {} has \
+                     only {free} bytes free",
+                    id.pool
+                )));
+            }
+            Ok(Expansion::AboveLimit { capacity }) => {
+                return Err(Status::out_of_range(format!(
+                    "volume {id} already has {capacity} bytes, more than limit_bytes {limit}; \
+                     volumes never shrink"
+                )));
+            }
+            Err(e) => return Err(daos_status(format!("expanding volume {id}"), &e)),
+        };
+        Ok(Response::new(ControllerExpandVolumeResponse {
+            capacity_bytes: to_i64(capacity),
+            node_expansion_required: false,
+        }))
     }
 
     async fn controller_get_volume(

@@ -65,6 +65,15 @@ impl Identity for IdentityService {
                     },
                 )),
             });
+            // Online: the capacity is a record on the container, nothing
+            // on the node changes, so a mounted volume expands as well.
+            capabilities.push(PluginCapability {
+                r#type: Some(plugin_capability::Type::VolumeExpansion(
+                    plugin_capability::VolumeExpansion {
+                        r#type: plugin_capability::volume_expansion::Type::Online as i32,
+                    },
+                )),
+            });
         }
         Ok(Response::new(GetPluginCapabilitiesResponse {
             capabilities,

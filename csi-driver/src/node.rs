@@ -528,6 +528,7 @@ fn ephemeral_container(
         requested_bytes: 0,
         volume_context: Default::default(),
         ephemeral: true,
+        expanded_bytes: None,
     };
     let staging = containers::staging_label(driver, volume_id);
     // Two rounds: the label may be taken between our lookup and our rename.

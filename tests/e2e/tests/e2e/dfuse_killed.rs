@@ -66,11 +66,7 @@ async fn killed_dfuse_is_reported_and_cleaned_up() {
             .must("publish to a new pod while the staged dfuse is dead");
         let (read, len) =
             sha256_file(&fresh.join("before.bin")).expect("reading through the new pod's mount");
-        assert_eq!(
-            (read, len),
-            (written, 4 << 20),
-            "data after the restage"
-        );
+        assert_eq!((read, len), (written, 4 << 20), "data after the restage");
         let replacement = cluster
             .dfuse_for(&staging, &id)
             .expect("a new dfuse for the volume");

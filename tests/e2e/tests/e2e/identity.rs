@@ -78,6 +78,7 @@ async fn identity_reports_name_version_capabilities_and_readiness() {
             ControllerRpc::CreateDeleteVolume,
             ControllerRpc::ListVolumes,
             ControllerRpc::GetCapacity,
+            ControllerRpc::ExpandVolume,
         ] {
             assert!(
                 controller_caps.contains(&needed),

@@ -10,6 +10,7 @@ mod create_crash;
 mod delete_guard;
 mod dfuse_killed;
 mod ephemeral;
+mod expand;
 mod graceful;
 mod idempotency;
 mod identity;
