@@ -844,6 +844,82 @@ mod tests {
         assert!(file.exists());
     }
 
+    /// The socket is root-only by its mode; behind that, the mounter checks
+    /// the caller's uid itself (SO_PEERCRED), so a socket made reachable by
+    /// mistake (a wrong hostPath mode) still mounts nothing for others.
+    #[tokio::test]
+    async fn a_caller_other_than_root_is_refused() {
+        if !nix::unistd::geteuid().is_root() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI must run this test as root"
+            );
+            println!("SKIP: a_caller_other_than_root_is_refused needs root");
+            return;
+        }
+        let root = tempfile::tempdir().unwrap();
+        let state_dir = tempfile::tempdir().unwrap();
+        let sock_dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(sock_dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let sock = sock_dir.path().join("mounter.sock");
+        let listener = bind_socket(&sock, 0o666).unwrap();
+        let mounter = Mounter::start(test_mounter(root.path(), state_dir.path()))
+            .await
+            .unwrap();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let served = {
+            let sock = sock.clone();
+            tokio::spawn(async move {
+                mounter
+                    .serve(listener, &sock, async {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+            })
+        };
+
+        let request = serde_json::to_string(&Request::List).unwrap();
+        let client = "import socket,sys\n\
+                      s=socket.socket(socket.AF_UNIX)\n\
+                      s.connect(sys.argv[1])\n\
+                      s.sendall(sys.argv[2].encode()+b'\\n')\n\
+                      sys.stdout.write(s.makefile().readline())\n";
+        let sock_arg = sock.clone();
+        let output = tokio::task::spawn_blocking(move || {
+            use std::os::unix::process::CommandExt;
+            std::process::Command::new("python3")
+                .args(["-c", client])
+                .arg(&sock_arg)
+                .arg(&request)
+                .uid(65534)
+                .gid(65534)
+                .output()
+        })
+        .await
+        .unwrap()
+        .expect("running python3 as uid 65534");
+        assert!(
+            output.status.success(),
+            "the unprivileged client failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let reply: Response = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|e| panic!("reply {:?}: {e}", String::from_utf8_lossy(&output.stdout)));
+        match reply {
+            Response::Error { code, message } => {
+                assert_eq!(super::super::code_from_name(&code), Code::PermissionDenied);
+                assert!(message.contains("uid 65534"), "{message}");
+            }
+            other => panic!("uid 65534 was served: {other:?}"),
+        }
+
+        // Root, on the same socket, is served.
+        let client = super::super::MounterClient::new(&sock, Duration::from_secs(5));
+        assert!(client.list().await.unwrap().is_empty());
+        stop_tx.send(()).unwrap();
+        served.await.unwrap().unwrap();
+    }
+
     fn test_mounter(root: &Path, state: &Path) -> MounterConfig {
         MounterConfig {
             dfuse_path: "/bin/false".into(),
