@@ -66,11 +66,7 @@ impl DaosClient {
 
     /// Whether the agent socket accepts a connection right now.
     pub async fn agent_reachable(&self) -> bool {
-        let connect = tokio::net::UnixStream::connect(&self.agent_socket);
-        matches!(
-            tokio::time::timeout(Duration::from_secs(2), connect).await,
-            Ok(Ok(_))
-        )
+        agent_accepts(&self.agent_socket).await
     }
 
     /// Runs `f` (DAOS operation `operation`, a metrics label) with a
@@ -183,4 +179,14 @@ impl DaosClient {
         let key = (system.as_str().to_string(), pool.to_string());
         Ok(self.pool(system, pool, &key).await?.uuid())
     }
+}
+
+/// Whether the DAOS agent socket at `socket` accepts a connection within
+/// two seconds (a listening agent answers at once).
+pub async fn agent_accepts(socket: &std::path::Path) -> bool {
+    let connect = tokio::net::UnixStream::connect(socket);
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), connect).await,
+        Ok(Ok(_))
+    )
 }

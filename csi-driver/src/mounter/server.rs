@@ -478,7 +478,7 @@ impl Mounter {
         );
         let code = code_from_dfuse_output(tail);
         let named_der = tail.contains("DER_");
-        if !named_der && !agent_accepts(&self.cfg.agent_socket).await {
+        if !named_der && !crate::daos_client::agent_accepts(&self.cfg.agent_socket).await {
             return Status::unavailable(format!(
                 "the DAOS agent socket {} accepts no connection (is daos_agent running on this node?); {said}",
                 self.cfg.agent_socket.display()
@@ -685,15 +685,6 @@ fn exit_label(status: Option<&std::process::ExitStatus>) -> String {
             .map_or_else(|| "unknown".into(), |n| format!("signal_{n}")),
         None => "unknown".into(),
     }
-}
-
-/// Whether `socket` accepts a connection within two seconds.
-async fn agent_accepts(socket: &Path) -> bool {
-    let connect = UnixStream::connect(socket);
-    matches!(
-        tokio::time::timeout(Duration::from_secs(2), connect).await,
-        Ok(Ok(_))
-    )
 }
 
 /// The last lines of a dfuse log (its own error text for the caller).
