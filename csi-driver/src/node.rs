@@ -219,6 +219,12 @@ impl NodeService {
         spec: MountSpec,
         health: &sysmount::PathHealth,
     ) -> Result<MountEntry, Status> {
+        // As NodeStageVolume and NodeUnstageVolume do: the staging mount
+        // changes, and concurrent publishes of the volume restage once.
+        let _guard = self.locks.try_lock(&[
+            &format!("volume:{id}"),
+            &format!("path:{}", staging.display()),
+        ])?;
         tracing::warn!(volume_id = %id, staging = %staging.display(), ?health,
             "the staged dfuse mount is dead; asking the mounter for a new dfuse");
         self.mounter.mount(spec).await.map_err(|e| {
@@ -504,6 +510,29 @@ fn node_topology(system: &SystemName) -> Option<Topology> {
     })
 }
 
+/// The dfuse mount NodeStageVolume makes for volume `id` at `staging`.
+fn staging_spec(
+    id: &VolumeId,
+    staging: &Path,
+    access: volume::Access,
+    dfuse: &DfuseOptions,
+) -> MountSpec {
+    MountSpec {
+        volume_id: id.to_string(),
+        mountpoint: staging.to_path_buf(),
+        pool: id.pool.to_string(),
+        container: id.container.to_string(),
+        system: id.system.for_daos().map(str::to_string),
+        read_only: access.read_only_mode,
+        multi_user: dfuse.multi_user,
+        caching: dfuse.caching,
+        wb_cache: dfuse.wb_cache,
+        thread_count: dfuse.thread_count,
+        eq_count: dfuse.eq_count,
+        ephemeral: false,
+    }
+}
+
 /// Finds or creates the container of an inline volume; `Ok(Ok(true))` when
 /// it was created by this call.
 fn ephemeral_container(
@@ -583,20 +612,7 @@ impl Node for NodeService {
             &format!("path:{}", staging.display()),
         ])?;
 
-        let spec = MountSpec {
-            volume_id: id.to_string(),
-            mountpoint: staging.clone(),
-            pool: id.pool.to_string(),
-            container: id.container.to_string(),
-            system: id.system.for_daos().map(str::to_string),
-            read_only: access.read_only_mode,
-            multi_user: dfuse.multi_user,
-            caching: dfuse.caching,
-            wb_cache: dfuse.wb_cache,
-            thread_count: dfuse.thread_count,
-            eq_count: dfuse.eq_count,
-            ephemeral: false,
-        };
+        let spec = staging_spec(&id, &staging, access, &dfuse);
         if let Some(st) = self.mounter.status(&staging).await?
             && st.healthy()
             && st.spec.volume_id != spec.volume_id
@@ -685,20 +701,32 @@ impl Node for NodeService {
             .ok_or_else(not_staged)?;
         let mut at_target = Self::top_mount(&table, &target)?;
         drop(table);
-        let staged = match self.mounter.status(&staging).await? {
-            Some(st) if st.spec.volume_id == id.as_str() => st,
-            Some(st) => {
-                return Err(Status::failed_precondition(format!(
-                    "{} stages volume {}, not {id}",
-                    staging.display(),
-                    st.spec.volume_id
-                )));
-            }
-            None => return Err(not_staged()),
-        };
+        let staged = self.mounter.status(&staging).await?;
+        if let Some(st) = &staged
+            && st.spec.volume_id != id.as_str()
+        {
+            return Err(Status::failed_precondition(format!(
+                "{} stages volume {}, not {id}",
+                staging.display(),
+                st.spec.volume_id
+            )));
+        }
         let health = sysmount::probe(&staging, self.cfg.stats_timeout).await;
         if health.is_dead() {
-            stage = self.restage(&id, &staging, staged.spec, &health).await?;
+            // Without the mounter's record (its state was lost along with
+            // the dfuse), the request says all NodeStageVolume was told.
+            let spec = match staged {
+                Some(st) => st.spec,
+                None => staging_spec(
+                    &id,
+                    &staging,
+                    access,
+                    &DfuseOptions::from_context(&req.volume_context)?,
+                ),
+            };
+            stage = self.restage(&id, &staging, spec, &health).await?;
+        } else if staged.is_none() {
+            return Err(not_staged());
         }
 
         if at_target.as_ref().is_some_and(MountEntry::is_dfuse) {

@@ -226,7 +226,23 @@ impl Cluster {
             .as_mut()
             .expect("start_mounter needs Layout::SplitMounter");
         mounter.start();
-        wait_for_socket(mounter, &self.mounter_socket).await;
+        // A killed mounter leaves its socket file behind: wait for a listener, not a file.
+        let start = Instant::now();
+        while std::os::unix::net::UnixStream::connect(&self.mounter_socket).is_err() {
+            if let Some(status) = mounter.exited() {
+                panic!(
+                    "the mounter exited ({status}) while starting; log:\n{}",
+                    mounter.log_tail(100)
+                );
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the mounter did not listen on {} within 30 s; log:\n{}",
+                self.mounter_socket.display(),
+                mounter.log_tail(100)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Start the CSI process again with the same flags and wait until it answers.
