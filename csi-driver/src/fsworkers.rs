@@ -7,20 +7,21 @@
 //!
 //! Starting a thread per call costs tens of microseconds, a large share of a
 //! NodePublishVolume that makes several such calls; so idle threads wait for
-//! the next call and leave after [`IDLE_EXIT`]. A call is handed only to a
-//! thread that is idle, or to a new one, never queued behind a busy thread:
-//! a thread stuck in a hung call must not delay the calls after it.
+//! the next call and leave after [`IDLE_EXIT`]. A call goes to an idle
+//! thread, or to a new one when none is idle, never behind a busy thread: a
+//! thread stuck in a hung call must not delay the calls after it. Only with
+//! [`MAX_THREADS`] busy (that many calls stuck in the kernel means the node
+//! is wedged) do calls wait for a thread; the caller's deadline bounds that
+//! wait.
 
 use std::collections::VecDeque;
-use std::io;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// How long an idle thread waits for work before it ends.
 pub const IDLE_EXIT: Duration = Duration::from_secs(30);
 
-/// More threads than this busy at once means that many calls are stuck in
-/// the kernel; starting more would only pile up hung threads.
+/// Threads at most; calls past this wait in a queue.
 pub const MAX_THREADS: usize = 256;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -33,13 +34,11 @@ pub struct Workers {
     max_threads: usize,
 }
 
-#[derive(Default)]
 struct State {
     jobs: VecDeque<Job>,
-    /// Threads waiting for work and not yet promised a job. A job pushed
-    /// while this is positive takes one of them (the count drops at once,
-    /// under the same lock), so every queued job has a thread of its own.
-    unclaimed_idle: usize,
+    /// Threads waiting for a job. Every queued job is spoken for by one of
+    /// them or by a thread being started, unless `threads` is at the cap.
+    idle: usize,
     threads: usize,
 }
 
@@ -48,7 +47,7 @@ impl Workers {
         Workers {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
-                unclaimed_idle: 0,
+                idle: 0,
                 threads: 0,
             }),
             work: Condvar::new(),
@@ -74,65 +73,59 @@ impl Workers {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `job` on an idle thread, or on a new one when none is idle.
-    pub fn run(&'static self, job: Job) -> io::Result<()> {
+    /// Runs `job` on an idle thread, or on a new one when none is free.
+    pub fn run(&'static self, job: Job) {
         let mut st = self.lock();
-        if st.unclaimed_idle > 0 {
-            st.unclaimed_idle -= 1;
-            st.jobs.push_back(job);
+        let free_idle = st.idle > st.jobs.len();
+        st.jobs.push_back(job);
+        if free_idle {
             drop(st);
             self.work.notify_one();
-            return Ok(());
+            return;
         }
         if st.threads >= self.max_threads {
-            return Err(io::Error::other(format!(
-                "{} file system calls are already running or stuck; refusing to start another thread",
-                st.threads
-            )));
+            tracing::warn!(
+                threads = st.threads,
+                "every file system thread is busy (calls stuck in the kernel?); the call waits"
+            );
+            return;
         }
         st.threads += 1;
         drop(st);
         let started = std::thread::Builder::new()
             .name("daos-csi-fsop".into())
-            .spawn(move || self.serve(job));
+            .spawn(move || self.serve());
         if let Err(e) = started {
+            // The job stays queued for a thread that frees up.
+            tracing::warn!(error = %e, "cannot start a file system thread");
             self.lock().threads -= 1;
-            return Err(e);
         }
-        Ok(())
     }
 
-    fn serve(&self, first: Job) {
-        let mut job = first;
-        loop {
+    fn serve(&self) {
+        while let Some(job) = self.next_job() {
             // A panicking job drops its answer channel (the caller sees "no
             // result"); the thread lives on so its count stays right.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-            match self.next_job() {
-                Some(next) => job = next,
-                None => return,
-            }
         }
     }
 
-    /// Waits for a job; `None` once the thread has been idle long enough to
+    /// The next job; `None` once the thread has been idle long enough to
     /// end (its count is released then, under the lock).
     fn next_job(&self) -> Option<Job> {
         let mut st = self.lock();
-        st.unclaimed_idle += 1;
         loop {
             if let Some(job) = st.jobs.pop_front() {
                 return Some(job);
             }
+            st.idle += 1;
             let (guard, wait) = self
                 .work
                 .wait_timeout(st, self.idle_exit)
                 .unwrap_or_else(|p| p.into_inner());
             st = guard;
+            st.idle -= 1;
             if wait.timed_out() && st.jobs.is_empty() {
-                // Still counted as unclaimed (a claim always comes with a
-                // queued job), so this thread takes its own count away.
-                st.unclaimed_idle -= 1;
                 st.threads -= 1;
                 return None;
             }
@@ -155,11 +148,11 @@ mod tests {
         let w = leak(Duration::from_secs(30), 8);
         for i in 0..50 {
             let (tx, rx) = mpsc::channel();
-            w.run(Box::new(move || tx.send(i).unwrap_or(()))).unwrap();
+            w.run(Box::new(move || tx.send(i).unwrap_or(())));
             assert_eq!(rx.recv().unwrap(), i);
             // Let the thread get back to waiting before the next call.
             let deadline = Instant::now() + Duration::from_secs(5);
-            while w.lock().unclaimed_idle == 0 && Instant::now() < deadline {
+            while w.lock().idle == 0 && Instant::now() < deadline {
                 std::thread::yield_now();
             }
         }
@@ -172,10 +165,9 @@ mod tests {
         let (release_tx, release_rx) = mpsc::channel::<()>();
         w.run(Box::new(move || {
             let _ = release_rx.recv();
-        }))
-        .unwrap();
+        }));
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
+        w.run(Box::new(move || tx.send(()).unwrap_or(())));
         let answered = rx.recv_timeout(Duration::from_secs(5));
         release_tx.send(()).unwrap();
         assert!(answered.is_ok(), "the second call waited for the stuck one");
@@ -186,7 +178,7 @@ mod tests {
     fn idle_threads_end() {
         let w = leak(Duration::from_millis(50), 8);
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
+        w.run(Box::new(move || tx.send(()).unwrap_or(())));
         rx.recv().unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while w.threads() > 0 && Instant::now() < deadline {
@@ -195,12 +187,12 @@ mod tests {
         assert_eq!(w.threads(), 0);
         // And a call after that starts a fresh thread.
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
+        w.run(Box::new(move || tx.send(()).unwrap_or(())));
         rx.recv_timeout(Duration::from_secs(5)).unwrap();
     }
 
     #[test]
-    fn the_thread_cap_refuses_instead_of_piling_up() {
+    fn past_the_cap_calls_wait_for_a_thread() {
         let w = leak(Duration::from_secs(30), 2);
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let release_rx = std::sync::Arc::new(Mutex::new(release_rx));
@@ -208,25 +200,25 @@ mod tests {
             let rx = release_rx.clone();
             w.run(Box::new(move || {
                 let _ = rx.lock().map(|r| r.recv());
-            }))
-            .unwrap();
+            }));
         }
-        let refused = w.run(Box::new(|| {}));
+        let (tx, rx) = mpsc::channel();
+        w.run(Box::new(move || tx.send(()).unwrap_or(())));
+        let early = rx.recv_timeout(Duration::from_millis(200));
+        assert_eq!(w.threads(), 2, "a third thread started past the cap of 2");
         release_tx.send(()).unwrap();
+        let late = rx.recv_timeout(Duration::from_secs(5));
         release_tx.send(()).unwrap();
-        let err = refused.expect_err("a third thread started past the cap of 2");
-        assert!(
-            err.to_string().contains("already running or stuck"),
-            "{err}"
-        );
+        assert!(early.is_err(), "the third call ran with both threads busy");
+        assert!(late.is_ok(), "the third call never ran once a thread was free");
     }
 
     #[test]
     fn a_panicking_call_leaves_the_thread_serving() {
         let w = leak(Duration::from_secs(30), 8);
-        w.run(Box::new(|| panic!("job panics"))).unwrap();
+        w.run(Box::new(|| panic!("job panics")));
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
+        w.run(Box::new(move || tx.send(()).unwrap_or(())));
         rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(w.threads() <= 2);
     }
@@ -237,7 +229,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         for i in 0..500 {
             let tx = tx.clone();
-            w.run(Box::new(move || tx.send(i).unwrap_or(()))).unwrap();
+            w.run(Box::new(move || tx.send(i).unwrap_or(())));
         }
         drop(tx);
         let mut got: Vec<i32> = rx.iter().collect();

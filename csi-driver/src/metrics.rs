@@ -567,23 +567,14 @@ async fn live(mp: PathBuf, stuck: Arc<Mutex<HashSet<PathBuf>>>, deadline: Durati
     let (tx, rx) = tokio::sync::oneshot::channel();
     let path = mp.clone();
     let in_thread = Arc::clone(&stuck);
-    let spawned = std::thread::Builder::new()
-        .name("daos-csi-census".into())
-        .spawn(move || {
-            let ok = nix::sys::statvfs::statvfs(&path).is_ok();
-            in_thread
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .remove(&path);
-            let _ = tx.send(ok);
-        });
-    if spawned.is_err() {
-        stuck
+    crate::fsworkers::Workers::global().run(Box::new(move || {
+        let ok = nix::sys::statvfs::statvfs(&path).is_ok();
+        in_thread
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .remove(&mp);
-        return false;
-    }
+            .remove(&path);
+        let _ = tx.send(ok);
+    }));
     matches!(tokio::time::timeout(deadline, rx).await, Ok(Ok(true)))
 }
 

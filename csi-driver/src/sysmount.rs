@@ -25,7 +25,7 @@ where
     let (tx, rx) = tokio::sync::oneshot::channel();
     crate::fsworkers::Workers::global().run(Box::new(move || {
         let _ = tx.send(f());
-    }))?;
+    }));
     match tokio::time::timeout(deadline, rx).await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(io::Error::other(format!(
