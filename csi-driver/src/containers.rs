@@ -326,14 +326,47 @@ pub enum Destroyed {
     NotOurs {
         created_by: Option<String>,
     },
+    /// Ours, but the caller's `hold` declined (another operation on the
+    /// volume `volume_name` is in progress): left alone.
+    Busy {
+        volume_name: String,
+    },
 }
 
 /// Destroys `cont` only if its `created-by` tag names `driver` and it is
 /// not an inline ephemeral volume's (those go only with their pod, at
 /// NodeUnpublishVolume), without force: a container a dfuse still holds
 /// open fails with DER_BUSY.
-pub fn destroy_if_ours(pool: &Pool, cont: &str, driver: &str) -> Result<Destroyed, daos::Error> {
-    destroy_when(pool, cont, |t| t.created_by == driver && !t.ephemeral)
+///
+/// `hold` runs once the container is known to be ours, before it is
+/// destroyed, and what it returns is held until then: the caller takes the
+/// lock of the volume's name there, which it only learns from the tags, so
+/// that a CreateVolume of that name (a retry finding this very container)
+/// cannot hand the volume out while it is being destroyed. `None` leaves
+/// the container alone ([`Destroyed::Busy`]).
+pub fn destroy_if_ours<G>(
+    pool: &Pool,
+    cont: &str,
+    driver: &str,
+    hold: impl FnOnce(&VolumeTags) -> Option<G>,
+) -> Result<Destroyed, daos::Error> {
+    let Some((uuid, tags)) = lookup(pool, cont)? else {
+        return Ok(Destroyed::Missing);
+    };
+    let tags = match tags {
+        Some(t) if t.created_by == driver && !t.ephemeral => t,
+        other => {
+            return Ok(Destroyed::NotOurs {
+                created_by: other.map(|t| t.created_by),
+            });
+        }
+    };
+    let Some(_held) = hold(&tags) else {
+        return Ok(Destroyed::Busy {
+            volume_name: tags.volume_name,
+        });
+    };
+    destroy_uuid(pool, uuid)
 }
 
 /// Destroys the container of inline ephemeral volume `volume_id`, only if
@@ -365,6 +398,12 @@ fn destroy_when(
             });
         }
     }
+    destroy_uuid(pool, uuid)
+}
+
+/// Destroys container `uuid` without force: DAOS refuses (DER_BUSY) while
+/// any handle is open on it, such as a dfuse's.
+fn destroy_uuid(pool: &Pool, uuid: Uuid) -> Result<Destroyed, daos::Error> {
     match pool.destroy_container(&uuid.to_string(), false) {
         Ok(()) => Ok(Destroyed::Destroyed),
         Err(e) if e.is_not_found() => Ok(Destroyed::Missing),
@@ -524,7 +563,7 @@ mod emulated {
         let inline = daos_test_harness::unique_label("inline");
         make(&pool, &inline, true);
         assert_eq!(
-            destroy_if_ours(&pool, &inline, "csi.daos.io").unwrap(),
+            destroy_if_ours(&pool, &inline, "csi.daos.io", |_| Some(())).unwrap(),
             Destroyed::NotOurs {
                 created_by: Some("csi.daos.io".into())
             }
@@ -538,8 +577,23 @@ mod emulated {
 
         let volume = daos_test_harness::unique_label("pvc");
         make(&pool, &volume, false);
+        // The hold sees the volume's own tags, and declining keeps the container.
+        let mut seen = None;
+        let declined = destroy_if_ours(&pool, &volume, "csi.daos.io", |t| {
+            seen = Some(t.volume_name.clone());
+            None::<()>
+        })
+        .unwrap();
         assert_eq!(
-            destroy_if_ours(&pool, &volume, "csi.daos.io").unwrap(),
+            declined,
+            Destroyed::Busy {
+                volume_name: volume.clone()
+            }
+        );
+        assert_eq!(seen.as_deref(), Some(volume.as_str()));
+        assert!(lookup(&pool, &volume).unwrap().is_some(), "kept while busy");
+        assert_eq!(
+            destroy_if_ours(&pool, &volume, "csi.daos.io", |_| Some(())).unwrap(),
             Destroyed::Destroyed
         );
     }

@@ -523,6 +523,7 @@ impl Controller for ControllerService {
         self.remember_pool(&id.system, &id.pool);
         let driver = self.cfg.driver_name.clone();
         let container = id.container.to_string();
+        let locks = Arc::clone(&self.locks);
         let result = self
             .daos
             .with_pool("volume_delete", &id.system, &id.pool, move |pool| {
@@ -532,7 +533,13 @@ impl Controller for ControllerService {
                 if snapshots > 0 {
                     return Ok(Err(snapshots));
                 }
-                containers::destroy_if_ours(pool, &container, &driver).map(Ok)
+                // CreateVolume locks the name, which only the tags tell.
+                let hold_name = |tags: &VolumeTags| {
+                    locks
+                        .try_lock(&[&format!("name:{}", tags.volume_name)])
+                        .ok()
+                };
+                containers::destroy_if_ours(pool, &container, &driver, hold_name).map(Ok)
             })
             .await;
         let result = match result {
@@ -551,6 +558,9 @@ impl Controller for ControllerService {
                 Ok(Response::new(DeleteVolumeResponse {}))
             }
             Ok(Destroyed::Missing) => Ok(Response::new(DeleteVolumeResponse {})),
+            Ok(Destroyed::Busy { volume_name }) => Err(Status::aborted(format!(
+                "a CreateVolume of {volume_name:?}, the name of volume {id}, is in progress; retry later"
+            ))),
             // Tagged by us but refused: an inline volume's container.
             Ok(Destroyed::NotOurs { created_by })
                 if created_by.as_deref() == Some(self.cfg.driver_name.as_str()) =>

@@ -210,7 +210,10 @@ mod tests {
         let late = rx.recv_timeout(Duration::from_secs(5));
         release_tx.send(()).unwrap();
         assert!(early.is_err(), "the third call ran with both threads busy");
-        assert!(late.is_ok(), "the third call never ran once a thread was free");
+        assert!(
+            late.is_ok(),
+            "the third call never ran once a thread was free"
+        );
     }
 
     #[test]

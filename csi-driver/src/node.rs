@@ -448,7 +448,7 @@ impl NodeService {
                 tracing::info!(volume_id, %pool, %label, "destroyed inline volume container");
                 Ok(())
             }
-            Ok(Destroyed::Missing | Destroyed::NotOurs { .. }) => Ok(()),
+            Ok(Destroyed::Missing | Destroyed::NotOurs { .. } | Destroyed::Busy { .. }) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) if e.is_busy() => Err(Status::failed_precondition(format!(
                 "the container of inline volume {volume_id} is still in use; retrying later ({e})"

@@ -141,3 +141,58 @@ async fn delete_of_a_staged_volume_is_refused() {
     })
     .await;
 }
+
+/// A DeleteVolume must not destroy a volume that a CreateVolume of the same name (a retry)
+/// is handing out at that moment: the provisioner would get an id whose container is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_is_aborted_while_a_create_of_that_name_runs() {
+    if !emulator_only_or_skip("delete_is_aborted_while_a_create_of_that_name_runs") {
+        return;
+    }
+    within(Duration::from_secs(60), "create/delete race", async {
+        let cluster = Cluster::start(ClusterConfig::default()).await;
+        let name = format!("pvc-{}", unique_label("race"));
+        let volume = cluster.create_volume(&name, &[]).await.must("CreateVolume");
+
+        // The retried CreateVolume's container lookup (the next container open) stalls,
+        // holding the name for three seconds.
+        assert!(
+            cluster
+                .daos
+                .inject_fault("daos_cont_open", None, Some(1), Some(3_000)),
+            "fault injection"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let mut controller = cluster.controller();
+        let request = create_request(&name, cluster.storage_class(&[]));
+        let retry = tokio::spawn(async move { controller.create_volume(request).await });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        assert_status(
+            cluster.delete_volume(&volume.volume_id).await,
+            Code::Aborted,
+            &[&name],
+            "DeleteVolume while a CreateVolume of its name runs",
+        );
+        let retried = retry
+            .await
+            .expect("CreateVolume task")
+            .must("the retried CreateVolume")
+            .into_inner()
+            .volume
+            .expect("a volume");
+        assert_eq!(retried.volume_id, volume.volume_id, "the same volume");
+        cluster
+            .assert_volumes_listed(&[&volume.volume_id], "after the aborted delete")
+            .await;
+
+        cluster
+            .delete_volume(&volume.volume_id)
+            .await
+            .must("DeleteVolume once the create is done");
+        cluster
+            .assert_volumes_not_listed(&[&volume.volume_id], "after DeleteVolume")
+            .await;
+    })
+    .await;
+}

@@ -130,69 +130,74 @@ async fn publish_restages_from_the_request_when_the_mounter_forgot() {
     if !privileged_or_skip("publish_restages_from_the_request_when_the_mounter_forgot") {
         return;
     }
-    within(Duration::from_secs(120), "dfuse and mounter state lost", async {
-        let mut cluster = Cluster::start(ClusterConfig {
-            layout: Layout::SplitMounter,
-            ..Default::default()
-        })
-        .await;
-        let name = format!("pvc-{}", unique_label("forgot"));
-        let volume = cluster.create_volume(&name, &[]).await.must("CreateVolume");
-        let id = volume.volume_id.clone();
-        let staging = cluster.stage(&volume).await.must("NodeStageVolume");
-        let first = cluster
-            .publish(&volume, &staging, "pod-f1", false)
-            .await
-            .must("publish");
-        let written = write_pattern_file(&first.join("kept.bin"), 5, 1 << 20).expect("write");
-        let dfuse = cluster
-            .dfuse_for(&staging, &id)
-            .expect("dfuse for the volume");
+    within(
+        Duration::from_secs(120),
+        "dfuse and mounter state lost",
+        async {
+            let mut cluster = Cluster::start(ClusterConfig {
+                layout: Layout::SplitMounter,
+                ..Default::default()
+            })
+            .await;
+            let name = format!("pvc-{}", unique_label("forgot"));
+            let volume = cluster.create_volume(&name, &[]).await.must("CreateVolume");
+            let id = volume.volume_id.clone();
+            let staging = cluster.stage(&volume).await.must("NodeStageVolume");
+            let first = cluster
+                .publish(&volume, &staging, "pod-f1", false)
+                .await
+                .must("publish");
+            let written = write_pattern_file(&first.join("kept.bin"), 5, 1 << 20).expect("write");
+            let dfuse = cluster
+                .dfuse_for(&staging, &id)
+                .expect("dfuse for the volume");
 
-        cluster.stop_mounter(Signal::SIGKILL, Duration::from_secs(5));
-        kill(Pid::from_raw(dfuse.pid), Signal::SIGKILL).expect("killing dfuse");
-        assert!(
-            eventually(Duration::from_secs(10), || !dfuse.is_alive()).await,
-            "dfuse survived SIGKILL"
-        );
-        std::fs::remove_file(cluster.state_dir.join("mounter-state.json"))
-            .expect("removing the mounter state file");
-        cluster.start_mounter().await;
+            cluster.stop_mounter(Signal::SIGKILL, Duration::from_secs(5));
+            kill(Pid::from_raw(dfuse.pid), Signal::SIGKILL).expect("killing dfuse");
+            assert!(
+                eventually(Duration::from_secs(10), || !dfuse.is_alive()).await,
+                "dfuse survived SIGKILL"
+            );
+            std::fs::remove_file(cluster.state_dir.join("mounter-state.json"))
+                .expect("removing the mounter state file");
+            cluster.start_mounter().await;
 
-        let second = cluster
-            .publish(&volume, &staging, "pod-f2", false)
-            .await
-            .must("publish to a new pod with the dfuse and the mounter's record gone");
-        let (read, len) = sha256_file(&second.join("kept.bin")).expect("reading through pod-f2");
-        assert_eq!((read, len), (written, 1 << 20));
+            let second = cluster
+                .publish(&volume, &staging, "pod-f2", false)
+                .await
+                .must("publish to a new pod with the dfuse and the mounter's record gone");
+            let (read, len) =
+                sha256_file(&second.join("kept.bin")).expect("reading through pod-f2");
+            assert_eq!((read, len), (written, 1 << 20));
 
-        // A staging path with nothing mounted was never staged: that is still refused.
-        let other = cluster
-            .create_volume(&format!("pvc-{}", unique_label("never")), &[])
-            .await
-            .must("CreateVolume");
-        let never = cluster.kubelet.prepare_staging_path(&other.volume_id);
-        assert_status(
-            cluster.publish(&other, &never, "pod-f3", false).await,
-            Code::FailedPrecondition,
-            &["not staged"],
-            "publish of a volume that was never staged",
-        );
+            // A staging path with nothing mounted was never staged: that is still refused.
+            let other = cluster
+                .create_volume(&format!("pvc-{}", unique_label("never")), &[])
+                .await
+                .must("CreateVolume");
+            let never = cluster.kubelet.prepare_staging_path(&other.volume_id);
+            assert_status(
+                cluster.publish(&other, &never, "pod-f3", false).await,
+                Code::FailedPrecondition,
+                &["not staged"],
+                "publish of a volume that was never staged",
+            );
 
-        for target in [&first, &second] {
-            cluster.unpublish(&id, target).await.must("unpublish");
-        }
-        cluster.unstage(&id, &staging).await.must("unstage");
-        assert!(
-            cluster.kubelet_mounts().is_empty(),
-            "mounts left: {:?}",
-            cluster.kubelet_mounts()
-        );
-        cluster.delete_volume(&id).await.must("DeleteVolume");
-        cluster
-            .delete_volume(&other.volume_id)
-            .await
-            .must("DeleteVolume of the unstaged volume");
-    })
+            for target in [&first, &second] {
+                cluster.unpublish(&id, target).await.must("unpublish");
+            }
+            cluster.unstage(&id, &staging).await.must("unstage");
+            assert!(
+                cluster.kubelet_mounts().is_empty(),
+                "mounts left: {:?}",
+                cluster.kubelet_mounts()
+            );
+            cluster.delete_volume(&id).await.must("DeleteVolume");
+            cluster
+                .delete_volume(&other.volume_id)
+                .await
+                .must("DeleteVolume of the unstaged volume");
+        },
+    )
     .await;
 }
