@@ -43,6 +43,12 @@ enum Resolved {
     ParentMissing,
 }
 
+fn parent_missing(field: &str, raw: &str) -> Status {
+    Status::invalid_argument(format!(
+        "{field} {raw:?}: its parent directory does not exist"
+    ))
+}
+
 fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
     if value.is_empty() {
         Err(Status::invalid_argument(format!("{field} is required")))
@@ -87,10 +93,33 @@ impl NodeService {
     async fn resolve_existing(&self, field: &'static str, raw: &str) -> Result<PathBuf, Status> {
         match self.resolve(field, raw).await? {
             Resolved::Path(p) => Ok(p),
-            Resolved::ParentMissing => Err(Status::invalid_argument(format!(
-                "{field} {raw:?}: its parent directory does not exist"
-            ))),
+            Resolved::ParentMissing => Err(parent_missing(field, raw)),
         }
+    }
+
+    /// [`Self::resolve_existing`] of two request paths in one trip off the
+    /// runtime (NodePublishVolume resolves the staging and target paths).
+    async fn resolve_existing_pair(
+        &self,
+        (field_a, raw_a): (&'static str, &str),
+        (field_b, raw_b): (&'static str, &str),
+    ) -> Result<(PathBuf, PathBuf), Status> {
+        crate::paths::check_syntax(field_a, raw_a)?;
+        crate::paths::check_syntax(field_b, raw_b)?;
+        let root = self.cfg.kubelet_root.clone();
+        let (a, b) = (raw_a.to_string(), raw_b.to_string());
+        let (resolved_a, resolved_b) =
+            sysmount::with_deadline(self.cfg.stats_timeout, "resolving paths", move || {
+                Ok((
+                    crate::paths::contain_if_parent_exists(&root, field_a, &a),
+                    crate::paths::contain_if_parent_exists(&root, field_b, &b),
+                ))
+            })
+            .await
+            .map_err(|e| io_status(format!("resolving {field_a} and {field_b}"), &e))?;
+        let path_a = resolved_a?.ok_or_else(|| parent_missing(field_a, raw_a))?;
+        let path_b = resolved_b?.ok_or_else(|| parent_missing(field_b, raw_b))?;
+        Ok((path_a, path_b))
     }
 
     async fn mkdir(&self, path: &Path) -> Result<(), Status> {
@@ -678,11 +707,11 @@ impl Node for NodeService {
             .ok_or_else(|| Status::invalid_argument("volume_capability is required"))?;
         let access = volume::check_capability("volume_capability", cap)?;
         let read_only = req.readonly || access.read_only_mode;
-        let staging = self
-            .resolve_existing("staging_target_path", &req.staging_target_path)
-            .await?;
-        let target = self
-            .resolve_existing("target_path", &req.target_path)
+        let (staging, target) = self
+            .resolve_existing_pair(
+                ("staging_target_path", &req.staging_target_path),
+                ("target_path", &req.target_path),
+            )
             .await?;
         let _guard = self
             .locks

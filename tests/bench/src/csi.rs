@@ -274,6 +274,7 @@ async fn publish_on(rig: &NodeRig, counts: Counts) -> Result<Vec<Figure>, String
         .map_err(|s| failed("DeleteVolume", s))?;
     let one_ms = Target::P50Below(Duration::from_millis(1));
     let threads = thread_round_trips(pairs).await;
+    let pooled = pooled_round_trips(pairs).await;
     let (mount_table, mount_lines) = mountinfo_reads(pairs);
     Ok(vec![
         Figure::latency(2, "NodePublishVolume (staged)", &publishes, one_ms.clone()),
@@ -298,9 +299,16 @@ async fn publish_on(rig: &NodeRig, counts: Counts) -> Result<Vec<Figure>, String
             &threads,
             Target::None,
         )
+        .note("what a deadline-guarded file system call would pay with a thread of its own"),
+        Figure::latency(
+            2,
+            "calibration: pooled thread + answer, from async",
+            &pooled,
+            Target::None,
+        )
         .note(
             "what the node plugin pays per deadline-guarded file system call \
-             (it starts a thread for each)",
+             (daos_csi::sysmount::with_deadline: an idle thread of its pool)",
         ),
         Figure::latency(
             2,
@@ -370,8 +378,23 @@ async fn thread_round_trips(n: usize) -> Samples {
     samples
 }
 
+/// The same through the driver's own deadline-guarded call.
+async fn pooled_round_trips(n: usize) -> Samples {
+    let mut samples = Samples::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let answered =
+            daos_csi::sysmount::with_deadline(Duration::from_secs(5), "bench", || Ok(())).await;
+        if answered.is_ok() {
+            samples.push(t.elapsed());
+        }
+    }
+    samples
+}
+
 /// Latency of reading the mount table once, and its size in lines: the driver reads it
-/// several times per call, and its size is the whole machine's.
+/// once per publish or unpublish (twice when it must look again), and its size is the whole
+/// machine's.
 fn mountinfo_reads(n: usize) -> (Samples, usize) {
     let mut samples = Samples::with_capacity(n);
     let mut lines = 0;
