@@ -9,20 +9,23 @@
 //! NodePublishVolume that makes several such calls; so idle threads wait for
 //! the next call and leave after [`IDLE_EXIT`]. A call goes to an idle
 //! thread, or to a new one when none is idle, never behind a busy thread: a
-//! thread stuck in a hung call must not delay the calls after it. Only with
-//! [`MAX_THREADS`] busy (that many calls stuck in the kernel means the node
-//! is wedged) do calls wait for a thread; the caller's deadline bounds that
-//! wait.
+//! thread stuck in a hung call must not delay the calls after it, and there
+//! is no cap (a cap full of stuck threads would stall every call on the
+//! node, the healthy volumes' too). Callers keep from piling threads onto
+//! one hung mount themselves ([`crate::sysmount`] asks about a path at most
+//! once at a time). A job is only ever queued for a thread that is about to
+//! take it, so it never runs long after its caller gave up on it.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::io;
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How long an idle thread waits for work before it ends.
 pub const IDLE_EXIT: Duration = Duration::from_secs(30);
 
-/// Threads at most; calls past this wait in a queue.
-pub const MAX_THREADS: usize = 256;
+/// Past this many threads each new one is logged: calls are stuck.
+pub const MANY_THREADS: usize = 256;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -31,19 +34,20 @@ pub struct Workers {
     state: Mutex<State>,
     work: Condvar,
     idle_exit: Duration,
-    max_threads: usize,
 }
 
 struct State {
     jobs: VecDeque<Job>,
     /// Threads waiting for a job. Every queued job is spoken for by one of
-    /// them or by a thread being started, unless `threads` is at the cap.
+    /// them or by the thread started for it.
     idle: usize,
     threads: usize,
 }
 
+static GLOBAL: Workers = Workers::new(IDLE_EXIT);
+
 impl Workers {
-    pub const fn new(idle_exit: Duration, max_threads: usize) -> Workers {
+    pub const fn new(idle_exit: Duration) -> Workers {
         Workers {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
@@ -52,14 +56,12 @@ impl Workers {
             }),
             work: Condvar::new(),
             idle_exit,
-            max_threads,
         }
     }
 
     /// The process-wide set used by the driver.
     pub fn global() -> &'static Workers {
-        static GLOBAL: OnceLock<Workers> = OnceLock::new();
-        GLOBAL.get_or_init(|| Workers::new(IDLE_EXIT, MAX_THREADS))
+        &GLOBAL
     }
 
     /// Threads alive now (idle or busy).
@@ -73,40 +75,45 @@ impl Workers {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `job` on an idle thread, or on a new one when none is free.
-    pub fn run(&'static self, job: Job) {
+    /// Runs `job` on an idle thread, or on a new one when none is free;
+    /// an error (and `job` dropped) when no thread can be started.
+    pub fn run(&'static self, job: Job) -> io::Result<()> {
         let mut st = self.lock();
-        let free_idle = st.idle > st.jobs.len();
-        st.jobs.push_back(job);
-        if free_idle {
+        if st.idle > st.jobs.len() {
+            st.jobs.push_back(job);
             drop(st);
             self.work.notify_one();
-            return;
-        }
-        if st.threads >= self.max_threads {
-            tracing::warn!(
-                threads = st.threads,
-                "every file system thread is busy (calls stuck in the kernel?); the call waits"
-            );
-            return;
+            return Ok(());
         }
         st.threads += 1;
+        let threads = st.threads;
         drop(st);
+        if threads > MANY_THREADS {
+            tracing::warn!(
+                threads,
+                "many file system calls are stuck (hung FUSE mounts?)"
+            );
+        }
         let started = std::thread::Builder::new()
             .name("daos-csi-fsop".into())
-            .spawn(move || self.serve());
+            .spawn(move || self.serve(job));
         if let Err(e) = started {
-            // The job stays queued for a thread that frees up.
-            tracing::warn!(error = %e, "cannot start a file system thread");
             self.lock().threads -= 1;
+            return Err(e);
         }
+        Ok(())
     }
 
-    fn serve(&self) {
-        while let Some(job) = self.next_job() {
+    fn serve(&self, first: Job) {
+        let mut job = first;
+        loop {
             // A panicking job drops its answer channel (the caller sees "no
             // result"); the thread lives on so its count stays right.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            match self.next_job() {
+                Some(next) => job = next,
+                None => return,
+            }
         }
     }
 
@@ -139,16 +146,16 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Instant;
 
-    fn leak(idle_exit: Duration, max: usize) -> &'static Workers {
-        Box::leak(Box::new(Workers::new(idle_exit, max)))
+    fn leak(idle_exit: Duration) -> &'static Workers {
+        Box::leak(Box::new(Workers::new(idle_exit)))
     }
 
     #[test]
     fn idle_threads_are_reused() {
-        let w = leak(Duration::from_secs(30), 8);
+        let w = leak(Duration::from_secs(30));
         for i in 0..50 {
             let (tx, rx) = mpsc::channel();
-            w.run(Box::new(move || tx.send(i).unwrap_or(())));
+            w.run(Box::new(move || tx.send(i).unwrap_or(()))).unwrap();
             assert_eq!(rx.recv().unwrap(), i);
             // Let the thread get back to waiting before the next call.
             let deadline = Instant::now() + Duration::from_secs(5);
@@ -161,13 +168,14 @@ mod tests {
 
     #[test]
     fn a_stuck_call_does_not_hold_up_the_next() {
-        let w = leak(Duration::from_secs(30), 8);
+        let w = leak(Duration::from_secs(30));
         let (release_tx, release_rx) = mpsc::channel::<()>();
         w.run(Box::new(move || {
             let _ = release_rx.recv();
-        }));
+        }))
+        .unwrap();
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(())));
+        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
         let answered = rx.recv_timeout(Duration::from_secs(5));
         release_tx.send(()).unwrap();
         assert!(answered.is_ok(), "the second call waited for the stuck one");
@@ -176,9 +184,9 @@ mod tests {
 
     #[test]
     fn idle_threads_end() {
-        let w = leak(Duration::from_millis(50), 8);
+        let w = leak(Duration::from_millis(50));
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(())));
+        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
         rx.recv().unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while w.threads() > 0 && Instant::now() < deadline {
@@ -187,52 +195,54 @@ mod tests {
         assert_eq!(w.threads(), 0);
         // And a call after that starts a fresh thread.
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(())));
+        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
         rx.recv_timeout(Duration::from_secs(5)).unwrap();
     }
 
     #[test]
-    fn past_the_cap_calls_wait_for_a_thread() {
-        let w = leak(Duration::from_secs(30), 2);
+    fn stuck_calls_never_hold_up_new_ones() {
+        // Far more stuck calls than any cap would allow: the next call still runs at once.
+        let w = leak(Duration::from_secs(30));
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let release_rx = std::sync::Arc::new(Mutex::new(release_rx));
-        for _ in 0..2 {
+        let stuck = 300;
+        for _ in 0..stuck {
             let rx = release_rx.clone();
             w.run(Box::new(move || {
                 let _ = rx.lock().map(|r| r.recv());
-            }));
+            }))
+            .unwrap();
         }
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(())));
-        let early = rx.recv_timeout(Duration::from_millis(200));
-        assert_eq!(w.threads(), 2, "a third thread started past the cap of 2");
-        release_tx.send(()).unwrap();
-        let late = rx.recv_timeout(Duration::from_secs(5));
-        release_tx.send(()).unwrap();
-        assert!(early.is_err(), "the third call ran with both threads busy");
+        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
+        let answered = rx.recv_timeout(Duration::from_secs(5));
+        for _ in 0..stuck {
+            release_tx.send(()).unwrap();
+        }
         assert!(
-            late.is_ok(),
-            "the third call never ran once a thread was free"
+            answered.is_ok(),
+            "a new call waited behind {stuck} stuck ones"
         );
+        assert!(w.threads() > stuck);
     }
 
     #[test]
     fn a_panicking_call_leaves_the_thread_serving() {
-        let w = leak(Duration::from_secs(30), 8);
-        w.run(Box::new(|| panic!("job panics")));
+        let w = leak(Duration::from_secs(30));
+        w.run(Box::new(|| panic!("job panics"))).unwrap();
         let (tx, rx) = mpsc::channel();
-        w.run(Box::new(move || tx.send(()).unwrap_or(())));
+        w.run(Box::new(move || tx.send(()).unwrap_or(()))).unwrap();
         rx.recv_timeout(Duration::from_secs(5)).unwrap();
         assert!(w.threads() <= 2);
     }
 
     #[test]
     fn many_concurrent_calls_all_answer() {
-        let w = leak(Duration::from_secs(30), 1_000);
+        let w = leak(Duration::from_secs(30));
         let (tx, rx) = mpsc::channel();
         for i in 0..500 {
             let tx = tx.clone();
-            w.run(Box::new(move || tx.send(i).unwrap_or(())));
+            w.run(Box::new(move || tx.send(i).unwrap_or(()))).unwrap();
         }
         drop(tx);
         let mut got: Vec<i32> = rx.iter().collect();

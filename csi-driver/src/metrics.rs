@@ -567,7 +567,7 @@ async fn live(mp: PathBuf, stuck: Arc<Mutex<HashSet<PathBuf>>>, deadline: Durati
     let (tx, rx) = tokio::sync::oneshot::channel();
     let path = mp.clone();
     let in_thread = Arc::clone(&stuck);
-    crate::fsworkers::Workers::global().run(Box::new(move || {
+    let started = crate::fsworkers::Workers::global().run(Box::new(move || {
         let ok = nix::sys::statvfs::statvfs(&path).is_ok();
         in_thread
             .lock()
@@ -575,6 +575,13 @@ async fn live(mp: PathBuf, stuck: Arc<Mutex<HashSet<PathBuf>>>, deadline: Durati
             .remove(&path);
         let _ = tx.send(ok);
     }));
+    if started.is_err() {
+        stuck
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&mp);
+        return false;
+    }
     matches!(tokio::time::timeout(deadline, rx).await, Ok(Ok(true)))
 }
 

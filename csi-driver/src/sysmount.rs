@@ -2,12 +2,16 @@
 //! statfs, umount), run off the async runtime's threads with a deadline, plus
 //! the bind-mount and unmount primitives.
 
+use std::collections::HashSet;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::mount::{MntFlags, MsFlags};
+use nix::sys::statvfs::Statvfs;
 
 use crate::mountinfo::{self, MountEntry};
 
@@ -24,8 +28,12 @@ where
 {
     let (tx, rx) = tokio::sync::oneshot::channel();
     crate::fsworkers::Workers::global().run(Box::new(move || {
-        let _ = tx.send(f());
-    }));
+        // The caller may have given up (its deadline) before a thread took
+        // this: then the call is not made at all.
+        if !tx.is_closed() {
+            let _ = tx.send(f());
+        }
+    }))?;
     match tokio::time::timeout(deadline, rx).await {
         Ok(Ok(result)) => result,
         Ok(Err(_)) => Err(io::Error::other(format!(
@@ -63,19 +71,74 @@ impl PathHealth {
 /// the kernel may answer from FUSE's attribute cache, `statfs` always
 /// reaches the daemon, so a dead dfuse shows as ENOTCONN at once.
 pub async fn probe(path: &Path, deadline: Duration) -> PathHealth {
-    let p = path.to_path_buf();
-    let check = move || {
-        nix::sys::statvfs::statvfs(&p)
-            .map(|_| ())
-            .map_err(io::Error::from)
-    };
-    match with_deadline(deadline, "statfs", check).await {
-        Ok(()) => PathHealth::Live,
+    match statvfs_guarded(path, deadline).await {
+        Ok(_) => PathHealth::Live,
         Err(e) if e.kind() == io::ErrorKind::NotFound => PathHealth::Missing,
         Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => PathHealth::Disconnected,
         Err(e) if e.kind() == io::ErrorKind::TimedOut => PathHealth::Hung,
         Err(e) => PathHealth::Error(e),
     }
+}
+
+/// Paths whose statfs outlived its deadline and has not returned yet.
+static STUCK: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
+
+fn stuck() -> MutexGuard<'static, Option<HashSet<PathBuf>>> {
+    STUCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One statfs call, until it returns or is dropped without being made:
+/// then, under the STUCK lock, it says so and unmarks its path. A caller
+/// that gives up marks the path only while the call is still out.
+struct CallOut {
+    path: PathBuf,
+    returned: Arc<AtomicBool>,
+}
+
+impl Drop for CallOut {
+    fn drop(&mut self) {
+        let mut set = stuck();
+        self.returned.store(true, Ordering::Relaxed);
+        if let Some(s) = set.as_mut() {
+            s.remove(&self.path);
+        }
+    }
+}
+
+/// `statvfs(path)` with a deadline. A path whose earlier statfs is still
+/// stuck in the kernel answers TimedOut at once: asking a hung daemon again
+/// (kubelet asks for volume stats every minute) would only strand one more
+/// thread each time.
+async fn statvfs_guarded(path: &Path, deadline: Duration) -> io::Result<Statvfs> {
+    let already_stuck = stuck().as_ref().is_some_and(|s| s.contains(path));
+    if already_stuck {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "statfs of {}: an earlier statfs has not returned (hung file system?)",
+                path.display()
+            ),
+        ));
+    }
+    let returned = Arc::new(AtomicBool::new(false));
+    let out = CallOut {
+        path: path.to_path_buf(),
+        returned: Arc::clone(&returned),
+    };
+    let result = with_deadline(deadline, "statfs", move || {
+        let r = nix::sys::statvfs::statvfs(&out.path).map_err(io::Error::from);
+        drop(out);
+        r
+    })
+    .await;
+    if matches!(&result, Err(e) if e.kind() == io::ErrorKind::TimedOut) {
+        let mut set = stuck();
+        if !returned.load(Ordering::Relaxed) {
+            set.get_or_insert_with(HashSet::new)
+                .insert(path.to_path_buf());
+        }
+    }
+    result
 }
 
 /// Byte and inode counts of a mounted file system.
@@ -95,19 +158,15 @@ pub struct InodeUsage {
 }
 
 pub async fn statfs(path: &Path, deadline: Duration) -> io::Result<FsUsage> {
-    let p = path.to_path_buf();
-    with_deadline(deadline, "statfs", move || {
-        let st = nix::sys::statvfs::statvfs(&p).map_err(io::Error::from)?;
-        Ok(usage_from(
-            st.fragment_size(),
-            st.blocks(),
-            st.blocks_free(),
-            st.blocks_available(),
-            st.files(),
-            st.files_free(),
-        ))
-    })
-    .await
+    let st = statvfs_guarded(path, deadline).await?;
+    Ok(usage_from(
+        st.fragment_size(),
+        st.blocks(),
+        st.blocks_free(),
+        st.blocks_available(),
+        st.files(),
+        st.files_free(),
+    ))
 }
 
 /// Turns raw statvfs numbers into byte counts; `u64::MAX` and 0 inode totals
@@ -321,6 +380,54 @@ mod tests {
         assert_eq!(r.unwrap_err().kind(), io::ErrorKind::TimedOut);
         let r = with_deadline(Duration::from_secs(5), "quick", || Ok(7)).await;
         assert_eq!(r.unwrap(), 7);
+    }
+
+    /// The path is marked as a statfs that outlived its deadline leaves it
+    /// (a FUSE daemon that never answers cannot be staged in a unit test).
+    #[tokio::test]
+    async fn a_path_still_stuck_is_not_asked_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hung");
+        std::fs::create_dir(&path).unwrap();
+        stuck()
+            .get_or_insert_with(HashSet::new)
+            .insert(path.clone());
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            probe(&path, Duration::from_secs(30)).await,
+            PathHealth::Hung
+        ));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a stuck path was asked again"
+        );
+        let err = statfs(&path, Duration::from_secs(30)).await.unwrap_err();
+        assert!(err.to_string().contains("has not returned"), "{err}");
+        // Once the stuck call returns (it removes the path), the path is asked again.
+        stuck().get_or_insert_with(HashSet::new).remove(&path);
+        assert!(matches!(
+            probe(&path, Duration::from_secs(5)).await,
+            PathHealth::Live
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_statfs_marks_its_path_until_it_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        // A zero deadline gives up before the worker can answer; the call then
+        // returns and clears the mark on its own.
+        let _ = statvfs_guarded(&path, Duration::ZERO).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while stuck().as_ref().is_some_and(|s| s.contains(&path))
+            && std::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            !stuck().as_ref().is_some_and(|s| s.contains(&path)),
+            "a statfs that returned left its path marked stuck"
+        );
     }
 
     #[tokio::test]
