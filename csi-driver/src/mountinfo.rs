@@ -69,9 +69,14 @@ pub struct MountTable {
 
 impl MountTable {
     pub fn read() -> io::Result<MountTable> {
-        Ok(MountTable::from_text(std::fs::read_to_string(
-            "/proc/self/mountinfo",
-        )?))
+        // A mount point anywhere on the host that is not UTF-8 must not make
+        // every question fail; such a line can only be mangled, and no path
+        // this driver asks about is one.
+        let bytes = std::fs::read("/proc/self/mountinfo")?;
+        Ok(MountTable::from_text(
+            String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ))
     }
 
     pub fn from_text(text: String) -> MountTable {
@@ -85,7 +90,9 @@ impl MountTable {
 
     /// The mounts at `path`, bottom first (the last one is visible).
     pub fn mounts_at(&self, path: &Path) -> io::Result<Vec<MountEntry>> {
-        let wanted = escape(path);
+        // The kernel writes mount points normalised (`/a//b/` is `/a/b`).
+        let normal: PathBuf = path.components().collect();
+        let wanted = escape(&normal);
         self.parse_where(|line| raw_field(line, 4) == Some(wanted.as_str()))
     }
 
@@ -301,6 +308,15 @@ mod tests {
             .unwrap();
         assert_eq!(spaced.mount_id, 38);
         assert!(table.top_at(Path::new("/mnt/none")).unwrap().is_none());
+        // Spelled with extra slashes, the same mount point.
+        assert_eq!(
+            table
+                .top_at(Path::new("/mnt//stack/"))
+                .unwrap()
+                .unwrap()
+                .mount_id,
+            40
+        );
         let dfuse: Vec<u32> = table
             .of_type(DFUSE_FSTYPE)
             .unwrap()

@@ -23,7 +23,7 @@ use crate::errors::{daos_status, io_status};
 use crate::locks::OpLocks;
 use crate::mounter::{MountSpec, MounterClient};
 use crate::mountinfo::{MountEntry, MountTable};
-use crate::sysmount;
+use crate::sysmount::{self, PathHealth};
 use crate::volume::{self, DfuseOptions, EntityName, EphemeralSpec, SystemName, VolumeId};
 
 pub struct NodeService {
@@ -41,6 +41,16 @@ enum Resolved {
     Path(PathBuf),
     /// The path's parent does not exist, so nothing can be mounted there.
     ParentMissing,
+}
+
+/// A staging mount that does not answer: slow, or hung. Retried, never
+/// replaced (pods bound to it may only be waiting).
+fn staging_hung(id: &VolumeId, staging: &Path, deadline: std::time::Duration) -> Status {
+    Status::unavailable(format!(
+        "the dfuse mount of volume {id} at {} did not answer a statfs within {deadline:?}; \
+         not publishing until it does",
+        staging.display()
+    ))
 }
 
 fn parent_missing(field: &str, raw: &str) -> Status {
@@ -186,6 +196,16 @@ impl NodeService {
                     path.display()
                 )));
             }
+            // umount(2) takes whatever is on top now: it must still be the
+            // mount just judged ours (anything may mount there meanwhile;
+            // the path lock only keeps this driver out).
+            let now_on_top = Self::top_mount(&Self::mount_table()?, path)?;
+            if now_on_top.map(|t| t.mount_id) != Some(m.mount_id) {
+                return Err(Status::aborted(format!(
+                    "the mounts at {} changed while they were checked; retry",
+                    path.display()
+                )));
+            }
             sysmount::unmount(path, self.cfg.stats_timeout)
                 .await
                 .map_err(|e| io_status(format!("unmounting {}", path.display()), &e))?;
@@ -241,12 +261,17 @@ impl NodeService {
     /// every pod using it on the node had gone. Pods already running keep
     /// their dead binds (a bind holds the old FUSE connection); the volume
     /// health reported by NodeGetVolumeStats tells them apart.
+    ///
+    /// The mounter's record says how the volume was staged; when the mounter
+    /// lost it too, `from_request` does (the publish request carries what
+    /// the stage request did). Which volume a dead dfuse at `staging` served
+    /// mountinfo cannot say, but kubelet names the staging path after the
+    /// volume, so a dead dfuse there is this volume's.
     async fn restage(
         &self,
         id: &VolumeId,
         staging: &Path,
-        spec: MountSpec,
-        health: &sysmount::PathHealth,
+        from_request: MountSpec,
     ) -> Result<MountEntry, Status> {
         // As NodeStageVolume and NodeUnstageVolume do: the staging mount
         // changes, and concurrent publishes of the volume restage once.
@@ -254,13 +279,41 @@ impl NodeService {
             &format!("volume:{id}"),
             &format!("path:{}", staging.display()),
         ])?;
-        tracing::warn!(volume_id = %id, staging = %staging.display(), ?health,
-            "the staged dfuse mount is dead; asking the mounter for a new dfuse");
+        // Look again under the locks: an unstage, or another publish that
+        // restaged first, may have changed the staging path since.
+        let not_staged = || {
+            Status::failed_precondition(format!(
+                "volume {id} is not staged at {} (NodeStageVolume first)",
+                staging.display()
+            ))
+        };
+        let top = Self::top_mount(&Self::mount_table()?, staging)?
+            .filter(MountEntry::is_dfuse)
+            .ok_or_else(not_staged)?;
+        let record = self.mounter.status(staging).await?;
+        if let Some(st) = &record
+            && st.spec.volume_id != id.as_str()
+        {
+            return Err(Status::failed_precondition(format!(
+                "{} stages volume {}, not {id}",
+                staging.display(),
+                st.spec.volume_id
+            )));
+        }
+        match sysmount::probe(staging, self.cfg.stats_timeout).await {
+            PathHealth::Disconnected => {}
+            PathHealth::Live if record.is_some() => return Ok(top),
+            PathHealth::Hung => return Err(staging_hung(id, staging, self.cfg.stats_timeout)),
+            _ => return Err(not_staged()),
+        }
+        let spec = record.map_or(from_request, |st| st.spec);
+        tracing::warn!(volume_id = %id, staging = %staging.display(),
+            "the staged dfuse is gone (ENOTCONN); asking the mounter for a new dfuse");
         self.mounter.mount(spec).await.map_err(|e| {
             Status::new(
                 e.code(),
                 format!(
-                    "the dfuse mount of volume {id} at {} is dead ({health:?}) and starting a new dfuse failed: {}",
+                    "the dfuse of volume {id} at {} is gone and starting a new one failed: {}",
                     staging.display(),
                     e.message()
                 ),
@@ -740,22 +793,18 @@ impl Node for NodeService {
                 st.spec.volume_id
             )));
         }
-        let health = sysmount::probe(&staging, self.cfg.stats_timeout).await;
-        if health.is_dead() {
-            // Without the mounter's record (its state was lost along with
-            // the dfuse), the request says all NodeStageVolume was told.
-            let spec = match staged {
-                Some(st) => st.spec,
-                None => staging_spec(
-                    &id,
-                    &staging,
-                    access,
-                    &DfuseOptions::from_context(&req.volume_context)?,
-                ),
-            };
-            stage = self.restage(&id, &staging, spec, &health).await?;
-        } else if staged.is_none() {
-            return Err(not_staged());
+        match sysmount::probe(&staging, self.cfg.stats_timeout).await {
+            // The daemon is gone (never just slow: a slow dfuse still
+            // serves the pods bound to it, and replacing it would cut them
+            // off for good).
+            PathHealth::Disconnected => {
+                let dfuse = DfuseOptions::from_context(&req.volume_context)?;
+                let from_request = staging_spec(&id, &staging, access, &dfuse);
+                stage = self.restage(&id, &staging, from_request).await?;
+            }
+            PathHealth::Hung => return Err(staging_hung(&id, &staging, self.cfg.stats_timeout)),
+            _ if staged.is_none() => return Err(not_staged()),
+            _ => {}
         }
 
         if at_target.as_ref().is_some_and(MountEntry::is_dfuse) {

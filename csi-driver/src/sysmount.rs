@@ -62,8 +62,11 @@ pub enum PathHealth {
 }
 
 impl PathHealth {
+    /// Its daemon is gone. A mount that is only slow to answer is not dead:
+    /// it still serves whoever is bound to it, so it is never detached or
+    /// replaced on that ground.
     pub fn is_dead(&self) -> bool {
-        matches!(self, PathHealth::Disconnected | PathHealth::Hung)
+        matches!(self, PathHealth::Disconnected)
     }
 }
 
@@ -282,8 +285,8 @@ pub fn dfuse_mount_at(path: &Path) -> io::Result<Option<MountEntry>> {
     Ok(mountinfo::lookup(path)?.filter(MountEntry::is_dfuse))
 }
 
-/// If `path` holds a dead dfuse mount (ENOTCONN or hung), detaches it and
-/// returns true. Mounts of any other type are left alone: we only clean up
+/// If `path` holds a dead dfuse mount (ENOTCONN), detaches it and returns
+/// true. Mounts of any other type are left alone: we only clean up
 /// what is ours.
 pub async fn clear_dead_dfuse_mount(path: &Path, deadline: Duration) -> io::Result<bool> {
     let mut cleared = false;

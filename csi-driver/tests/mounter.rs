@@ -30,9 +30,13 @@ impl Drop for Fixture {
 }
 
 fn fixture() -> Fixture {
+    fixture_in(&daos_test_harness::system().pool)
+}
+
+fn fixture_in(pool_label: &str) -> Fixture {
     let sys = daos_test_harness::system();
     let daos = Daos::init().expect("daos_init");
-    let pool = Pool::connect(&daos, &sys.pool, None, PoolAccess::ReadWrite).expect("pool connect");
+    let pool = Pool::connect(&daos, pool_label, None, PoolAccess::ReadWrite).expect("pool connect");
     let container = daos_test_harness::unique_label("mnt");
     pool.create_posix_container(&PosixContainerSpec::new(container.clone()))
         .expect("create container");
@@ -182,4 +186,58 @@ async fn dfuse_error_text_reaches_the_caller() {
     assert!(err.message().contains("dfuse"), "{}", err.message());
     assert!(!dfuse_mounted(&fx.mountpoint()));
     assert!(mounter.list().await.is_empty());
+}
+
+/// A dfuse that is slow to answer (DAOS busy) is still serving its pods: a repeated Mount
+/// (NodeStageVolume after a kubelet restart, or a publish that found it slow) must leave it
+/// running, never replace it. Emulator only: the slowness is an injected fault, on a pool of
+/// this test's own so that no other test's dfuse sees it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_dfuse_is_not_replaced() {
+    let sys = daos_test_harness::system();
+    if !daos_test_harness::can_mount() || !sys.emulated {
+        return;
+    }
+    let pool_label = daos_test_harness::unique_label("slow");
+    sys.create_pool(&pool_label, "1G");
+    let fx = fixture_in(&pool_label);
+    let mp = fx.mountpoint();
+    let config = MounterConfig {
+        fs_timeout: Duration::from_secs(1),
+        ..fx.config()
+    };
+    let mounter = Mounter::start(config).await.expect("mounter start");
+    mounter.mount(fx.spec()).await.expect("mount");
+    let pid = mounter
+        .status(&mp)
+        .await
+        .expect("status")
+        .expect("record")
+        .pid;
+
+    // dfuse answers statfs with a pool query; the next one takes 3 s, past the 1 s deadline.
+    sys.dmg(&[
+        "fault".into(),
+        "set".into(),
+        "--op".into(),
+        "daos_pool_query".into(),
+        "--pool".into(),
+        pool_label.clone(),
+        "--count".into(),
+        "1".into(),
+        "--delay-ms".into(),
+        "3000".into(),
+    ]);
+    mounter
+        .mount(fx.spec())
+        .await
+        .expect("a repeated mount of a slow dfuse is already done");
+    // The emulated dfuse serves one FUSE request at a time: let the slow one finish before
+    // looking at the mount again.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = mounter.status(&mp).await.expect("status").expect("record");
+    assert_eq!(after.pid, pid, "a slow dfuse was replaced");
+    assert!(after.healthy(), "{after:?}");
+    std::fs::write(mp.join("after"), b"still served").expect("write through the same dfuse");
+    mounter.unmount(&mp).await.expect("unmount");
 }

@@ -308,7 +308,16 @@ impl Mounter {
         if let Some(rec) = existing {
             let st = self.status_of(&rec).await;
             let health = sysmount::probe(&mp, self.cfg.fs_timeout).await;
-            if st.healthy() && !health.is_dead() {
+            // Replaced only when gone: its process exited, its mount is
+            // missing, or the kernel says ENOTCONN. A dfuse that is merely
+            // slow (DAOS busy, a rebuild) still serves the pods bound to it,
+            // and a new one would cut them off for good.
+            let gone = !st.healthy() || health.is_dead();
+            if !gone {
+                if matches!(health, sysmount::PathHealth::Hung) {
+                    tracing::warn!(mountpoint = %mp.display(), pid = rec.pid,
+                        "dfuse does not answer a statfs in time; leaving it running");
+                }
                 if rec.spec == spec {
                     tracing::info!(mountpoint = %mp.display(), volume = %spec.volume_id, "already mounted");
                     return Ok(());

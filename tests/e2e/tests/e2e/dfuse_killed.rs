@@ -201,3 +201,100 @@ async fn publish_restages_from_the_request_when_the_mounter_forgot() {
     )
     .await;
 }
+
+/// A staging dfuse that is slow (DAOS busy, rebuild) is not a dead one: a publish must not
+/// replace it, which would cut off every pod already bound to it for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_staging_mount_is_never_replaced() {
+    if !emulator_only_or_skip("a_slow_staging_mount_is_never_replaced")
+        || !privileged_or_skip("a_slow_staging_mount_is_never_replaced")
+    {
+        return;
+    }
+    within(Duration::from_secs(120), "slow staging mount", async {
+        let cluster = Cluster::start(ClusterConfig {
+            extra_args: vec!["--stats-timeout".into(), "1s".into()],
+            ..Default::default()
+        })
+        .await;
+        let name = format!("pvc-{}", unique_label("slow"));
+        let volume = cluster.create_volume(&name, &[]).await.must("CreateVolume");
+        let id = volume.volume_id.clone();
+        let staging = cluster.stage(&volume).await.must("NodeStageVolume");
+        let first = cluster
+            .publish(&volume, &staging, "pod-s1", false)
+            .await
+            .must("publish");
+        std::fs::write(first.join("f"), b"still served").expect("write");
+        let dfuse = cluster
+            .dfuse_for(&staging, &id)
+            .expect("dfuse for the volume");
+
+        // dfuse answers statfs with a pool query: the next two take 3 s each, past the
+        // 1 s deadline of the node plugin and of the mounter (which looks again before it
+        // replaces anything).
+        assert!(
+            cluster
+                .daos
+                .inject_fault("daos_pool_query", None, Some(2), Some(3_000)),
+            "fault injection"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Retryable either way: the emulated dfuse serves one request at a time, so the
+        // slow statfs can also hold up the lookup of the staging path itself.
+        let retryable = [Code::Unavailable, Code::DeadlineExceeded];
+        match cluster.publish(&volume, &staging, "pod-s2", false).await {
+            Ok(_) => panic!("published through a staging mount that did not answer"),
+            Err(status) => assert!(
+                retryable.contains(&status.code()),
+                "publish while the staging mount is slow: {:?} {}",
+                status.code(),
+                status.message()
+            ),
+        }
+        assert!(dfuse.is_alive(), "a slow dfuse was stopped");
+        assert_eq!(
+            cluster.dfuse_for(&staging, &id).map(|p| p.pid),
+            Some(dfuse.pid),
+            "a slow dfuse was replaced"
+        );
+
+        // Retried as kubelet does, the publish goes through once the mount answers again;
+        // the dfuse is the same one and the first pod never lost its mount.
+        let retrying = std::time::Instant::now();
+        let second = loop {
+            match cluster.publish(&volume, &staging, "pod-s2", false).await {
+                Ok(target) => break target,
+                Err(status) => {
+                    assert!(
+                        retryable.contains(&status.code()),
+                        "{:?} {}",
+                        status.code(),
+                        status.message()
+                    );
+                    assert!(
+                        retrying.elapsed() < Duration::from_secs(20),
+                        "the publish kept failing: {}",
+                        status.message()
+                    );
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        };
+        assert_eq!(
+            cluster.dfuse_for(&staging, &id).map(|p| p.pid),
+            Some(dfuse.pid),
+            "a slow dfuse was replaced"
+        );
+        for target in [&first, &second] {
+            assert_eq!(
+                std::fs::read(target.join("f")).expect("read"),
+                b"still served"
+            );
+            cluster.unpublish(&id, target).await.must("unpublish");
+        }
+        cluster.unstage(&id, &staging).await.must("unstage");
+        cluster.delete_volume(&id).await.must("DeleteVolume");
+    })
+    .await;
+}
