@@ -489,6 +489,11 @@ impl Controller for ControllerService {
         match created {
             Created::Refused(s) => Err(s),
             Created::Volume(found) => {
+                // A DeleteVolume of this very volume (a retry finding the
+                // container it is destroying) holds the volume's lock from
+                // before its lookup; the name lock held here keeps one that
+                // starts later from destroying it (DeleteVolume takes it).
+                let _volume_guard = self.locks.try_lock(&[&format!("volume:{}", found.id)])?;
                 tracing::info!(name = %req.name, volume_id = %found.id, "volume ready");
                 Ok(Response::new(CreateVolumeResponse {
                     volume: Some(Volume {
@@ -533,7 +538,9 @@ impl Controller for ControllerService {
                 if snapshots > 0 {
                     return Ok(Err(snapshots));
                 }
-                // CreateVolume locks the name, which only the tags tell.
+                // CreateVolume locks the name, which only the tags tell
+                // (with the volume lock it then takes, no interleaving of
+                // the two hands out a container being destroyed).
                 let hold_name = |tags: &VolumeTags| {
                     locks
                         .try_lock(&[&format!("name:{}", tags.volume_name)])

@@ -196,3 +196,58 @@ async fn delete_is_aborted_while_a_create_of_that_name_runs() {
     })
     .await;
 }
+
+/// The other order: a DeleteVolume is destroying the container when a CreateVolume of its
+/// name arrives (a retry that finds the container still there). The create must not hand
+/// out the container being destroyed; once the delete is done it makes a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_is_aborted_while_a_delete_of_that_volume_runs() {
+    if !emulator_only_or_skip("create_is_aborted_while_a_delete_of_that_volume_runs") {
+        return;
+    }
+    within(Duration::from_secs(60), "delete/create race", async {
+        let cluster = Cluster::start(ClusterConfig::default()).await;
+        let name = format!("pvc-{}", unique_label("race2"));
+        let volume = cluster.create_volume(&name, &[]).await.must("CreateVolume");
+
+        // The delete's look at the container (its first container open) stalls for three
+        // seconds: it holds the volume but has not learnt the volume's name yet, so only the
+        // volume's lock can stop the create.
+        assert!(
+            cluster
+                .daos
+                .inject_fault("daos_cont_open", None, Some(1), Some(3_000)),
+            "fault injection"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let mut controller = cluster.controller();
+        let id = volume.volume_id.clone();
+        let delete =
+            tokio::spawn(async move { controller.delete_volume(delete_request(&id)).await });
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        assert_status(
+            cluster.create_volume(&name, &[]).await,
+            Code::Aborted,
+            &[&volume.volume_id],
+            "CreateVolume while a DeleteVolume of that volume runs",
+        );
+        delete
+            .await
+            .expect("DeleteVolume task")
+            .must("the stalled DeleteVolume");
+        let fresh = cluster
+            .create_volume(&name, &[])
+            .await
+            .must("CreateVolume once the delete is done");
+        assert_ne!(fresh.volume_id, volume.volume_id, "a new container");
+        cluster
+            .assert_volumes_listed(&[&fresh.volume_id], "the new volume")
+            .await;
+        cluster
+            .delete_volume(&fresh.volume_id)
+            .await
+            .must("DeleteVolume of the new volume");
+    })
+    .await;
+}
