@@ -232,8 +232,8 @@ async fn a_slow_dfuse_is_not_replaced() {
         .mount(fx.spec())
         .await
         .expect("a repeated mount of a slow dfuse is already done");
-    // The emulated dfuse serves one FUSE request at a time: let the slow one finish before
-    // looking at the mount again.
+    // dfuse runs min(cores, 16) - 1 FUSE threads, one on a 2-core machine: let the slow
+    // request finish before looking at the mount again.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let after = mounter.status(&mp).await.expect("status").expect("record");
     assert_eq!(after.pid, pid, "a slow dfuse was replaced");

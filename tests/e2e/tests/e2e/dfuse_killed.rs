@@ -240,8 +240,9 @@ async fn a_slow_staging_mount_is_never_replaced() {
             "fault injection"
         );
         tokio::time::sleep(Duration::from_millis(400)).await;
-        // Retryable either way: the emulated dfuse serves one request at a time, so the
-        // slow statfs can also hold up the lookup of the staging path itself.
+        // Retryable either way: dfuse runs min(cores, 16) - 1 FUSE threads (one on a 2-core
+        // machine, like real dfuse), so the slow statfs can also hold up the lookup of the
+        // staging path itself.
         let retryable = [Code::Unavailable, Code::DeadlineExceeded];
         match cluster.publish(&volume, &staging, "pod-s2", false).await {
             Ok(_) => panic!("published through a staging mount that did not answer"),
