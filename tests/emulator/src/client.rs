@@ -459,8 +459,13 @@ pub fn cont_open(pool: &Arc<PoolHandle>, cont: &str, flags: u32) -> DerResult<Ar
     let _lock = dir.lock(false)?;
     let meta = dir.meta()?;
     let perms = cont_perms(&meta, &caller(pool)?);
-    let want_write = flags & (COO_RW | COO_EX) != 0;
-    if perms & (perm::READ | perm::GET_PROP) == 0 || (want_write && perms & perm::WRITE == 0) {
+    let capas = cont_capas(perms, flags);
+    // `ds_sec_cont_can_open` (src/security/srv_acl.c): some read-kind
+    // capability left after the flags filtered them. An RW open therefore
+    // goes through with any read-kind and any write-kind permission (the
+    // owner always has get-ACL and set-ACL), and the handle's capabilities
+    // then refuse what it may not do. EX is modelled as needing write.
+    if capas & CAPAS_RO_MASK == 0 || (flags & COO_EX != 0 && perms & perm::WRITE == 0) {
         return Err(Der::NO_PERM);
     }
     if flags & COO_EX != 0 && !dir.live_handles().is_empty() && flags & COO_EVICT_ALL == 0 {
@@ -474,7 +479,7 @@ pub fn cont_open(pool: &Arc<PoolHandle>, cont: &str, flags: u32) -> DerResult<Ar
         pool: pool.clone(),
         dir,
         flags,
-        capas: cont_capas(perms, flags),
+        capas,
         dfs_mounts: AtomicU32::new(0),
         file,
     });

@@ -357,6 +357,34 @@ fn a_handle_keeps_the_capabilities_it_was_opened_with() {
     }
 }
 
+#[test]
+fn read_write_open_needs_a_read_and_a_write_capability_not_write_permission() {
+    let poh = connect("tank");
+    let l = label("rwopen");
+    create(poh, &l);
+    let rw = open(poh, &l, DAOS_COO_RW);
+    // The owner keeps only get-prop for itself; it still has get-ACL and set-ACL (the owner
+    // always does), one capability of each kind, so the server lets an RW open through
+    // and the handle refuses writes instead.
+    let a = acl(&["A::OWNER@:t"]);
+    // SAFETY: blocking calls; the ACL is freed with the library's function.
+    unsafe {
+        assert_eq!(daos_cont_overwrite_acl(rw, a, null_mut()), 0);
+        daos_acl_free(a);
+        assert_eq!(daos_cont_close(rw, null_mut()), 0);
+    }
+    let again = open(poh, &l, DAOS_COO_RW);
+    assert_eq!(set_attr(again, "denied", b"x"), NO_PERM);
+    let ro = open(poh, &l, DAOS_COO_RO);
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_cont_close(ro, null_mut()), 0);
+        assert_eq!(daos_cont_close(again, null_mut()), 0);
+        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}
+
 fn query_rc(coh: daos_handle_t) -> i32 {
     let mut info = daos_cont_info_t::default();
     // SAFETY: valid out-pointer; blocking call.
