@@ -404,6 +404,31 @@ impl ControllerService {
     }
 }
 
+/// What libdfs checks of the StorageClass's object classes, for an EINVAL
+/// it gives no reason for: each must tolerate the redundancy factor.
+fn oclass_hint(params: &CreateParams) -> Option<String> {
+    let classes: Vec<String> = [
+        ("oclass", &params.oclass),
+        ("dirOclass", &params.dir_oclass),
+        ("fileOclass", &params.file_oclass),
+    ]
+    .into_iter()
+    .filter_map(|(key, class)| class.as_ref().map(|c| format!("{key}={c}")))
+    .collect();
+    if classes.is_empty() {
+        return None;
+    }
+    let rf = params
+        .redundancy_factor
+        .map_or_else(|| "the pool's default".to_string(), |rf| rf.to_string());
+    Some(format!(
+        "libdfs refuses an object class that tolerates fewer failures than the redundancy \
+         factor ({}; redundancy factor {rf}): RF 1 needs RP_2 or EC_kP1 or better, RF 2 RP_3 or \
+         EC_kP2",
+        classes.join(", ")
+    ))
+}
+
 /// CreateVolume from a snapshot or a volume: DAOS 2.6 cannot read a
 /// snapshot through DFS, and `daos cont clone` is neither point-in-time
 /// nor in-process, so neither is offered (CLONE_VOLUME is not advertised).
@@ -478,13 +503,19 @@ impl Controller for ControllerService {
             })
             .await
             .map_err(|e| {
-                daos_status(
+                let status = daos_status(
                     format!(
                         "creating volume {:?} (container {label:?}) in pool {}",
                         req.name, params.pool
                     ),
                     &e,
-                )
+                );
+                match oclass_hint(&params) {
+                    Some(hint) if e.is_invalid() => {
+                        Status::new(status.code(), format!("{}; {hint}", status.message()))
+                    }
+                    _ => status,
+                }
             })?;
         match created {
             Created::Refused(s) => Err(s),

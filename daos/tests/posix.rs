@@ -78,6 +78,46 @@ fn unknown_object_class_is_invalid_and_creates_nothing() {
     );
 }
 
+/// libdfs refuses object classes that tolerate fewer failures than the container's
+/// redundancy factor, before it creates anything. (Only refusals and RF 0 are asserted: on a
+/// real single-engine system a redundant container cannot be opened at all.)
+#[test]
+fn object_classes_must_tolerate_the_redundancy_factor() {
+    let pool = pool();
+    let refused = [
+        ("S1", None, "1"),
+        ("SX", None, "2"),
+        ("EC_2P1G1", None, "2"),
+        ("RP_2G1", None, "2"),
+        // The file class overrides the default one, and is checked on its own.
+        ("RP_3G1", Some("S1"), "1"),
+    ];
+    for (class, file_class, rf) in refused {
+        let mut spec = PosixContainerSpec::new(unique_label("rfclass"));
+        spec.object_class = Some(class.into());
+        spec.file_object_class = file_class.map(str::to_string);
+        spec.properties = Properties::from_pairs(&[("rd_fac", rf)]).unwrap();
+        let err = pool.create_posix_container(&spec).unwrap_err();
+        assert!(
+            err.is_invalid(),
+            "{class}/{file_class:?} with RF {rf}: {err}"
+        );
+        assert!(
+            !pool
+                .list_containers()
+                .unwrap()
+                .iter()
+                .any(|e| e.label.as_deref() == Some(spec.label.as_str())),
+            "{class} with RF {rf} left a container"
+        );
+    }
+    let mut spec = PosixContainerSpec::new(unique_label("rf0"));
+    spec.object_class = Some("S1".into());
+    spec.properties = Properties::from_pairs(&[("rd_fac", "0")]).unwrap();
+    pool.create_posix_container(&spec).expect("S1 with RF 0");
+    pool.destroy_container(&spec.label, false).expect("destroy");
+}
+
 #[test]
 fn posix_create_errors() {
     let pool = pool();

@@ -24,6 +24,25 @@ async fn controller_rejects_bad_requests() {
             "CreateVolume without name",
         );
 
+        // An object class that cannot tolerate the redundancy factor: libdfs says only
+        // EINVAL; the driver says which parameters clash, and nothing is left behind.
+        let clash = create_request(
+            &name,
+            cluster.storage_class(&[("oclass", "S1"), ("redundancyFactor", "1")]),
+        );
+        let answer = controller.create_volume(clash).await;
+        assert_status(
+            answer,
+            Code::InvalidArgument,
+            &["oclass=S1", "redundancy factor 1"],
+            "CreateVolume with an object class below the redundancy factor",
+        );
+        assert_eq!(
+            cluster.list_volume_ids().await.expect("ListVolumes"),
+            Vec::<String>::new(),
+            "a refused CreateVolume left a volume"
+        );
+
         let mut r = good();
         r.volume_capabilities.clear();
         let answer = controller.create_volume(r).await;

@@ -152,6 +152,36 @@ unsafe fn create_attrs(
     Ok((a, props))
 }
 
+/// libdfs refuses, before it creates anything, file or directory object
+/// classes that tolerate fewer failures than the container's redundancy
+/// factor (its own property, else the pool's default), and unknown class
+/// ids (`dfs_cont_create`, src/client/dfs/cont.c): EINVAL.
+fn check_oclass_redundancy(
+    pool: &PoolHandle,
+    props: &[(u32, PropValue)],
+    attrs: &DfsAttrs,
+) -> Result<(), c_int> {
+    let rf = match props.iter().find(|(t, _)| *t == co::REDUN_FAC) {
+        Some((_, PropValue::Val(v))) => *v,
+        _ => pool.dir.meta().map_err(der_errno)?.redun_fac,
+    };
+    if rf > 4 {
+        return Err(libc::EINVAL);
+    }
+    let or_default = |class: u32| if class != 0 { class } else { attrs.oclass };
+    for class in [or_default(attrs.file_oclass), or_default(attrs.dir_oclass)] {
+        if class == 0 {
+            continue;
+        }
+        match super::gurt::oclass_allowed_failures(class) {
+            Err(()) => return Err(libc::EINVAL),
+            Ok(Some(tolerated)) if u64::from(tolerated) < rf => return Err(libc::EINVAL),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Creates a POSIX container and optionally opens/mounts it, as `dfs_cont_create` does;
 /// on a failure after the container exists it is destroyed again.
 fn cont_create(
@@ -169,6 +199,7 @@ fn cont_create(
         }
         props.push((co::LABEL, PropValue::Str(l)));
     }
+    check_oclass_redundancy(pool, &props, &attrs)?;
     // dfs_cont_create runs daos_cont_create underneath: its faults apply too.
     if let Some(code) = super::daos_fault_now("daos_cont_create", &pool.ids()) {
         return Err(crate::der::der2errno(code));

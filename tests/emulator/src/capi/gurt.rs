@@ -244,6 +244,31 @@ pub unsafe extern "C" fn daos_oclass_id2name(oc_id: daos_oclass_id_t, name: *mut
     })
 }
 
+/// Failures object class `id` tolerates, as `daos_oclass_cid2allowedfailures`
+/// (src/object/obj_class.c) computes them: replicas − 1, or the EC parity
+/// count. `Err` for an id that names no class; `Ok(None)` for the classes
+/// named by size (TINY, RP_SMALL, EC_LARGE, ...), whose layout the emulator
+/// does not know.
+pub(crate) fn oclass_allowed_failures(id: u32) -> Result<Option<u32>, ()> {
+    if !class_table().iter().any(|(_, cid)| *cid == id) {
+        return Err(());
+    }
+    let redun = id >> 24;
+    Ok(match redun {
+        // S*: no protection.
+        1 => Some(0),
+        // RP_2 .. RP_6.
+        8..=12 => Some(redun - 7),
+        // RP_12 .. RP_128, single group.
+        14..=20 => [12, 16, 24, 32, 48, 64, 128]
+            .get((redun - 14) as usize)
+            .map(|replicas| replicas - 1),
+        // EC_kP1 (even codes) and EC_kP2 (odd codes).
+        32..=39 => Some(if redun.is_multiple_of(2) { 1 } else { 2 }),
+        _ => None,
+    })
+}
+
 /// Object class of a name (for DFS attributes), 0 when unknown.
 pub(crate) fn oclass_id(name: &str) -> u32 {
     class_table()
