@@ -84,6 +84,13 @@ pub struct Flags {
     #[arg(long, env = "DAOS_CSI_EPHEMERAL_POOLS", value_delimiter = ',')]
     pub ephemeral_pools: Vec<String>,
 
+    /// Pools (labels or UUIDs) this driver may use at all: creating volumes,
+    /// staging and publishing, snapshots, expansion, capacity. Empty allows
+    /// every pool the agent lets it reach. Removing what exists is never
+    /// refused.
+    #[arg(long, env = "DAOS_CSI_ALLOWED_POOLS", value_delimiter = ',')]
+    pub allowed_pools: Vec<String>,
+
     /// Pools whose containers ListVolumes reports, besides the pools used
     /// through this process since it started.
     #[arg(long, env = "DAOS_CSI_LIST_POOLS", value_delimiter = ',')]
@@ -122,6 +129,7 @@ pub struct Config {
     pub kubelet_root: PathBuf,
     pub mounter_socket: PathBuf,
     pub ephemeral_pools: Vec<String>,
+    pub allowed_pools: Vec<String>,
     pub list_pools: Vec<String>,
     pub default_system: Option<String>,
     pub dfuse_ready_timeout: Duration,
@@ -158,7 +166,15 @@ impl Config {
             crate::volume::SystemName::parse(system)
                 .map_err(|e| format!("--default-system: {e}"))?;
         }
-        for pool in flags.ephemeral_pools.iter().chain(&flags.list_pools) {
+        // `tank, other` in an environment variable is two pools.
+        let ephemeral_pools = non_empty(flags.ephemeral_pools);
+        let allowed_pools = non_empty(flags.allowed_pools);
+        let list_pools = non_empty(flags.list_pools);
+        for pool in ephemeral_pools
+            .iter()
+            .chain(&allowed_pools)
+            .chain(&list_pools)
+        {
             crate::volume::EntityName::parse(pool)
                 .map_err(|e| format!("pool list entry {pool:?}: {e}"))?;
         }
@@ -178,8 +194,9 @@ impl Config {
             state_dir: flags.state_dir,
             kubelet_root: flags.kubelet_root,
             mounter_socket: flags.mounter_socket,
-            ephemeral_pools: non_empty(flags.ephemeral_pools),
-            list_pools: non_empty(flags.list_pools),
+            ephemeral_pools,
+            allowed_pools,
+            list_pools,
             default_system: flags.default_system.filter(|s| !s.is_empty()),
             dfuse_ready_timeout: flags.dfuse_ready_timeout,
             stats_timeout: flags.stats_timeout,
@@ -314,6 +331,8 @@ mod tests {
             "n1",
             "--ephemeral-pools",
             "tank,other",
+            "--allowed-pools",
+            "tank, 5a2d1f10-0c1e-4b2a-9d3e-7f6a5b4c3d2e",
             "--dfuse-ready-timeout",
             "10s",
         ])
@@ -321,6 +340,10 @@ mod tests {
         let cfg = Config::from_flags(flags, Some(PathBuf::from("/tmp/agent"))).unwrap();
         assert!(cfg.has(Role::Controller) && cfg.has(Role::Node) && !cfg.has(Role::Mounter));
         assert_eq!(cfg.ephemeral_pools, vec!["tank", "other"]);
+        assert_eq!(
+            cfg.allowed_pools,
+            vec!["tank", "5a2d1f10-0c1e-4b2a-9d3e-7f6a5b4c3d2e"]
+        );
         assert_eq!(cfg.dfuse_ready_timeout, Duration::from_secs(10));
         assert_eq!(
             cfg.agent_socket,
@@ -358,6 +381,16 @@ mod tests {
         ])
         .unwrap();
         assert!(Config::from_flags(flags, None).is_err());
+        let flags = Flags::try_parse_from([
+            "daos-csi",
+            "--roles",
+            "controller",
+            "--allowed-pools",
+            "tank,no/slash",
+        ])
+        .unwrap();
+        let err = Config::from_flags(flags, None).unwrap_err();
+        assert!(err.contains("no/slash"), "{err}");
         let flags = Flags::try_parse_from(["daos-csi", "--roles", "node", "--kubelet-root", "rel"])
             .unwrap();
         assert!(Config::from_flags(flags, None).is_err());

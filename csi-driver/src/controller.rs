@@ -18,6 +18,7 @@ use crate::containers::{self, Creation, Destroyed, Expansion, VolumeTags};
 use crate::daos_client::DaosClient;
 use crate::errors::daos_status;
 use crate::locks::OpLocks;
+use crate::policy::PoolList;
 use crate::snapshots::{self, Removed, SnapshotId, SnapshotListToken, Taken};
 use crate::volume::{self, CreateParams, EntityName, ListToken, SystemName, VolumeId};
 
@@ -28,6 +29,9 @@ pub struct ControllerService {
     default_system: SystemName,
     /// Pools ListVolumes walks: --list-pools plus every pool used since start.
     pools_seen: Mutex<BTreeSet<(SystemName, EntityName)>>,
+    /// --allowed-pools: the pools new volumes, snapshots, expansions and
+    /// capacity reports may use.
+    allowed_pools: PoolList,
 }
 
 fn unimplemented(what: &str) -> Status {
@@ -61,12 +65,14 @@ impl ControllerService {
                 seen.insert((default_system.clone(), pool));
             }
         }
+        let allowed_pools = PoolList::new("--allowed-pools", &cfg.allowed_pools, &default_system);
         ControllerService {
             cfg,
             daos,
             locks: OpLocks::new(),
             default_system,
             pools_seen: Mutex::new(seen),
+            allowed_pools,
         }
     }
 
@@ -247,6 +253,17 @@ impl ControllerService {
             self.cfg.driver_name,
             created_by.unwrap_or("nobody we know")
         ))
+    }
+
+    /// PERMISSION_DENIED for a pool outside --allowed-pools (when given).
+    async fn check_pool_allowed(
+        &self,
+        system: &SystemName,
+        pool: &EntityName,
+    ) -> Result<(), Status> {
+        self.allowed_pools
+            .check(&self.daos, system, pool, true)
+            .await
     }
 
     fn known_pools(&self) -> Vec<(SystemName, EntityName)> {
@@ -480,6 +497,8 @@ impl Controller for ControllerService {
         let requested = volume::requested_bytes(req.capacity_range.as_ref())?;
         volume::check_capabilities("volume_capabilities", &req.volume_capabilities)?;
         let params = CreateParams::parse(&req.parameters, &self.default_system)?;
+        self.check_pool_allowed(&params.system, &params.pool)
+            .await?;
         if let Some(source) = &req.volume_content_source {
             return Err(content_source_refusal(source));
         }
@@ -815,6 +834,8 @@ impl Controller for ControllerService {
             return Ok(none);
         }
         let params = CreateParams::parse(&req.parameters, &self.default_system)?;
+        self.check_pool_allowed(&params.system, &params.pool)
+            .await?;
         self.remember_pool(&params.system, &params.pool);
         let info = self
             .daos
@@ -883,6 +904,8 @@ impl Controller for ControllerService {
         };
         let source = VolumeId::parse(&req.source_volume_id, &self.default_system)
             .map_err(|_| no_volume())?;
+        self.check_pool_allowed(&source.system, &source.pool)
+            .await?;
         // The volume lock keeps DeleteVolume from racing a snapshot in.
         let _guard = self.locks.try_lock(&[
             &format!("snapshot-name:{}", req.name),
@@ -1068,6 +1091,7 @@ impl Controller for ControllerService {
         let _guard = self
             .locks
             .try_lock(&[&format!("volume:{}", req.volume_id)])?;
+        self.check_pool_allowed(&id.system, &id.pool).await?;
         tracing::info!(volume_id = %id, wanted, "ControllerExpandVolume");
         self.remember_pool(&id.system, &id.pool);
         let driver = self.cfg.driver_name.clone();

@@ -18,6 +18,7 @@ pub mod mounter;
 pub mod mountinfo;
 pub mod node;
 pub mod paths;
+pub mod policy;
 pub mod server;
 pub mod snapshots;
 pub mod sysmount;

@@ -8,13 +8,12 @@
 //! directly at the target path.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use csi_proto::csi::v1::node_server::Node;
 use csi_proto::csi::v1::*;
 use daos::PosixContainerSpec;
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use crate::config::Config;
 use crate::containers::{self, Destroyed, VolumeTags};
@@ -23,6 +22,7 @@ use crate::errors::{daos_status, io_status};
 use crate::locks::OpLocks;
 use crate::mounter::{MountSpec, MounterClient};
 use crate::mountinfo::{MountEntry, MountTable};
+use crate::policy::PoolList;
 use crate::sysmount::{self, PathHealth};
 use crate::volume::{self, DfuseOptions, EntityName, EphemeralSpec, SystemName, VolumeId};
 
@@ -32,8 +32,10 @@ pub struct NodeService {
     mounter: MounterClient,
     locks: Arc<OpLocks>,
     default_system: SystemName,
-    /// UUIDs of the --ephemeral-pools, as last resolved.
-    ephemeral_pool_uuids: Mutex<Vec<Uuid>>,
+    /// --allowed-pools: every pool this node stages or publishes from.
+    allowed_pools: PoolList,
+    /// --ephemeral-pools: the pools inline ephemeral volumes may use.
+    ephemeral_pools: PoolList,
 }
 
 /// A request path, resolved inside the kubelet root.
@@ -73,13 +75,17 @@ impl NodeService {
         let timeout =
             cfg.dfuse_ready_timeout + cfg.stats_timeout * 3 + std::time::Duration::from_secs(10);
         let mounter = MounterClient::new(&cfg.mounter_socket, timeout);
+        let allowed_pools = PoolList::new("--allowed-pools", &cfg.allowed_pools, &default_system);
+        let ephemeral_pools =
+            PoolList::new("--ephemeral-pools", &cfg.ephemeral_pools, &default_system);
         NodeService {
             cfg,
             daos,
             mounter,
             locks: OpLocks::new(),
             default_system,
-            ephemeral_pool_uuids: Mutex::new(Vec::new()),
+            allowed_pools,
+            ephemeral_pools,
         }
     }
 
@@ -331,80 +337,6 @@ impl NodeService {
 
     // ------------------------------------------------------------ ephemeral
 
-    /// Whether inline volumes may use `pool` of `system`: it is written as
-    /// in --ephemeral-pools, or it is the same pool (by UUID) as one listed
-    /// there. A pod may name a pool by label or by UUID (the first DAOS
-    /// driver's pods use `poolid=<uuid>`), whichever way the admin listed it.
-    async fn ephemeral_pool_allowed(
-        &self,
-        system: &SystemName,
-        pool: &EntityName,
-    ) -> Result<bool, Status> {
-        let listed: Vec<EntityName> = self
-            .cfg
-            .ephemeral_pools
-            .iter()
-            .filter_map(|a| EntityName::parse(a).ok())
-            .collect();
-        if listed.contains(pool) {
-            return Ok(true);
-        }
-        let wanted = match self.daos.pool_uuid(system, pool).await {
-            Ok(uuid) => uuid,
-            // A pool that does not exist is in no allow-list.
-            Err(e) if e.is_not_found() => return Ok(false),
-            Err(e) => return Err(daos_status(format!("looking up pool {pool}"), &e)),
-        };
-        if self.allowed_pool_uuids().contains(&wanted) {
-            return Ok(true);
-        }
-        // Resolved again on a miss: a label may name a new pool since.
-        let (fresh, failure) = self.resolve_ephemeral_pools(&listed).await;
-        let allowed = fresh.contains(&wanted);
-        *self
-            .ephemeral_pool_uuids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = fresh;
-        match failure {
-            // An allowed pool we could not ask might be this one.
-            Some(status) if !allowed => Err(status),
-            _ => Ok(allowed),
-        }
-    }
-
-    fn allowed_pool_uuids(&self) -> Vec<Uuid> {
-        self.ephemeral_pool_uuids
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// The UUIDs of the --ephemeral-pools (in the default system) that
-    /// exist, and the error of one that could not be looked up.
-    async fn resolve_ephemeral_pools(&self, listed: &[EntityName]) -> (Vec<Uuid>, Option<Status>) {
-        let mut uuids = Vec::new();
-        let mut failure = None;
-        for pool in listed {
-            if let Some(uuid) = pool.uuid() {
-                uuids.push(uuid);
-                continue;
-            }
-            match self.daos.pool_uuid(&self.default_system, pool).await {
-                Ok(uuid) => uuids.push(uuid),
-                Err(e) if e.is_not_found() => {
-                    tracing::warn!(%pool, "a pool in --ephemeral-pools does not exist");
-                }
-                Err(e) => {
-                    failure = Some(daos_status(
-                        format!("looking up pool {pool} of --ephemeral-pools"),
-                        &e,
-                    ));
-                }
-            }
-        }
-        (uuids, failure)
-    }
-
     async fn publish_ephemeral(
         &self,
         req: NodePublishVolumeRequest,
@@ -423,16 +355,14 @@ impl NodeService {
                  generic ephemeral volume",
             ));
         }
-        if !self
-            .ephemeral_pool_allowed(&spec.system, &spec.pool)
-            .await?
-        {
-            return Err(Status::permission_denied(format!(
-                "pool {} is not in --ephemeral-pools, the pools allowed for inline ephemeral volumes (allowed: {})",
-                spec.pool,
-                self.cfg.ephemeral_pools.join(", ")
-            )));
-        }
+        // A pod may name a pool by label or by UUID (the first DAOS driver's
+        // pods use `poolid=<uuid>`), whichever way the admin listed it.
+        self.ephemeral_pools
+            .check(&self.daos, &spec.system, &spec.pool, false)
+            .await?;
+        self.allowed_pools
+            .check(&self.daos, &spec.system, &spec.pool, true)
+            .await?;
         let target = self
             .resolve_existing("target_path", &req.target_path)
             .await?;
@@ -688,6 +618,9 @@ impl Node for NodeService {
         let dfuse = DfuseOptions::from_context(&req.volume_context)?;
         let staging = self
             .resolve_existing("staging_target_path", &req.staging_target_path)
+            .await?;
+        self.allowed_pools
+            .check(&self.daos, &id.system, &id.pool, true)
             .await?;
         let _guard = self.locks.try_lock(&[
             &format!("volume:{id}"),

@@ -245,6 +245,15 @@ impl Cluster {
         }
     }
 
+    /// Stops the CSI process (SIGTERM), adds `extra` to its flags, and starts it again: the
+    /// same deployment with a changed configuration. Mounts are left as they are.
+    pub async fn restart_csi_process_with(&mut self, extra: &[&str]) {
+        self.csi_process
+            .stop(Signal::SIGTERM, Duration::from_secs(30));
+        self.csi_process.add_args(extra);
+        self.start_csi_process().await;
+    }
+
     /// Start the CSI process again with the same flags and wait until it answers.
     pub async fn start_csi_process(&mut self) {
         self.csi_process.start();

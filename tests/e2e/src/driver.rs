@@ -72,6 +72,11 @@ impl DriverProcess {
         process
     }
 
+    /// Adds flags for the next start (a restart with a changed configuration).
+    pub fn add_args(&mut self, extra: &[&str]) {
+        self.args.extend(extra.iter().map(OsString::from));
+    }
+
     /// Starts the process again with the same flags and environment.
     pub fn start(&mut self) {
         assert!(self.child.is_none(), "{} is already running", self.name);

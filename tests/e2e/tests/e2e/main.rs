@@ -16,6 +16,7 @@ mod idempotency;
 mod identity;
 mod lifecycle;
 mod metrics;
+mod policy;
 mod restart;
 mod review_fixes;
 mod scale;
