@@ -69,6 +69,35 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
             &denied,
             "NodeStageVolume in a pool outside --allowed-pools",
         );
+        assert_status(
+            cluster
+                .controller()
+                .create_snapshot(csi::CreateSnapshotRequest {
+                    source_volume_id: second.volume_id.clone(),
+                    name: format!("snap-{}", unique_label("denied")),
+                    ..Default::default()
+                })
+                .await,
+            Code::PermissionDenied,
+            &denied,
+            "CreateSnapshot of a volume in a pool outside --allowed-pools",
+        );
+        assert_status(
+            cluster
+                .controller()
+                .controller_expand_volume(csi::ControllerExpandVolumeRequest {
+                    volume_id: second.volume_id.clone(),
+                    capacity_range: Some(csi::CapacityRange {
+                        required_bytes: 2 * GIB,
+                        limit_bytes: 0,
+                    }),
+                    ..Default::default()
+                })
+                .await,
+            Code::PermissionDenied,
+            &denied,
+            "ControllerExpandVolume in a pool outside --allowed-pools",
+        );
         // Inline volumes need both lists: --ephemeral-pools has the pool, --allowed-pools not.
         let target = cluster.target_for("inline-denied", "pod-inline");
         let inline = csi::NodePublishVolumeRequest {
