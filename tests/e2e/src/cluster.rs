@@ -287,6 +287,18 @@ impl Cluster {
             .expect("CreateVolumeResponse carries a volume"))
     }
 
+    /// GetCapacity as external-provisioner asks it for the test StorageClass.
+    pub async fn capacity(&self) -> Result<csi::GetCapacityResponse, Status> {
+        self.controller()
+            .get_capacity(csi::GetCapacityRequest {
+                volume_capabilities: vec![rwx()],
+                parameters: self.storage_class(&[]),
+                accessible_topology: None,
+            })
+            .await
+            .map(|r| r.into_inner())
+    }
+
     pub async fn delete_volume(&self, volume_id: &str) -> Result<(), Status> {
         self.controller()
             .delete_volume(delete_request(volume_id))

@@ -158,17 +158,7 @@ async fn full_pvc_lifecycle() {
 async fn get_capacity_is_the_pools_free_space() {
     within(Duration::from_secs(60), "GetCapacity", async {
         let cluster = Cluster::start(ClusterConfig::default()).await;
-        let capacity = ok(
-            cluster
-                .controller()
-                .get_capacity(csi::GetCapacityRequest {
-                    volume_capabilities: vec![rwx()],
-                    parameters: cluster.storage_class(&[]),
-                    ..Default::default()
-                })
-                .await,
-            "GetCapacity",
-        );
+        let capacity = cluster.capacity().await.must("GetCapacity");
         assert!(capacity.available_capacity > 0, "{capacity:?}");
         if cluster.daos.is_emulated() {
             assert!(

@@ -226,17 +226,7 @@ async fn metrics_count_a_volume_lifecycle() {
         assert_eq!(first.get("daos_csi_dfuse_started_total", &[]), Some(0.0));
         assert_eq!(first.mounts(), (0, 0));
 
-        let capacity = ok(
-            cluster
-                .controller()
-                .get_capacity(csi::GetCapacityRequest {
-                    volume_capabilities: vec![rwx()],
-                    parameters: cluster.storage_class(&[]),
-                    accessible_topology: None,
-                })
-                .await,
-            "GetCapacity",
-        );
+        let capacity = cluster.capacity().await.must("GetCapacity");
         assert!(capacity.available_capacity > 0, "{capacity:?}");
 
         let name = format!("pvc-{}", unique_label("metrics"));

@@ -7,18 +7,6 @@ use daos_csi_e2e::*;
 use daos_test_harness::unique_label;
 use std::time::Duration;
 
-async fn capacity(cluster: &Cluster) -> Result<csi::GetCapacityResponse, Status> {
-    cluster
-        .controller()
-        .get_capacity(csi::GetCapacityRequest {
-            volume_capabilities: vec![rwx()],
-            parameters: cluster.storage_class(&[]),
-            ..Default::default()
-        })
-        .await
-        .map(|r| r.into_inner())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn allowed_pools_gate_new_uses_and_never_removal() {
     if !privileged_or_skip("allowed_pools_gate_new_uses_and_never_removal") {
@@ -58,7 +46,7 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
             "CreateVolume in a pool outside --allowed-pools",
         );
         assert_status(
-            capacity(&cluster).await,
+            cluster.capacity().await,
             Code::PermissionDenied,
             &denied,
             "GetCapacity of a pool outside --allowed-pools",
@@ -131,7 +119,8 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
             .create_volume(&format!("pvc-{}", unique_label("byuuid")), &[])
             .await
             .must("CreateVolume in a pool allowed by its UUID");
-        capacity(&cluster)
+        cluster
+            .capacity()
             .await
             .must("GetCapacity of a pool allowed by its UUID");
         for volume in [&second, &third] {
