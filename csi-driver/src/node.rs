@@ -312,6 +312,10 @@ impl NodeService {
             PathHealth::Hung => return Err(staging_hung(id, staging, self.cfg.stats_timeout)),
             _ => return Err(not_staged()),
         }
+        // A new dfuse is a new stage: the pool must still be allowed.
+        self.allowed_pools
+            .check(&self.daos, &id.system, &id.pool, true)
+            .await?;
         let spec = record.map_or(from_request, |st| st.spec);
         tracing::warn!(volume_id = %id, staging = %staging.display(),
             "the staged dfuse is gone (ENOTCONN); asking the mounter for a new dfuse");
