@@ -439,9 +439,9 @@ fn oclass_hint(params: &CreateParams) -> Option<String> {
         .redundancy_factor
         .map_or_else(|| "the pool's default".to_string(), |rf| rf.to_string());
     Some(format!(
-        "libdfs refuses an object class that tolerates fewer failures than the redundancy \
-         factor ({}; redundancy factor {rf}): RF 1 needs RP_2 or EC_kP1 or better, RF 2 RP_3 or \
-         EC_kP2",
+        "if the cause is the object class: libdfs refuses one that tolerates fewer failures \
+         than the redundancy factor ({}; redundancy factor {rf}); RF 1 needs RP_2 or EC_kP1 or \
+         better, RF 2 RP_3 or EC_kP2",
         classes.join(", ")
     ))
 }

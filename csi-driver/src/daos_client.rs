@@ -169,6 +169,20 @@ impl DaosClient {
         ))
     }
 
+    /// The UUID a pool label names now: the cached connection is dropped
+    /// first, since the label may name another pool since it was made.
+    pub async fn pool_uuid_fresh(
+        &self,
+        system: &SystemName,
+        pool: &EntityName,
+    ) -> Result<uuid::Uuid, daos::Error> {
+        if let Some(uuid) = pool.uuid() {
+            return Ok(uuid);
+        }
+        self.forget(&(system.as_str().to_string(), pool.to_string()));
+        self.pool_uuid(system, pool).await
+    }
+
     /// The UUID of `pool` (a label or a UUID), through the cached
     /// connection.
     pub async fn pool_uuid(

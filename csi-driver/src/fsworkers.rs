@@ -12,9 +12,11 @@
 //! thread stuck in a hung call must not delay the calls after it, and there
 //! is no cap (a cap full of stuck threads would stall every call on the
 //! node, the healthy volumes' too). Callers keep from piling threads onto
-//! one hung mount themselves ([`crate::sysmount`] asks about a path at most
-//! once at a time). A job is only ever queued for a thread that is about to
-//! take it, so it never runs long after its caller gave up on it.
+//! one hung mount themselves: [`crate::sysmount`] does not ask again about
+//! a path whose earlier statfs outlived its deadline and is still out, and
+//! path checks use cached attributes. A job is only ever queued for a
+//! thread that is about to take it, so it never runs long after its caller
+//! gave up on it.
 
 use std::collections::VecDeque;
 use std::io;
@@ -24,7 +26,7 @@ use std::time::Duration;
 /// How long an idle thread waits for work before it ends.
 pub const IDLE_EXIT: Duration = Duration::from_secs(30);
 
-/// Past this many threads each new one is logged: calls are stuck.
+/// Every this many threads a warning is logged: calls are stuck.
 pub const MANY_THREADS: usize = 256;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -88,7 +90,8 @@ impl Workers {
         st.threads += 1;
         let threads = st.threads;
         drop(st);
-        if threads > MANY_THREADS {
+        // Once per MANY_THREADS more, not once per thread.
+        if threads >= MANY_THREADS && threads.is_multiple_of(MANY_THREADS) {
             tracing::warn!(
                 threads,
                 "many file system calls are stuck (hung FUSE mounts?)"

@@ -11,7 +11,7 @@
 //! Recording is always on (it is a few map updates per call); only the HTTP
 //! endpoint is optional.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -504,13 +504,12 @@ fn response_code(headers: &http::HeaderMap) -> &'static str {
 
 /// `daos_csi_mounts{state}`: dfuse mounts (and binds of them) under the
 /// kubelet root, from mountinfo, each checked with a `statfs` under a
-/// deadline at scrape time. A mount whose previous check is still stuck in
-/// the kernel is counted dead without starting another one, so a hung mount
-/// costs one thread, not one per scrape.
+/// deadline at scrape time ([`crate::sysmount::probe`]: a mount whose
+/// previous check is still stuck in the kernel answers at once, so a hung
+/// mount costs one thread, not one per scrape).
 pub struct MountCensus {
     kubelet_root: PathBuf,
     deadline: Duration,
-    stuck: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -524,7 +523,6 @@ impl MountCensus {
         MountCensus {
             kubelet_root: kubelet_root.to_path_buf(),
             deadline,
-            stuck: Arc::new(Mutex::new(HashSet::new())),
         }
     }
 
@@ -532,25 +530,19 @@ impl MountCensus {
         let dfuse =
             crate::mountinfo::MountTable::read()?.of_type(crate::mountinfo::DFUSE_FSTYPE)?;
         let mut checks = tokio::task::JoinSet::new();
-        let mut counts = MountCounts::default();
         for m in dfuse
             .into_iter()
             .filter(|m| m.mount_point.starts_with(&self.kubelet_root))
         {
-            let mp = m.mount_point;
-            let already_stuck = !self
-                .stuck
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(mp.clone());
-            if already_stuck {
-                counts.dead += 1;
-                continue;
-            }
-            let stuck = Arc::clone(&self.stuck);
             let deadline = self.deadline;
-            checks.spawn(async move { live(mp, stuck, deadline).await });
+            checks.spawn(async move {
+                matches!(
+                    crate::sysmount::probe(&m.mount_point, deadline).await,
+                    crate::sysmount::PathHealth::Live
+                )
+            });
         }
+        let mut counts = MountCounts::default();
         while let Some(done) = checks.join_next().await {
             match done {
                 Ok(true) => counts.healthy += 1,
@@ -559,30 +551,6 @@ impl MountCensus {
         }
         Ok(counts)
     }
-}
-
-/// Whether `statfs(mp)` answers within `deadline`. The thread removes `mp`
-/// from `stuck` when its call returns, however late.
-async fn live(mp: PathBuf, stuck: Arc<Mutex<HashSet<PathBuf>>>, deadline: Duration) -> bool {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let path = mp.clone();
-    let in_thread = Arc::clone(&stuck);
-    let started = crate::fsworkers::Workers::global().run(Box::new(move || {
-        let ok = nix::sys::statvfs::statvfs(&path).is_ok();
-        in_thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&path);
-        let _ = tx.send(ok);
-    }));
-    if started.is_err() {
-        stuck
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&mp);
-        return false;
-    }
-    matches!(tokio::time::timeout(deadline, rx).await, Ok(Ok(true)))
 }
 
 // ------------------------------------------------------------ HTTP endpoint

@@ -205,8 +205,12 @@ impl NodeService {
             // umount(2) takes whatever is on top now: it must still be the
             // mount just judged ours (anything may mount there meanwhile;
             // the path lock only keeps this driver out).
+            // (Mount ids are reused: the device and root must match too.)
             let now_on_top = Self::top_mount(&Self::mount_table()?, path)?;
-            if now_on_top.map(|t| t.mount_id) != Some(m.mount_id) {
+            let same = now_on_top.is_some_and(|t| {
+                t.mount_id == m.mount_id && t.device == m.device && t.root == m.root
+            });
+            if !same {
                 return Err(Status::aborted(format!(
                     "the mounts at {} changed while they were checked; retry",
                     path.display()
@@ -277,7 +281,7 @@ impl NodeService {
         &self,
         id: &VolumeId,
         staging: &Path,
-        from_request: MountSpec,
+        from_request: impl FnOnce() -> Result<MountSpec, Status>,
     ) -> Result<MountEntry, Status> {
         // As NodeStageVolume and NodeUnstageVolume do: the staging mount
         // changes, and concurrent publishes of the volume restage once.
@@ -316,7 +320,10 @@ impl NodeService {
         self.allowed_pools
             .check(&self.daos, &id.system, &id.pool, true)
             .await?;
-        let spec = record.map_or(from_request, |st| st.spec);
+        let spec = match record {
+            Some(st) => st.spec,
+            None => from_request()?,
+        };
         tracing::warn!(volume_id = %id, staging = %staging.display(),
             "the staged dfuse is gone (ENOTCONN); asking the mounter for a new dfuse");
         self.mounter.mount(spec).await.map_err(|e| {
@@ -703,6 +710,11 @@ impl Node for NodeService {
                 ("target_path", &req.target_path),
             )
             .await?;
+        // A new pod is a new use of the pool (staged before a policy change
+        // or not).
+        self.allowed_pools
+            .check(&self.daos, &id.system, &id.pool, true)
+            .await?;
         let _guard = self
             .locks
             .try_lock(&[&format!("path:{}", target.display())])?;
@@ -735,8 +747,10 @@ impl Node for NodeService {
             // serves the pods bound to it, and replacing it would cut them
             // off for good).
             PathHealth::Disconnected => {
-                let dfuse = DfuseOptions::from_context(&req.volume_context)?;
-                let from_request = staging_spec(&id, &staging, access, &dfuse);
+                let from_request = || {
+                    let dfuse = DfuseOptions::from_context(&req.volume_context)?;
+                    Ok(staging_spec(&id, &staging, access, &dfuse))
+                };
                 stage = self.restage(&id, &staging, from_request).await?;
             }
             PathHealth::Hung => return Err(staging_hung(&id, &staging, self.cfg.stats_timeout)),

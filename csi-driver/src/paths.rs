@@ -88,33 +88,10 @@ pub fn contain_if_parent_exists(
 }
 
 /// Whether `path` itself is a symbolic link, asked without reaching a file
-/// system daemon: the path is usually a FUSE mount's root, and a plain
-/// lstat there waits for dfuse (forever, when it hangs). `statx` with
-/// AT_STATX_DONT_SYNC takes the kernel's cached attributes, and a symlink
-/// is never a mount point anyway. An error (nothing there) is "no".
+/// system daemon (see [`crate::sysmount::cached_file_type`]); a symlink is
+/// never a mount point anyway. An error (nothing there) is "no".
 fn is_symlink_cached(path: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-        return false;
-    };
-    let mut buf = std::mem::MaybeUninit::<libc::statx>::zeroed();
-    // SAFETY: c_path is a NUL-terminated string that outlives the call, and
-    // buf is writable memory of the size statx(2) fills.
-    let rc = unsafe {
-        libc::statx(
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW | libc::AT_STATX_DONT_SYNC,
-            libc::STATX_TYPE,
-            buf.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return false;
-    }
-    // SAFETY: statx returned 0, so it filled the buffer.
-    let st = unsafe { buf.assume_init() };
-    u32::from(st.stx_mode) & libc::S_IFMT == libc::S_IFLNK
+    crate::sysmount::cached_file_type(path).is_ok_and(|t| t == libc::S_IFLNK)
 }
 
 #[cfg(test)]

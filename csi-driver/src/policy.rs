@@ -7,9 +7,12 @@
 //! the default system and are compared by UUID, so a pool named either way
 //! matches. The lists gate every new use of a pool (create, stage, publish,
 //! snapshot, expand, capacity); removing what exists (delete, unstage,
-//! unpublish) is never blocked by them.
+//! unpublish) is never blocked by them. Labels are looked up afresh (not
+//! through a cached connection) whenever an answer is missing or older than
+//! [`RESOLVED_FOR`], so a label moved to another pool is followed.
 
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use tonic::Status;
 use uuid::Uuid;
@@ -24,9 +27,14 @@ pub struct PoolList {
     entries: Vec<String>,
     listed: Vec<EntityName>,
     default_system: SystemName,
-    /// UUIDs of the listed pools, as last resolved.
-    uuids: Mutex<Vec<Uuid>>,
+    /// UUIDs of the listed pools, and when they were resolved.
+    resolved: Mutex<Option<(Instant, Vec<Uuid>)>>,
 }
+
+/// How long resolved UUIDs are trusted before a hit is checked again: a
+/// listed label may be moved to another pool, and the old one must not
+/// stay allowed for the life of the process.
+const RESOLVED_FOR: Duration = Duration::from_secs(300);
 
 impl PoolList {
     /// `entries` were checked as pool names when the flags were parsed.
@@ -39,7 +47,7 @@ impl PoolList {
                 .filter_map(|e| EntityName::parse(e).ok())
                 .collect(),
             default_system: default_system.clone(),
-            uuids: Mutex::new(Vec::new()),
+            resolved: Mutex::new(None),
         }
     }
 
@@ -59,18 +67,27 @@ impl PoolList {
         if *system == self.default_system && self.listed.contains(pool) {
             return Ok(true);
         }
-        let wanted = match daos.pool_uuid(system, pool).await {
-            Ok(uuid) => uuid,
-            Err(e) if e.is_not_found() => return Ok(false),
-            Err(e) => return Err(daos_status(format!("looking up pool {pool}"), &e)),
+        // A volume id names its pool by UUID: nothing to look up.
+        let wanted = match pool.uuid() {
+            Some(uuid) => uuid,
+            // Through the cached connection the request's operation will use.
+            None => match daos.pool_uuid(system, pool).await {
+                Ok(uuid) => uuid,
+                Err(e) if e.is_not_found() => return Ok(false),
+                Err(e) => return Err(daos_status(format!("looking up pool {pool}"), &e)),
+            },
         };
-        if self.known_uuids().contains(&wanted) {
+        if self
+            .recent_uuids()
+            .is_some_and(|known| known.contains(&wanted))
+        {
             return Ok(true);
         }
-        // Resolved again on a miss: a label may name a new pool since.
+        // Resolved again on a miss, or when old: a label may name a new pool since.
         let (fresh, failure) = self.resolve(daos).await;
         let found = fresh.contains(&wanted);
-        *self.uuids.lock().unwrap_or_else(PoisonError::into_inner) = fresh;
+        *self.resolved.lock().unwrap_or_else(PoisonError::into_inner) =
+            Some((Instant::now(), fresh));
         match failure {
             // A listed pool that could not be asked about might be this one.
             Some(status) if !found => Err(status),
@@ -104,11 +121,14 @@ impl PoolList {
         )))
     }
 
-    fn known_uuids(&self) -> Vec<Uuid> {
-        self.uuids
+    /// The resolved UUIDs, unless they are older than [`RESOLVED_FOR`].
+    fn recent_uuids(&self) -> Option<Vec<Uuid>> {
+        self.resolved
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < RESOLVED_FOR)
+            .map(|(_, uuids)| uuids.clone())
     }
 
     /// The UUIDs of the listed pools that exist, and the error of one that
@@ -121,7 +141,7 @@ impl PoolList {
                 uuids.push(uuid);
                 continue;
             }
-            match daos.pool_uuid(&self.default_system, pool).await {
+            match daos.pool_uuid_fresh(&self.default_system, pool).await {
                 Ok(uuid) => uuids.push(uuid),
                 Err(e) if e.is_not_found() => {
                     tracing::warn!(%pool, flag = self.flag, "a listed pool does not exist");

@@ -305,13 +305,42 @@ pub async fn clear_dead_dfuse_mount(path: &Path, deadline: Duration) -> io::Resu
     Ok(cleared)
 }
 
+/// The file type bits (`S_IFDIR`, `S_IFLNK`, ...) of `path` itself, from the
+/// kernel's cached attributes: `statx` with AT_STATX_DONT_SYNC never waits
+/// for a FUSE daemon, so it answers for the root of a mount whose dfuse
+/// hangs or is gone (a plain stat would block, or fail with ENOTCONN).
+pub fn cached_file_type(path: &Path) -> io::Result<u32> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+    let mut buf = std::mem::MaybeUninit::<libc::statx>::zeroed();
+    // SAFETY: c_path is a NUL-terminated string that outlives the call, and
+    // buf is writable memory of the size statx(2) fills.
+    let rc = unsafe {
+        libc::statx(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW | libc::AT_STATX_DONT_SYNC,
+            libc::STATX_TYPE,
+            buf.as_mut_ptr(),
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: statx returned 0, so it filled the buffer.
+    let st = unsafe { buf.assume_init() };
+    Ok(u32::from(st.stx_mode) & libc::S_IFMT)
+}
+
 /// Creates `path` as a directory (parents must exist); an existing directory
-/// is fine.
+/// is fine, the root of a dead or hung mount included (whoever mounts there
+/// next clears it first).
 pub fn ensure_dir(path: &Path) -> io::Result<()> {
     match std::fs::create_dir(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            if std::fs::symlink_metadata(path)?.is_dir() {
+            if cached_file_type(path)? == libc::S_IFDIR {
                 Ok(())
             } else {
                 Err(io::Error::new(
@@ -415,7 +444,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_timed_out_statfs_marks_its_path_until_it_returns() {
+    async fn a_statfs_given_up_on_does_not_stay_marked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_path_buf();
         // A zero deadline gives up before the worker can answer; the call then

@@ -245,12 +245,13 @@ impl Cluster {
         }
     }
 
-    /// Stops the CSI process (SIGTERM), adds `extra` to its flags, and starts it again: the
-    /// same deployment with a changed configuration. Mounts are left as they are.
+    /// Stops the CSI process (SIGTERM) and starts it again with `extra` added to its original
+    /// flags (replacing what an earlier call added): the same deployment with a changed
+    /// configuration. Mounts are left as they are.
     pub async fn restart_csi_process_with(&mut self, extra: &[&str]) {
         self.csi_process
             .stop(Signal::SIGTERM, Duration::from_secs(30));
-        self.csi_process.add_args(extra);
+        self.csi_process.set_extra_args(extra);
         self.start_csi_process().await;
     }
 

@@ -45,6 +45,8 @@ pub struct DriverProcess {
     pub name: String,
     binary: PathBuf,
     args: Vec<OsString>,
+    /// How many of `args` the process was spawned with.
+    base_args: usize,
     env: Vec<(String, String)>,
     pub log_path: PathBuf,
     child: Option<Child>,
@@ -62,6 +64,7 @@ impl DriverProcess {
         let mut process = DriverProcess {
             name: name.to_string(),
             binary: binary.to_path_buf(),
+            base_args: args.len(),
             args,
             env,
             log_path: log_path.to_path_buf(),
@@ -72,8 +75,10 @@ impl DriverProcess {
         process
     }
 
-    /// Adds flags for the next start (a restart with a changed configuration).
-    pub fn add_args(&mut self, extra: &[&str]) {
+    /// Sets the flags added to the original ones for the next start (a restart with a
+    /// changed configuration); those of an earlier call are replaced.
+    pub fn set_extra_args(&mut self, extra: &[&str]) {
+        self.args.truncate(self.base_args);
         self.args.extend(extra.iter().map(OsString::from));
     }
 

@@ -40,7 +40,15 @@ impl Kubelet {
     /// The staging path, created the way kubelet creates it before NodeStageVolume.
     pub fn prepare_staging_path(&self, volume_id: &str) -> PathBuf {
         let path = self.staging_path(volume_id);
-        std::fs::create_dir_all(&path).expect("staging directory");
+        if let Err(e) = std::fs::create_dir_all(&path) {
+            // A dead mount (dfuse gone) answers ENOTCONN to the stat that would find the
+            // directory there: it exists, and NodeStageVolume is what replaces the mount.
+            assert!(
+                !crate::mounts::mounts_at(&path).is_empty(),
+                "staging directory {}: {e}",
+                path.display()
+            );
+        }
         path
     }
 

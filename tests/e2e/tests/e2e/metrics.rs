@@ -230,7 +230,12 @@ async fn metrics_count_a_volume_lifecycle() {
         assert!(capacity.available_capacity > 0, "{capacity:?}");
 
         let name = format!("pvc-{}", unique_label("metrics"));
-        let volume = cluster.create_volume(&name, &[]).await.must("CreateVolume");
+        // No attribute caching: once dfuse is killed, nothing about its mount can be asked
+        // of it (the second NodeStageVolume below must not need to).
+        let volume = cluster
+            .create_volume(&name, &[("dfuseCaching", "false")])
+            .await
+            .must("CreateVolume");
         let id = volume.volume_id.clone();
         // A refused call: no name.
         assert_status(

@@ -57,6 +57,15 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
             &denied,
             "NodeStageVolume in a pool outside --allowed-pools",
         );
+        // Staged before the change, but a new pod is a new use.
+        assert_status(
+            cluster
+                .publish(&second, &staging, "pod-denied", false)
+                .await,
+            Code::PermissionDenied,
+            &denied,
+            "NodePublishVolume of a staged volume in a pool outside --allowed-pools",
+        );
         assert_status(
             cluster
                 .controller()
@@ -111,7 +120,7 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
             .await
             .must("DeleteVolume in a pool not allowed");
 
-        // Listed by UUID too: the pool the StorageClass names by label is that pool.
+        // Listed by UUID: the pool the StorageClass names by label is that pool.
         cluster
             .restart_csi_process_with(&["--allowed-pools", &pool_uuid])
             .await;
@@ -123,6 +132,40 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
             .capacity()
             .await
             .must("GetCapacity of a pool allowed by its UUID");
+
+        // Listed by label, as a site usually writes it: volume ids carry the pool's UUID.
+        let label = cluster.pool().to_string();
+        cluster
+            .restart_csi_process_with(&["--allowed-pools", &label])
+            .await;
+        let staged = cluster
+            .stage(&third)
+            .await
+            .must("NodeStageVolume (pool by UUID) in a pool allowed by its label");
+        let target = cluster
+            .publish(&third, &staged, "pod-allowed", false)
+            .await
+            .must("NodePublishVolume in a pool allowed by its label");
+        cluster
+            .controller()
+            .controller_expand_volume(csi::ControllerExpandVolumeRequest {
+                volume_id: third.volume_id.clone(),
+                capacity_range: Some(csi::CapacityRange {
+                    required_bytes: 2 * GIB,
+                    limit_bytes: 0,
+                }),
+                ..Default::default()
+            })
+            .await
+            .must("ControllerExpandVolume in a pool allowed by its label");
+        cluster
+            .unpublish(&third.volume_id, &target)
+            .await
+            .must("unpublish");
+        cluster
+            .unstage(&third.volume_id, &staged)
+            .await
+            .must("unstage");
         for volume in [&second, &third] {
             cluster
                 .delete_volume(&volume.volume_id)
