@@ -9,7 +9,7 @@
 //! snapshot, expand, capacity); removing what exists (delete, unstage,
 //! unpublish) is never blocked by them. Labels are looked up afresh (not
 //! through a cached connection) whenever an answer is missing or older than
-//! [`RESOLVED_FOR`], so a label moved to another pool is followed.
+//! five minutes, so a label moved to another pool is followed.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
