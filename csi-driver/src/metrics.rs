@@ -137,7 +137,9 @@ struct PoolBytes {
     free: u64,
 }
 
-#[derive(Default)]
+/// Everything counted; [`Registry::render`] formats a clone taken under the
+/// lock, so formatting never holds it.
+#[derive(Default, Clone)]
 struct Counters {
     grpc_requests: BTreeMap<(&'static str, &'static str), u64>,
     grpc_latency: BTreeMap<&'static str, Histogram>,
@@ -226,15 +228,7 @@ impl Registry {
 
     /// The text exposition of the recorded families in `families`.
     pub fn render(&self, families: Families, out: &mut String) {
-        let c = self.with(|c| Snapshot {
-            grpc_requests: c.grpc_requests.clone(),
-            grpc_latency: c.grpc_latency.clone(),
-            daos_calls: c.daos_calls.clone(),
-            dfuse_started: c.dfuse_started,
-            dfuse_restarted: c.dfuse_restarted,
-            dfuse_exited: c.dfuse_exited.clone(),
-            pool_bytes: c.pool_bytes.clone(),
-        });
+        let c = self.with(|c| c.clone());
         family(
             out,
             "daos_csi_build_info",
@@ -260,18 +254,7 @@ impl Registry {
     }
 }
 
-/// A copy taken under the lock, so formatting does not hold it.
-struct Snapshot {
-    grpc_requests: BTreeMap<(&'static str, &'static str), u64>,
-    grpc_latency: BTreeMap<&'static str, Histogram>,
-    daos_calls: BTreeMap<(&'static str, &'static str), u64>,
-    dfuse_started: u64,
-    dfuse_restarted: u64,
-    dfuse_exited: BTreeMap<String, u64>,
-    pool_bytes: BTreeMap<(String, String), PoolBytes>,
-}
-
-impl Snapshot {
+impl Counters {
     fn render_grpc(&self, out: &mut String) {
         family(
             out,
