@@ -20,7 +20,7 @@ use crate::containers::{self, Destroyed, VolumeTags};
 use crate::daos_client::DaosClient;
 use crate::errors::{daos_status, io_status};
 use crate::locks::OpLocks;
-use crate::mounter::{MountSpec, MounterClient};
+use crate::mounter::{MountSpec, MountStatus, MounterClient};
 use crate::mountinfo::{MountEntry, MountTable};
 use crate::policy::PoolList;
 use crate::sysmount::{self, PathHealth};
@@ -43,6 +43,13 @@ enum Resolved {
     Path(PathBuf),
     /// The path's parent does not exist, so nothing can be mounted there.
     ParentMissing,
+}
+
+fn not_staged(id: &VolumeId, staging: &Path) -> Status {
+    Status::failed_precondition(format!(
+        "volume {id} is not staged at {} (NodeStageVolume first)",
+        staging.display()
+    ))
 }
 
 /// A staging mount that does not answer: slow, or hung. Retried, never
@@ -265,6 +272,26 @@ impl NodeService {
             .is_dead())
     }
 
+    /// The mounter's record of the dfuse at `staging`, if any; one that
+    /// stages another volume is FAILED_PRECONDITION.
+    async fn staging_record(
+        &self,
+        id: &VolumeId,
+        staging: &Path,
+    ) -> Result<Option<MountStatus>, Status> {
+        let record = self.mounter.status(staging).await?;
+        if let Some(st) = &record
+            && st.spec.volume_id != id.as_str()
+        {
+            return Err(Status::failed_precondition(format!(
+                "{} stages volume {}, not {id}",
+                staging.display(),
+                st.spec.volume_id
+            )));
+        }
+        Ok(record)
+    }
+
     /// Replaces the dead dfuse of a staged volume: kubelet stages a volume
     /// once per node and from then on only publishes it, so without this a
     /// volume whose dfuse died could never be published to a new pod until
@@ -291,25 +318,11 @@ impl NodeService {
         ])?;
         // Look again under the locks: an unstage, or another publish that
         // restaged first, may have changed the staging path since.
-        let not_staged = || {
-            Status::failed_precondition(format!(
-                "volume {id} is not staged at {} (NodeStageVolume first)",
-                staging.display()
-            ))
-        };
+        let not_staged = || not_staged(id, staging);
         let top = Self::top_mount(&Self::mount_table()?, staging)?
             .filter(MountEntry::is_dfuse)
             .ok_or_else(not_staged)?;
-        let record = self.mounter.status(staging).await?;
-        if let Some(st) = &record
-            && st.spec.volume_id != id.as_str()
-        {
-            return Err(Status::failed_precondition(format!(
-                "{} stages volume {}, not {id}",
-                staging.display(),
-                st.spec.volume_id
-            )));
-        }
+        let record = self.staging_record(id, staging).await?;
         match sysmount::probe(staging, self.cfg.stats_timeout).await {
             PathHealth::Disconnected => {}
             PathHealth::Live if record.is_some() => return Ok(top),
@@ -720,28 +733,14 @@ impl Node for NodeService {
             .try_lock(&[&format!("path:{}", target.display())])?;
 
         // The staging path must be a live dfuse mount of this very volume.
-        let not_staged = || {
-            Status::failed_precondition(format!(
-                "volume {id} is not staged at {} (NodeStageVolume first)",
-                staging.display()
-            ))
-        };
+        let not_staged = || not_staged(&id, &staging);
         let table = Self::mount_table()?;
         let mut stage = Self::top_mount(&table, &staging)?
             .filter(MountEntry::is_dfuse)
             .ok_or_else(not_staged)?;
         let mut at_target = Self::top_mount(&table, &target)?;
         drop(table);
-        let staged = self.mounter.status(&staging).await?;
-        if let Some(st) = &staged
-            && st.spec.volume_id != id.as_str()
-        {
-            return Err(Status::failed_precondition(format!(
-                "{} stages volume {}, not {id}",
-                staging.display(),
-                st.spec.volume_id
-            )));
-        }
+        let staged = self.staging_record(&id, &staging).await?;
         match sysmount::probe(&staging, self.cfg.stats_timeout).await {
             // The daemon is gone (never just slow: a slow dfuse still
             // serves the pods bound to it, and replacing it would cut them
