@@ -138,6 +138,17 @@ pub fn is_staging_label(label: &str) -> bool {
     label.starts_with(STAGING_PREFIX)
 }
 
+/// The UUIDs of the containers in `pool` that may be volumes: all but the
+/// half-made ones under a staging label, never answered to anyone.
+pub fn settled_uuids(pool: &Pool) -> Result<Vec<Uuid>, daos::Error> {
+    Ok(pool
+        .list_containers()?
+        .into_iter()
+        .filter(|e| !e.label.as_deref().is_some_and(is_staging_label))
+        .map(|e| e.uuid)
+        .collect())
+}
+
 /// How [`create`] ended.
 #[derive(Debug)]
 pub enum Creation {

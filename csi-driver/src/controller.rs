@@ -394,18 +394,9 @@ impl ControllerService {
         driver: &str,
     ) -> Result<Vec<Found>, daos::Error> {
         let mut out = Vec::new();
-        for entry in pool.list_containers()? {
-            // Half-made volumes: never answered to anyone, not volumes yet.
-            if entry
-                .label
-                .as_deref()
-                .is_some_and(containers::is_staging_label)
-            {
-                continue;
-            }
+        for listed in containers::settled_uuids(pool)? {
             // Containers can vanish between list and open: skip them.
-            let Some((uuid, Some(tags))) = containers::lookup(pool, &entry.uuid.to_string())?
-            else {
+            let Some((uuid, Some(tags))) = containers::lookup(pool, &listed.to_string())? else {
                 continue;
             };
             if tags.created_by != driver || tags.ephemeral {

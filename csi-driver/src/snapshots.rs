@@ -245,20 +245,10 @@ pub fn take(
 /// and those that vanish while we look).
 fn our_volumes(pool: &Pool, driver: &str) -> Result<Vec<Container>, daos::Error> {
     let mut out = Vec::new();
-    for entry in pool.list_containers()? {
-        if entry
-            .label
-            .as_deref()
-            .is_some_and(containers::is_staging_label)
+    for uuid in containers::settled_uuids(pool)? {
+        if let Source::Ours(c) =
+            open_source(pool, &uuid.to_string(), driver, ContainerAccess::ReadOnly)?
         {
-            continue;
-        }
-        if let Source::Ours(c) = open_source(
-            pool,
-            &entry.uuid.to_string(),
-            driver,
-            ContainerAccess::ReadOnly,
-        )? {
             out.push(c);
         }
     }
