@@ -329,10 +329,8 @@ impl NodeService {
             PathHealth::Hung => return Err(staging_hung(id, staging, self.cfg.stats_timeout)),
             _ => return Err(not_staged()),
         }
-        // A new dfuse is a new stage: the pool must still be allowed.
-        self.allowed_pools
-            .check(&self.daos, &id.system, &id.pool, true)
-            .await?;
+        // (The pool's --allowed-pools check was NodePublishVolume's, the
+        // only caller.)
         let spec = match record {
             Some(st) => st.spec,
             None => from_request()?,
