@@ -42,16 +42,6 @@ impl MountEntry {
     }
 }
 
-/// Reads and parses this process's whole mount table.
-pub fn read() -> io::Result<Vec<MountEntry>> {
-    MountTable::read()?.all()
-}
-
-/// The top-most mount at `path` (the last one listed: later mounts stack on top).
-pub fn mount_at<'a>(entries: &'a [MountEntry], path: &Path) -> Option<&'a MountEntry> {
-    entries.iter().rev().find(|e| e.mount_point == path)
-}
-
 /// Reads the table and returns the top-most mount at `path`.
 pub fn lookup(path: &Path) -> io::Result<Option<MountEntry>> {
     MountTable::read()?.top_at(path)
@@ -81,11 +71,6 @@ impl MountTable {
 
     pub fn from_text(text: String) -> MountTable {
         MountTable { text }
-    }
-
-    /// Every mount, parsed.
-    pub fn all(&self) -> io::Result<Vec<MountEntry>> {
-        parse(&self.text).map_err(invalid_data)
     }
 
     /// The mounts at `path`, bottom first (the last one is visible).
@@ -280,15 +265,16 @@ mod tests {
 
     #[test]
     fn top_most_mount_wins() {
-        let entries = parse(SAMPLE).unwrap();
-        let top = mount_at(&entries, Path::new("/mnt/stack")).unwrap();
+        let table = MountTable::from_text(SAMPLE.to_string());
+        let top = table.top_at(Path::new("/mnt/stack")).unwrap().unwrap();
         assert_eq!(top.mount_id, 40);
-        assert!(mount_at(&entries, Path::new("/mnt/none")).is_none());
+        assert!(table.top_at(Path::new("/mnt/none")).unwrap().is_none());
     }
 
     #[test]
     fn a_table_parses_only_what_is_asked() {
-        let table = MountTable::from_text(format!("{SAMPLE}garbage line that does not parse\n"));
+        let text = format!("{SAMPLE}garbage line that does not parse\n");
+        let table = MountTable::from_text(text.clone());
         let stack = table.mounts_at(Path::new("/mnt/stack")).unwrap();
         assert_eq!(
             stack.iter().map(|m| m.mount_id).collect::<Vec<_>>(),
@@ -339,7 +325,7 @@ mod tests {
         assert_eq!(tree, [36, 37]);
         assert_eq!(table.on_device("0:50").unwrap().len(), 1);
         // The whole table does include the bad line, and says so.
-        assert!(table.all().is_err());
+        assert!(parse(&text).is_err());
     }
 
     #[test]
@@ -360,7 +346,7 @@ mod tests {
 
     #[test]
     fn reads_this_process_table() {
-        let entries = read().unwrap();
-        assert!(mount_at(&entries, Path::new("/")).is_some());
+        let table = MountTable::read().unwrap();
+        assert!(table.top_at(Path::new("/")).unwrap().is_some());
     }
 }
