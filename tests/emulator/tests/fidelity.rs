@@ -5,10 +5,10 @@
 mod common;
 
 use std::ffi::{CString, c_char, c_void};
-use std::ptr::{null, null_mut};
+use std::ptr::null_mut;
 use std::sync::OnceLock;
 
-use common::Emu;
+use common::{Emu, c, label};
 use daos_emulator::capi::*;
 use daos_emulator::ffi::*;
 
@@ -42,35 +42,9 @@ fn sys() -> &'static Emu {
     })
 }
 
-fn c(s: &str) -> CString {
-    CString::new(s).unwrap()
-}
-
-fn label(prefix: &str) -> String {
-    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    )
-}
-
 fn connect(pool: &str) -> daos_handle_t {
     sys();
-    let mut poh = daos_handle_t::default();
-    // SAFETY: valid arguments; blocking call.
-    let rc = unsafe {
-        daos_pool_connect2(
-            c(pool).as_ptr(),
-            null(),
-            DAOS_PC_RW,
-            &mut poh,
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "connect {pool}");
-    poh
+    common::pool_connect(pool)
 }
 
 fn create(poh: daos_handle_t, l: &str) {

@@ -155,3 +155,37 @@ pub fn can_mount() -> bool {
     eprintln!("SKIP: FUSE mount tests need root and /dev/fuse (root={root}, /dev/fuse={fuse})");
     false
 }
+
+/// A C string for the C API (test strings never hold a NUL).
+pub fn c(s: &str) -> std::ffi::CString {
+    std::ffi::CString::new(s).expect("no NUL in a test string")
+}
+
+/// A label unique in this process: `prefix-<pid>-<n>`.
+pub fn label(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )
+}
+
+/// A read-write connection to `pool`, through the C API (libdaos initialised
+/// by the caller); panics when it fails.
+pub fn pool_connect(pool: &str) -> daos_emulator::ffi::daos_handle_t {
+    let mut poh = daos_emulator::ffi::daos_handle_t::default();
+    // SAFETY: valid arguments; blocking call.
+    let rc = unsafe {
+        daos_emulator::capi::daos_pool_connect2(
+            c(pool).as_ptr(),
+            std::ptr::null(),
+            daos_emulator::ffi::DAOS_PC_RW,
+            &mut poh,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "connect {pool}");
+    poh
+}
