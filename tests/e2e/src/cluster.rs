@@ -288,6 +288,25 @@ impl Cluster {
             .expect("CreateVolumeResponse carries a volume"))
     }
 
+    /// Containers in the test's pool, from `dmg pool query --json` (emulator only).
+    pub fn container_count(&self) -> u64 {
+        let out = self.daos.dmg(&[
+            "pool".into(),
+            "query".into(),
+            "-j".into(),
+            self.pool().into(),
+        ]);
+        let at = out
+            .find("\"containers\":")
+            .unwrap_or_else(|| panic!("no container count in {out}"));
+        out[at + "\"containers\":".len()..]
+            .trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("bad container count in {out}"))
+    }
+
     /// GetCapacity as external-provisioner asks it for the test StorageClass.
     pub async fn capacity(&self) -> Result<csi::GetCapacityResponse, Status> {
         self.controller()

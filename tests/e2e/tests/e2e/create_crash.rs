@@ -40,25 +40,6 @@ async fn inject(
     tokio::time::sleep(Duration::from_millis(400)).await;
 }
 
-/// Containers in the test's pool, from `dmg pool query --json`.
-fn container_count(cluster: &Cluster) -> u64 {
-    let out = cluster.daos.dmg(&[
-        "pool".into(),
-        "query".into(),
-        "-j".into(),
-        cluster.pool().into(),
-    ]);
-    let at = out
-        .find("\"containers\":")
-        .unwrap_or_else(|| panic!("no container count in {out}"));
-    out[at + "\"containers\":".len()..]
-        .trim_start()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("bad container count in {out}"))
-}
-
 /// Asserts that no container has `label`: a destroy of it must fail with DER_NONEXIST (used
 /// only where its absence is the point, since it would destroy one that exists).
 fn assert_label_gone(cluster: &Cluster, label: &str) {
@@ -86,7 +67,7 @@ async fn create_and_check(cluster: &Cluster, name: &str) -> csi::Volume {
         .await
         .must("CreateVolume retry");
     parse_volume_id(&volume.volume_id);
-    assert_eq!(container_count(cluster), 1, "exactly one container");
+    assert_eq!(cluster.container_count(), 1, "exactly one container");
     cluster
         .assert_volumes_listed(&[&volume.volume_id], "after the retry")
         .await;
@@ -95,7 +76,7 @@ async fn create_and_check(cluster: &Cluster, name: &str) -> csi::Volume {
         .await
         .must("CreateVolume again");
     assert_eq!(again.volume_id, volume.volume_id, "same volume on a repeat");
-    assert_eq!(container_count(cluster), 1);
+    assert_eq!(cluster.container_count(), 1);
     assert_eq!(
         volume.volume_context.get("container").map(String::as_str),
         Some(name),
@@ -136,7 +117,7 @@ async fn failed_tagging_leaves_nothing_and_a_retry_succeeds() {
             "CreateVolume while tagging fails",
         );
         assert_eq!(
-            container_count(&cluster),
+            cluster.container_count(),
             0,
             "the untagged container is removed"
         );
@@ -150,7 +131,7 @@ async fn failed_tagging_leaves_nothing_and_a_retry_succeeds() {
             &[],
             "CreateVolume while tagging and destroy fail",
         );
-        assert_eq!(container_count(&cluster), 1, "the leftover");
+        assert_eq!(cluster.container_count(), 1, "the leftover");
         cluster
             .assert_volumes_not_listed(&[], "a leftover is no volume")
             .await;
@@ -192,7 +173,7 @@ async fn failed_rename_is_finished_by_the_retry() {
             "CreateVolume whose rename fails",
         );
         // A complete, tagged container is left at the staging label: not yet a volume.
-        assert_eq!(container_count(&cluster), 1);
+        assert_eq!(cluster.container_count(), 1);
         cluster
             .assert_volumes_not_listed(&[], "a staged container is no volume")
             .await;
@@ -223,7 +204,7 @@ async fn failed_rename_is_finished_by_the_retry() {
             &[],
             "CreateVolume whose rename fails",
         );
-        assert_eq!(container_count(&cluster), 1);
+        assert_eq!(cluster.container_count(), 1);
         create_and_check(&cluster, &other).await;
         assert_label_gone(&cluster, &staging_label(&other));
     })
@@ -254,7 +235,7 @@ async fn controller_killed_while_creating_then_retry_makes_one_volume() {
             let request = create_request(&name, cluster.storage_class(&[]));
             let first = tokio::spawn(async move { controller.create_volume(request).await });
             let staged =
-                eventually(Duration::from_secs(20), || container_count(&cluster) == 1).await;
+                eventually(Duration::from_secs(20), || cluster.container_count() == 1).await;
             assert!(staged, "the first attempt never created its container");
             // Give it time to tag and enter the rename.
             tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -264,7 +245,7 @@ async fn controller_killed_while_creating_then_retry_makes_one_volume() {
                 answer.is_err(),
                 "the killed controller cannot have answered: {answer:?}"
             );
-            assert_eq!(container_count(&cluster), 1, "the leftover");
+            assert_eq!(cluster.container_count(), 1, "the leftover");
 
             clear_faults(&cluster).await;
             cluster.start_csi_process().await;
@@ -294,7 +275,7 @@ async fn empty_untagged_staging_container_is_replaced() {
         let staging = staging_label(&name);
         cluster.create_foreign_container(&staging);
         if cluster.daos.is_emulated() {
-            assert_eq!(container_count(&cluster), 1);
+            assert_eq!(cluster.container_count(), 1);
             create_and_check(&cluster, &name).await;
             assert_label_gone(&cluster, &staging);
             assert!(
@@ -357,7 +338,7 @@ async fn staging_container_with_data_is_never_destroyed() {
             cluster.unpublish(&handle, &target).await.must("unpublish");
             cluster.unstage(&handle, &path).await.must("unstage");
             if cluster.daos.is_emulated() {
-                assert_eq!(container_count(&cluster), 1);
+                assert_eq!(cluster.container_count(), 1);
             }
         },
     )

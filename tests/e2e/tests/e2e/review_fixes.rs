@@ -14,25 +14,6 @@ use std::time::Duration;
 
 const POD_UID: &str = "0d5c7e1a-2b3f-4c5d-8e9f-a0b1c2d3e4f5";
 
-/// Containers in the test's pool, from `dmg pool query --json`.
-fn container_count(cluster: &Cluster) -> u64 {
-    let out = cluster.daos.dmg(&[
-        "pool".into(),
-        "query".into(),
-        "-j".into(),
-        cluster.pool().into(),
-    ]);
-    let at = out
-        .find("\"containers\":")
-        .unwrap_or_else(|| panic!("no container count in {out}"));
-    out[at + "\"containers\":".len()..]
-        .trim_start()
-        .split(|c: char| !c.is_ascii_digit())
-        .next()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("bad container count in {out}"))
-}
-
 /// The UUID of pool `label`, from `dmg pool query --json`.
 fn pool_uuid(cluster: &Cluster, label: &str) -> String {
     let out = cluster
@@ -92,7 +73,7 @@ async fn agent_stopped_case(graceful: bool) {
         .create_volume(&format!("pvc-{}", unique_label("keep")), &[])
         .await
         .must("CreateVolume with the agent up");
-    assert_eq!(container_count(&cluster), 1);
+    assert_eq!(cluster.container_count(), 1);
 
     cluster.daos.stop_agent(graceful);
     let deleted = cluster.delete_volume(&volume.volume_id).await;
@@ -130,7 +111,7 @@ async fn agent_stopped_case(graceful: bool) {
     start_agent_and_wait(&cluster).await;
     let expected = usize::from(!deleted_while_down) + usize::from(created_while_down.is_some());
     assert_eq!(
-        container_count(&cluster) as usize,
+        cluster.container_count() as usize,
         expected,
         "containers after the agent came back ({how}; deleted while down: {deleted_while_down})"
     );
@@ -139,7 +120,7 @@ async fn agent_stopped_case(graceful: bool) {
         delete_with_retries(&cluster, &created.volume_id).await;
     }
     assert_eq!(
-        container_count(&cluster),
+        cluster.container_count(),
         0,
         "DeleteVolume answered OK: the container must really be gone"
     );
@@ -256,7 +237,7 @@ async fn inline_volume_by_pool_uuid_and_not_deletable_by_delete_volume() {
             "NodePublishVolume (inline, poolid=<uuid of an allowed label>)",
         );
         std::fs::write(target.join("f"), b"inline").expect("write to the inline volume");
-        assert_eq!(container_count(&cluster), 1);
+        assert_eq!(cluster.container_count(), 1);
 
         // DeleteVolume naming the inline container must not destroy it.
         let container = dfuse_serving(&cluster, &target)
@@ -271,7 +252,7 @@ async fn inline_volume_by_pool_uuid_and_not_deletable_by_delete_volume() {
             "DeleteVolume of an inline volume's container",
         );
         assert_eq!(
-            container_count(&cluster),
+            cluster.container_count(),
             1,
             "the inline container survives"
         );
@@ -286,7 +267,7 @@ async fn inline_volume_by_pool_uuid_and_not_deletable_by_delete_volume() {
             .must("NodeUnpublishVolume (inline)");
         assert!(!is_mounted(&target));
         assert!(
-            eventually(Duration::from_secs(10), || container_count(&cluster) == 0).await,
+            eventually(Duration::from_secs(10), || cluster.container_count() == 0).await,
             "the inline container goes with the pod"
         );
     })
@@ -317,7 +298,7 @@ async fn staging_container_without_superblock_is_replaced() {
             .await;
             let name = format!("pvc-{}", unique_label("nosb"));
             cluster.create_foreign_container(&staging_label(&name));
-            assert_eq!(container_count(&cluster), 1);
+            assert_eq!(cluster.container_count(), 1);
             // The blank check's dfs_mount finds no superblock (libdfs: ENOENT).
             assert!(
                 cluster
@@ -330,7 +311,7 @@ async fn staging_container_without_superblock_is_replaced() {
                 .await
                 .must("CreateVolume over a staging container without a superblock");
             cluster.daos.clear_faults();
-            assert_eq!(container_count(&cluster), 1, "the leftover was replaced");
+            assert_eq!(cluster.container_count(), 1, "the leftover was replaced");
             cluster
                 .assert_volumes_listed(&[&volume.volume_id], "after CreateVolume")
                 .await;
