@@ -288,6 +288,19 @@ impl Cluster {
             .expect("CreateVolumeResponse carries a volume"))
     }
 
+    /// The dfuse serving `target`: the one whose command line names it, else this test's only
+    /// dfuse.
+    pub fn dfuse_serving(&self, target: &Path) -> Option<ProcessInfo> {
+        let by_target = procs::dfuse_mentioning(&target.display().to_string());
+        if let [only] = by_target.as_slice() {
+            return Some(only.clone());
+        }
+        match self.my_dfuse_processes().as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        }
+    }
+
     /// Containers in the test's pool, from `dmg pool query --json` (emulator only).
     pub fn container_count(&self) -> u64 {
         let out = self.daos.dmg(&[

@@ -88,6 +88,22 @@ pub fn delete_request(volume_id: &str) -> DeleteVolumeRequest {
     }
 }
 
+/// NodePublishVolume as kubelet sends it for a CSI inline volume: no staging path.
+pub fn inline_publish_request(
+    volume_id: &str,
+    target: &Path,
+    context: HashMap<String, String>,
+) -> NodePublishVolumeRequest {
+    NodePublishVolumeRequest {
+        volume_id: volume_id.to_string(),
+        target_path: target.display().to_string(),
+        volume_capability: Some(mount_capability(Mode::SingleNodeWriter)),
+        readonly: false,
+        volume_context: context,
+        ..Default::default()
+    }
+}
+
 pub fn stage_request(volume: &Volume, staging: &Path) -> NodeStageVolumeRequest {
     NodeStageVolumeRequest {
         volume_id: volume.volume_id.clone(),

@@ -1,13 +1,10 @@
 //! CSI ephemeral inline volumes in the first DAOS driver's form (`poolid`, `uid`).
 
-use daos_csi_e2e::csi::volume_capability::access_mode::Mode;
 use daos_csi_e2e::data::{sha256_file, write_pattern_file};
-use daos_csi_e2e::procs::ProcessInfo;
 use daos_csi_e2e::*;
 use daos_test_harness::unique_label;
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::Duration;
 
 const POD_UID: &str = "6b3f0c8e-5a7d-4f7e-9d1c-0e2a9b8c7d61";
@@ -24,33 +21,6 @@ fn inline_context(pool: &str, uid: &str) -> HashMap<String, String> {
     ])
 }
 
-/// NodePublishVolume as kubelet sends it for an inline volume: no staging path.
-fn inline_publish(
-    volume_id: &str,
-    target: &Path,
-    context: HashMap<String, String>,
-) -> csi::NodePublishVolumeRequest {
-    csi::NodePublishVolumeRequest {
-        volume_id: volume_id.to_string(),
-        target_path: target.display().to_string(),
-        volume_capability: Some(mount_capability(Mode::SingleNodeWriter)),
-        readonly: false,
-        volume_context: context,
-        ..Default::default()
-    }
-}
-
-fn dfuse_serving(cluster: &Cluster, target: &Path) -> Option<ProcessInfo> {
-    let by_target = daos_csi_e2e::procs::dfuse_mentioning(&target.display().to_string());
-    if let [only] = by_target.as_slice() {
-        return Some(only.clone());
-    }
-    match cluster.my_dfuse_processes().as_slice() {
-        [only] => Some(only.clone()),
-        _ => None,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ephemeral_volume_lives_and_dies_with_the_pod() {
     if !privileged_or_skip("ephemeral_volume_lives_and_dies_with_the_pod") {
@@ -64,7 +34,8 @@ async fn ephemeral_volume_lives_and_dies_with_the_pod() {
         .await;
         let volume_id = format!("csi-{}", sha256_hex(unique_label("inline").as_bytes()));
         let target = cluster.kubelet.prepare_target_path(POD_UID, "scratch");
-        let request = inline_publish(&volume_id, &target, inline_context(cluster.pool(), "1234"));
+        let request =
+            inline_publish_request(&volume_id, &target, inline_context(cluster.pool(), "1234"));
 
         ok(
             cluster.node().node_publish_volume(request.clone()).await,
@@ -79,7 +50,9 @@ async fn ephemeral_volume_lives_and_dies_with_the_pod() {
         let written = write_pattern_file(&file, 7, 1 << 20).expect("writing to the inline volume");
         assert_eq!(sha256_file(&file).expect("reading it back").0, written);
 
-        let dfuse = dfuse_serving(&cluster, &target).expect("a dfuse serves the inline volume");
+        let dfuse = cluster
+            .dfuse_serving(&target)
+            .expect("a dfuse serves the inline volume");
         let container = dfuse
             .dfuse_command()
             .container
@@ -158,7 +131,7 @@ async fn ephemeral_volume_in_a_pool_not_allowed_is_refused() {
         let target = cluster.kubelet.prepare_target_path(POD_UID, "refused");
         let answer = cluster
             .node()
-            .node_publish_volume(inline_publish(
+            .node_publish_volume(inline_publish_request(
                 &volume_id,
                 &target,
                 inline_context(&other, "0"),
@@ -190,7 +163,7 @@ async fn ephemeral_volume_in_a_pool_not_allowed_is_refused() {
         let no_annotation = {
             let mut ctx = inline_context(cluster.pool(), "0");
             ctx.remove(EPHEMERAL_KEY);
-            inline_publish(&volume_id, &target, ctx)
+            inline_publish_request(&volume_id, &target, ctx)
         };
         let answer = cluster.node().node_publish_volume(no_annotation).await;
         assert!(

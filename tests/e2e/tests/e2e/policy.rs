@@ -2,7 +2,6 @@
 //! UUID. Every new use of another pool is refused with PERMISSION_DENIED naming the flag;
 //! removing what exists never is.
 
-use daos_csi_e2e::csi::volume_capability::access_mode::Mode;
 use daos_csi_e2e::*;
 use daos_test_harness::unique_label;
 use std::time::Duration;
@@ -97,13 +96,11 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
         );
         // Inline volumes need both lists: --ephemeral-pools has the pool, --allowed-pools not.
         let target = cluster.target_for("inline-denied", "pod-inline");
-        let inline = csi::NodePublishVolumeRequest {
-            volume_id: "csi-inline-denied".into(),
-            target_path: target.display().to_string(),
-            volume_capability: Some(mount_capability(Mode::SingleNodeWriter)),
-            volume_context: params(&[(EPHEMERAL_KEY, "true"), ("poolid", cluster.pool())]),
-            ..Default::default()
-        };
+        let inline = inline_publish_request(
+            "csi-inline-denied",
+            &target,
+            params(&[(EPHEMERAL_KEY, "true"), ("poolid", cluster.pool())]),
+        );
         assert_status(
             cluster.node().node_publish_volume(inline).await,
             Code::PermissionDenied,

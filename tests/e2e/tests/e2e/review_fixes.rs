@@ -3,13 +3,10 @@
 //! leaves inline containers alone, a staging container without a DFS superblock is blank, and
 //! unpublish leaves a dfuse mount that is not the driver's alone.
 
-use daos_csi_e2e::csi::volume_capability::access_mode::Mode;
 use daos_csi_e2e::kubelet::DRIVER_NAME;
-use daos_csi_e2e::procs::ProcessInfo;
 use daos_csi_e2e::*;
 use daos_test_harness::unique_label;
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
 const POD_UID: &str = "0d5c7e1a-2b3f-4c5d-8e9f-a0b1c2d3e4f5";
@@ -161,32 +158,6 @@ fn inline_context(pool_uuid: &str) -> HashMap<String, String> {
     ])
 }
 
-fn inline_publish(
-    volume_id: &str,
-    target: &Path,
-    context: HashMap<String, String>,
-) -> csi::NodePublishVolumeRequest {
-    csi::NodePublishVolumeRequest {
-        volume_id: volume_id.to_string(),
-        target_path: target.display().to_string(),
-        volume_capability: Some(mount_capability(Mode::SingleNodeWriter)),
-        readonly: false,
-        volume_context: context,
-        ..Default::default()
-    }
-}
-
-fn dfuse_serving(cluster: &Cluster, target: &Path) -> ProcessInfo {
-    let by_target = daos_csi_e2e::procs::dfuse_mentioning(&target.display().to_string());
-    if let [only] = by_target.as_slice() {
-        return only.clone();
-    }
-    match cluster.my_dfuse_processes().as_slice() {
-        [only] => only.clone(),
-        other => panic!("expected one dfuse for {}: {other:?}", target.display()),
-    }
-}
-
 /// `--ephemeral-pools` names the pool by label; a pod names it by UUID (`poolid`, as the
 /// first DAOS driver's pods do). Same pool: allowed. Another pool's UUID: refused. And the
 /// inline volume's container is not DeleteVolume's to destroy.
@@ -214,7 +185,7 @@ async fn inline_volume_by_pool_uuid_and_not_deletable_by_delete_volume() {
         assert_status(
             cluster
                 .node()
-                .node_publish_volume(inline_publish(
+                .node_publish_volume(inline_publish_request(
                     &refused_id,
                     &refused_target,
                     inline_context(&other),
@@ -232,7 +203,11 @@ async fn inline_volume_by_pool_uuid_and_not_deletable_by_delete_volume() {
         ok(
             cluster
                 .node()
-                .node_publish_volume(inline_publish(&volume_id, &target, inline_context(&tank)))
+                .node_publish_volume(inline_publish_request(
+                    &volume_id,
+                    &target,
+                    inline_context(&tank),
+                ))
                 .await,
             "NodePublishVolume (inline, poolid=<uuid of an allowed label>)",
         );
@@ -240,7 +215,9 @@ async fn inline_volume_by_pool_uuid_and_not_deletable_by_delete_volume() {
         assert_eq!(cluster.container_count(), 1);
 
         // DeleteVolume naming the inline container must not destroy it.
-        let container = dfuse_serving(&cluster, &target)
+        let container = cluster
+            .dfuse_serving(&target)
+            .unwrap_or_else(|| panic!("expected one dfuse for {}", target.display()))
             .dfuse_command()
             .container
             .expect("container on dfuse's command line");
