@@ -18,11 +18,26 @@
 //! early abandons the result, never the memory, and the operation still runs to completion
 //! inside DAOS (the same discipline rust-rdkafka uses for librdkafka's callbacks).
 //!
+//! # Dropped futures
+//!
+//! Dropping an [`OpFuture`] (or a task awaiting one) does not stop the operation: DAOS has no
+//! way to cancel it. It still runs to completion, its side effects (a created container, a
+//! written attribute) still happen, and every buffer, string and handle clone it was given
+//! stays alive until then; only its result is thrown away. To stop caring about a slow
+//! operation, drop its future; to know it is over, await it (or [`EventQueue::close`]).
+//!
 //! # Shutdown
 //!
-//! Dropping the [`EventQueue`] stops the poller only after every operation submitted to it has
-//! completed, then destroys the DAOS event queue. Drop therefore blocks for as long as the
-//! slowest in-flight operation.
+//! Dropping the last handle on an [`EventQueue`] never blocks: it tells the poller to finish
+//! and returns. The poller keeps polling until every operation already submitted has
+//! completed, then destroys the DAOS event queue and exits; libdaos stays initialised until
+//! then. That makes a drop safe on an async runtime's worker thread.
+//!
+//! To *wait* for that point (before a process exits, or to see the result of
+//! `daos_eq_destroy`), await [`EventQueue::close`]: from then on the queue refuses new work
+//! with `DER_SHUTDOWN`, and the returned future resolves once the in-flight operations are
+//! done and the queue is destroyed. It waits on a channel, not on a thread, so other tasks keep
+//! running meanwhile. [`EventQueue::close_blocking`] is the same for synchronous code.
 //!
 //! ```no_run
 //! # async fn demo() -> daos::Result<()> {
@@ -42,7 +57,6 @@ use std::pin::Pin;
 use std::ptr::{addr_of_mut, null_mut};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 use futures_channel::oneshot;
@@ -129,7 +143,10 @@ unsafe fn complete<O: Operation>(header: *mut Header, rc: i32) {
 struct Shared {
     eqh: daos_sys::daos_handle_t,
     state: Mutex<PollerState>,
+    /// Wakes the poller: new work, or shutdown.
     wake: Condvar,
+    /// Wakes [`EventQueue::close_blocking`] once the queue is destroyed.
+    destroyed: Condvar,
     /// Keeps libdaos initialised until the queue is destroyed.
     daos: Arc<Daos>,
 }
@@ -140,8 +157,15 @@ struct PollerState {
     in_flight: usize,
     /// The owner asked the poller to stop once `in_flight` reaches 0.
     shutdown: bool,
+    /// [`EventQueue::close`] was called: new operations are refused, even the next step of a
+    /// multi-step future.
+    closed: bool,
     /// The poller is gone and the queue destroyed: nothing may be submitted any more.
     exited: bool,
+    /// What `daos_eq_destroy` returned, once the poller has run it.
+    destroyed: Option<Result<()>>,
+    /// Callers of [`EventQueue::close`] waiting for `destroyed`.
+    close_waiters: Vec<oneshot::Sender<Result<()>>>,
 }
 
 /// A cloneable handle used by multi-step futures to submit their next step.
@@ -154,9 +178,9 @@ impl Submitter {
         let shared = &self.0;
         {
             let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
-            if state.exited {
+            if state.exited || state.closed {
                 return OpFuture::ready(Err(Error::from_der("daos_event_init", Der::Shutdown)
-                    .with_context("the event queue was dropped")));
+                    .with_context("the event queue is closed")));
             }
             state.in_flight += 1;
         }
@@ -227,7 +251,6 @@ fn unsafe_zeroed_event() -> daos_sys::daos_event_t {
 /// See the [module documentation](self) for the ownership rules and shutdown.
 pub struct EventQueue {
     submitter: Submitter,
-    poller: Option<JoinHandle<()>>,
 }
 
 impl EventQueue {
@@ -242,10 +265,14 @@ impl EventQueue {
             eqh,
             state: Mutex::new(PollerState::default()),
             wake: Condvar::new(),
+            destroyed: Condvar::new(),
             daos: Arc::clone(daos),
         });
         let for_poller = Arc::clone(&shared);
-        let poller = std::thread::Builder::new()
+        // Detached: the poller owns an Arc of everything it needs and exits on its own once
+        // the queue is shut down and drained; joining it in Drop would block the dropping
+        // thread (maybe a runtime worker) for as long as the slowest operation.
+        std::thread::Builder::new()
             .name("daos-eq-poller".into())
             .spawn(move || poll_until_drained(&for_poller))
             .map_err(|e| {
@@ -256,7 +283,6 @@ impl EventQueue {
             })?;
         Ok(Arc::new(EventQueue {
             submitter: Submitter(shared),
-            poller: Some(poller),
         }))
     }
 
@@ -270,6 +296,58 @@ impl EventQueue {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .in_flight
+    }
+
+    /// Stops taking new operations and resolves once every operation already submitted has
+    /// completed and the DAOS event queue is destroyed, with the result of
+    /// `daos_eq_destroy`.
+    ///
+    /// Does not block: the returned future waits on a channel the poller thread answers, so
+    /// it may be awaited on any runtime, including a current-thread one, while other tasks
+    /// run. From the call on, submitting to this queue (through any clone) fails with
+    /// `DER_SHUTDOWN`, including the later steps of a multi-step operation such as
+    /// [`Pool::list_containers_async`](crate::Pool::list_containers_async). Calling it again
+    /// (or after the poller is gone) gives the same result.
+    ///
+    /// ```no_run
+    /// # async fn demo(pool: daos::Pool) -> daos::Result<()> {
+    /// let daos = daos::Daos::init()?;
+    /// let eq = daos::EventQueue::new(&daos)?;
+    /// let pending = pool.create_container_async(&eq, "scratch", &daos::Properties::new());
+    /// drop(pending); // the container is still created
+    /// eq.close().await?; // ... and now it has been
+    /// # Ok(()) }
+    /// ```
+    pub fn close(&self) -> OpFuture<()> {
+        let shared = &self.submitter.0;
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut state = shared.lock();
+            if let Some(result) = &state.destroyed {
+                return OpFuture::ready(result.clone());
+            }
+            state.close_waiters.push(tx);
+        }
+        shared.request_shutdown(true);
+        OpFuture::waiting(rx)
+    }
+
+    /// [`EventQueue::close`] for synchronous code: blocks the calling thread until the
+    /// in-flight operations are done and the queue is destroyed. Do not call it on an async
+    /// runtime's worker thread; await [`EventQueue::close`] there.
+    pub fn close_blocking(&self) -> Result<()> {
+        let shared = &self.submitter.0;
+        shared.request_shutdown(true);
+        let mut state = shared.lock();
+        loop {
+            if let Some(result) = &state.destroyed {
+                return result.clone();
+            }
+            state = shared
+                .destroyed
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
     }
 
     pub(crate) fn submit<O: Operation>(&self, op: O) -> OpFuture<O::Output> {
@@ -295,22 +373,39 @@ impl std::fmt::Debug for EventQueue {
 }
 
 impl Drop for EventQueue {
+    /// Hands the queue to its poller, which destroys it once the in-flight operations are
+    /// done; returns at once (see the [module documentation](self)).
     fn drop(&mut self) {
+        self.submitter.0.request_shutdown(false);
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PollerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the poller to exit once drained; `close` also refuses further submissions.
+    fn request_shutdown(&self, close: bool) {
         {
-            let mut state = self
-                .submitter
-                .0
-                .state
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
+            let mut state = self.lock();
             state.shutdown = true;
+            state.closed |= close;
         }
-        self.submitter.0.wake.notify_all();
-        if let Some(poller) = self.poller.take() {
-            // Joining from the poller itself would deadlock; it exits on its own then.
-            if poller.thread().id() != std::thread::current().id() && poller.join().is_err() {
-                tracing::error!("the DAOS event queue poller panicked");
-            }
+        self.wake.notify_all();
+    }
+
+    /// Records the outcome of `daos_eq_destroy` and tells every waiting `close`.
+    fn report_destroyed(&self, result: Result<()>) {
+        let waiters = {
+            let mut state = self.lock();
+            state.destroyed = Some(result.clone());
+            std::mem::take(&mut state.close_waiters)
+        };
+        self.destroyed.notify_all();
+        for waiter in waiters {
+            // A caller that stopped waiting does not need the answer.
+            let _ = waiter.send(result.clone());
         }
     }
 }
@@ -326,7 +421,7 @@ fn poll_until_drained(shared: &Shared) {
                 if state.shutdown {
                     state.exited = true;
                     drop(state);
-                    destroy_queue(shared.eqh);
+                    shared.report_destroyed(destroy_queue(shared.eqh));
                     return;
                 }
                 state = shared.wake.wait(state).unwrap_or_else(|e| e.into_inner());
@@ -368,12 +463,14 @@ fn poll_until_drained(shared: &Shared) {
     }
 }
 
-fn destroy_queue(eqh: daos_sys::daos_handle_t) {
+fn destroy_queue(eqh: daos_sys::daos_handle_t) -> Result<()> {
     // SAFETY: all events were polled out and finalised; nobody can submit any more.
     let rc = unsafe { daos_sys::daos_eq_destroy(eqh, 0) };
-    if rc != 0 {
-        tracing::warn!(error = %Error::from_rc("daos_eq_destroy", rc), "destroying the DAOS event queue");
+    let result = check_rc("daos_eq_destroy", rc);
+    if let Err(error) = &result {
+        tracing::warn!(%error, "destroying the DAOS event queue");
     }
+    result
 }
 
 /// The result of an operation submitted to an [`EventQueue`].

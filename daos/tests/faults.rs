@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -163,27 +164,124 @@ fn dropped_future_completes_inside_daos_and_frees_its_operation() {
         .expect("the completed operation released its pool clone");
 }
 
+/// Lists the pool until every label shows up (the operations creating them were abandoned),
+/// then destroys them.
+fn await_created_then_destroy(pool: &Pool, labels: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let listed = pool.list_containers().unwrap();
+        let missing: Vec<_> = labels
+            .iter()
+            .filter(|l| {
+                !listed
+                    .iter()
+                    .any(|e| e.label.as_deref() == Some(l.as_str()))
+            })
+            .collect();
+        if missing.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never created: {missing:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    for l in labels {
+        pool.destroy_container(l, false).unwrap();
+    }
+}
+
+/// Counts 10 ms ticks until `stop` is set: proof that the runtime thread was free meanwhile.
+fn ticker(stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u32> {
+    tokio::spawn(async move {
+        let mut ticks = 0;
+        while !stop.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            ticks += 1;
+        }
+        ticks
+    })
+}
+
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap()
+}
+
 #[test]
-fn dropping_the_queue_drains_in_flight_operations() {
+fn dropping_a_busy_queue_does_not_stall_a_current_thread_runtime() {
     let _serial = fault_lock();
     let (sys, daos) = daos();
-    let eq = EventQueue::new(&daos).unwrap();
     let pool = pool();
     let labels: Vec<String> = (0..5).map(|_| unique_label("drain")).collect();
     let Some(_fault) = inject(sys, "daos_cont_create_with_label", None, None, Some(700)) else {
         return;
     };
-    let futures: Vec<_> = labels
-        .iter()
-        .map(|l| pool.create_container_async(&eq, l, &Properties::new()))
-        .collect();
-    drop(futures);
-    let start = Instant::now();
-    drop(eq);
+    let (drop_took, ticks) = current_thread_runtime().block_on(async {
+        let eq = EventQueue::new(&daos).unwrap();
+        let creates: Vec<_> = labels
+            .iter()
+            .map(|l| pool.create_container_async(&eq, l, &Properties::new()))
+            .collect();
+        assert_eq!(eq.in_flight(), labels.len());
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticking = ticker(Arc::clone(&stop));
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        drop(creates);
+        drop(eq);
+        let drop_took = start.elapsed();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, Ordering::Relaxed);
+        (drop_took, ticking.await.unwrap())
+    });
     assert!(
-        start.elapsed() >= Duration::from_millis(400),
-        "drop waited for the delayed operations"
+        drop_took < Duration::from_millis(200),
+        "drop blocked the runtime thread for {drop_took:?}"
     );
+    assert!(ticks >= 10, "the other task ticked only {ticks} times");
+    // The abandoned operations still ran to completion inside DAOS.
+    await_created_then_destroy(&pool, &labels);
+}
+
+#[test]
+fn close_waits_for_in_flight_operations_while_other_tasks_run() {
+    let _serial = fault_lock();
+    let (sys, daos) = daos();
+    let pool = pool();
+    let labels: Vec<String> = (0..3).map(|_| unique_label("close")).collect();
+    let Some(_fault) = inject(sys, "daos_cont_create_with_label", None, None, Some(700)) else {
+        return;
+    };
+    current_thread_runtime().block_on(async {
+        let eq = EventQueue::new(&daos).unwrap();
+        let mut creates: Vec<_> = labels
+            .iter()
+            .map(|l| pool.create_container_async(&eq, l, &Properties::new()))
+            .collect();
+        // One caller loses interest: its operation must still be waited for.
+        drop(creates.pop());
+        let stop = Arc::new(AtomicBool::new(false));
+        let ticking = ticker(Arc::clone(&stop));
+        let start = Instant::now();
+        eq.close().await.expect("daos_eq_destroy");
+        let waited = start.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let ticks = ticking.await.unwrap();
+        assert!(
+            waited >= Duration::from_millis(400),
+            "close returned after {waited:?}, before the delayed operations finished"
+        );
+        assert!(ticks >= 20, "the other task ticked only {ticks} times");
+        assert_eq!(eq.in_flight(), 0);
+        for create in creates {
+            assert!(!create.await.unwrap().is_nil());
+        }
+        // A closed queue refuses work, and closing again gives the same answer.
+        let err = pool.query_async(&eq).await.unwrap_err();
+        assert_eq!(err.der(), Some(Der::Shutdown), "{err}");
+        eq.close().await.unwrap();
+    });
     let listed = pool.list_containers().unwrap();
     for l in &labels {
         assert!(
@@ -192,8 +290,34 @@ fn dropping_the_queue_drains_in_flight_operations() {
                 .any(|e| e.label.as_deref() == Some(l.as_str())),
             "{l}"
         );
-        pool.destroy_container(l, false).unwrap();
     }
+    await_created_then_destroy(&pool, &labels);
+}
+
+#[test]
+fn close_blocking_returns_once_drained() {
+    let _serial = fault_lock();
+    let (sys, daos) = daos();
+    let pool = pool();
+    let label = unique_label("closeb");
+    let Some(_fault) = inject(sys, "daos_cont_create_with_label", None, None, Some(500)) else {
+        return;
+    };
+    let eq = EventQueue::new(&daos).unwrap();
+    drop(pool.create_container_async(&eq, &label, &Properties::new()));
+    let start = Instant::now();
+    eq.close_blocking().unwrap();
+    assert!(start.elapsed() >= Duration::from_millis(300));
+    assert_eq!(eq.in_flight(), 0);
+    assert!(
+        pool.list_containers()
+            .unwrap()
+            .iter()
+            .any(|e| e.label.as_deref() == Some(label.as_str()))
+    );
+    let err = block_on(pool.list_containers_async(&eq)).unwrap_err();
+    assert_eq!(err.der(), Some(Der::Shutdown), "{err}");
+    pool.destroy_container(&label, false).unwrap();
 }
 
 #[test]
