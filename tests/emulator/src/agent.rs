@@ -105,6 +105,15 @@ pub fn answer(request: &str, system_name: &str, peer_uid: Option<u32>) -> String
 
 /// The uid of the process at the other end of a unix socket.
 pub fn peer_uid(stream: &UnixStream) -> Option<u32> {
+    peer_cred(stream).map(|cred| cred.uid)
+}
+
+/// The pid of the process at the other end of a unix socket.
+pub fn peer_pid(stream: &UnixStream) -> Option<u32> {
+    peer_cred(stream).and_then(|cred| u32::try_from(cred.pid).ok())
+}
+
+fn peer_cred(stream: &UnixStream) -> Option<libc::ucred> {
     use std::os::fd::AsRawFd;
     // SAFETY: zeroed ucred is a valid out-parameter for SO_PEERCRED.
     let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
@@ -119,7 +128,7 @@ pub fn peer_uid(stream: &UnixStream) -> Option<u32> {
             &mut len,
         )
     };
-    (rc == 0).then_some(cred.uid)
+    (rc == 0).then_some(cred)
 }
 
 #[cfg(test)]

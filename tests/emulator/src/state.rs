@@ -276,6 +276,38 @@ impl System {
         n
     }
 
+    /// Evicts the pool and container handles of processes that are gone, as daos_agent's
+    /// process monitor does (`procmon.go`: a pool evict of the dead process's handles, which
+    /// closes its container handles too). Returns how many handles it evicted.
+    pub fn evict_dead_handles(&self) -> usize {
+        self.evict_handles_where(|owner| !owner.is_alive())
+    }
+
+    /// Evicts every handle of process `pid` (daos_agent does so when a client's `daos_fini`
+    /// says it exits with handles still open). Returns how many it evicted.
+    pub fn evict_handles_of(&self, pid: u32) -> usize {
+        self.evict_handles_where(|owner| owner.pid == pid)
+    }
+
+    fn evict_handles_where(&self, evict: impl Fn(&ProcessId) -> bool) -> usize {
+        let mut n = 0;
+        for pool in std::fs::read_dir(self.pools_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let pdir = pool.path();
+            for dir in [pdir.join("handles"), pdir.join("chandles")] {
+                for (path, owner) in handle_files(&dir, None) {
+                    if evict(&owner) && std::fs::remove_file(path).is_ok() {
+                        n += 1;
+                    }
+                }
+            }
+        }
+        n
+    }
+
     /// Path of `faults.json`.
     pub fn faults_path(&self) -> PathBuf {
         self.root.join("faults.json")
@@ -453,9 +485,9 @@ impl PoolDir {
             .join(format!("{}.{cookie}", owner.tag()))
     }
 
-    /// Open pool handles of live processes (files of dead ones are removed).
+    /// Open pool handles, including those of processes that died and are not evicted yet.
     pub fn live_pool_handles(&self) -> Vec<PathBuf> {
-        live_handle_files(&self.path.join("handles"), None)
+        open_handle_files(&self.path.join("handles"), None)
     }
 
     /// A container by UUID (it may not exist).
@@ -821,9 +853,9 @@ impl ContDir {
         ))
     }
 
-    /// Open handles of live processes.
+    /// Open handles, including those of processes that died and are not evicted yet.
     pub fn live_handles(&self) -> Vec<PathBuf> {
-        live_handle_files(
+        open_handle_files(
             &self.pool.path.join("chandles"),
             Some(&self.uuid.to_string()),
         )
@@ -853,10 +885,21 @@ fn mtime_hlc(path: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Handle files in `dir` (of one container when `cont` is given) whose process still runs;
-/// the others are swept away.
-fn live_handle_files(dir: &Path, cont: Option<&str>) -> Vec<PathBuf> {
-    let mut live = Vec::new();
+/// Handle files in `dir` (of one container when `cont` is given). A handle outlives the
+/// process that opened it: the server keeps it open until the agent's process monitor sees
+/// the process gone and evicts it ([`System::evict_dead_handles`], every
+/// [`PROCESS_MONITOR_INTERVAL`]), or until a pool evict.
+fn open_handle_files(dir: &Path, cont: Option<&str>) -> Vec<PathBuf> {
+    handle_files(dir, cont)
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+/// Handle files in `dir` (of one container when `cont` is given) with the process that
+/// owns each.
+fn handle_files(dir: &Path, cont: Option<&str>) -> Vec<(PathBuf, ProcessId)> {
+    let mut out = Vec::new();
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let tag = match cont {
@@ -864,16 +907,23 @@ fn live_handle_files(dir: &Path, cont: Option<&str>) -> Vec<PathBuf> {
                 Some(rest) => rest.to_string(),
                 None => continue,
             },
-            None => name,
+            None => match name.split_once('.') {
+                // Container handle files start with the container's UUID.
+                Some((first, rest)) if first.len() == 36 => rest.to_string(),
+                _ => name,
+            },
         };
-        if ProcessId::from_tag(&tag).is_some_and(|p| p.is_alive()) {
-            live.push(e.path());
-        } else {
-            let _ = std::fs::remove_file(e.path());
+        if let Some(owner) = ProcessId::from_tag(&tag) {
+            out.push((e.path(), owner));
         }
     }
-    live
+    out
 }
+
+/// How often daos_agent's process monitor looks for dead clients (`MonWaitTime` in
+/// `src/control/cmd/daos_agent/procmon.go`): a killed process's handles stay open on the
+/// server for up to this long.
+pub const PROCESS_MONITOR_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Reads a JSON file.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> io::Result<T> {
@@ -1024,7 +1074,7 @@ mod tests {
     }
 
     #[test]
-    fn handles_of_dead_processes_do_not_count() {
+    fn handles_of_dead_processes_count_until_the_agent_evicts_them() {
         let (_d, sys) = system();
         let p = pool(&sys, "tank");
         let u = Uuid::new_v4();
@@ -1035,10 +1085,24 @@ mod tests {
             start: 1,
         };
         std::fs::write(c.handle_path(dead, 5, 3), b"").unwrap();
-        // Another container's handle does not count for this one either.
+        std::fs::write(p.handle_path(dead, 3), b"").unwrap();
+        // Another container's handle does not count for this one.
         let other = p.cont(Uuid::new_v4());
         std::fs::write(other.handle_path(ProcessId::current(), 7, 3), b"").unwrap();
+        // As on a DAOS server, a dead process's handle is open until it is evicted.
+        assert_eq!(c.live_handles().len(), 1);
+        assert_eq!(p.destroy_cont(&NameOrUuid::Uuid(u), false), Err(Der::BUSY));
+        assert_eq!(
+            sys.evict_dead_handles(),
+            2,
+            "its pool and container handles"
+        );
         assert!(c.live_handles().is_empty());
+        assert_eq!(
+            other.live_handles().len(),
+            1,
+            "a live process keeps its handle"
+        );
         std::fs::write(c.handle_path(ProcessId::current(), 21, 3), b"").unwrap();
         assert_eq!(p.destroy_cont(&NameOrUuid::Uuid(u), false), Err(Der::BUSY));
         p.destroy_cont(&NameOrUuid::Uuid(u), true).unwrap();

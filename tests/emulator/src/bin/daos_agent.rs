@@ -1,6 +1,10 @@
 //! The emulated daos_agent: owns an emulated system's state directory and answers libdaos on
 //! `<runtime dir>/daos_agent.sock`.
 //!
+//! Like the real agent's process monitor (`src/control/cmd/daos_agent/procmon.go`), it evicts
+//! the handles of a client that exits without closing them: at once when its `daos_fini`
+//! says so, else within three seconds of its death.
+//!
 //! Like the real agent (`src/control/cmd/daos_agent/start.go`), SIGTERM/SIGINT shut it down:
 //! it evicts the pool handles of local processes (unless `--disable-auto-evict`), removes its
 //! socket and exits 0; SIGUSR1 evicts handles and keeps running. SIGKILL leaves the socket
@@ -34,13 +38,19 @@ struct Args {
     command: Option<String>,
 }
 
-fn handle(stream: UnixStream, system_name: &str) {
+fn handle(stream: UnixStream, system: &System, system_name: &str) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let uid = daos_emulator::agent::peer_uid(&stream);
     let mut reader = BufReader::new(&stream);
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() || line.is_empty() {
         return;
+    }
+    // A client's daos_fini: what it left open is evicted now (procmon.go, NotifyExit).
+    if line.trim() == "EXIT"
+        && let Some(pid) = daos_emulator::agent::peer_pid(&stream)
+    {
+        system.evict_handles_of(pid);
     }
     let answer = daos_emulator::agent::answer(line.trim(), system_name, uid);
     let mut w = &stream;
@@ -148,6 +158,22 @@ fn main() {
         });
     }
 
+    {
+        // The process monitor: a client that dies keeps its handles open on the server until
+        // this notices (procmon.go checks each client every MonWaitTime; disable_auto_evict
+        // only concerns the agent's own shutdown).
+        let system = system.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(daos_emulator::state::PROCESS_MONITOR_INTERVAL);
+                let n = system.evict_dead_handles();
+                if n > 0 {
+                    eprintln!("daos_agent: evicted {n} handle(s) of exited processes");
+                }
+            }
+        });
+    }
+
     let name = system.name();
     println!("daos_agent listening on {}", sock.display());
     let _ = std::io::stdout().flush();
@@ -155,7 +181,8 @@ fn main() {
         match conn {
             Ok(stream) => {
                 let name = name.clone();
-                std::thread::spawn(move || handle(stream, &name));
+                let system = system.clone();
+                std::thread::spawn(move || handle(stream, &system, &name));
             }
             Err(e) => eprintln!("daos_agent: accept: {e}"),
         }
