@@ -15,10 +15,26 @@
 #     (unknown fields are errors), for each version in $KUBE_VERSIONS;
 #   - what the schemas cannot see: selectors match pod labels, mounts name declared volumes,
 #     hostPath types, Bidirectional only when privileged, unique ports, pinned images, bindings
-#     and service accounts that exist, storage classes, claims and CSI drivers that exist.
-# Exit 0 when all is well; 1 with one line per problem (naming the file) otherwise.
+#     and service accounts that exist, storage classes, claims and CSI drivers that exist;
+#   - what a real cluster tripped on (issue 9): every image tag is one known to exist
+#     (deploy/known-image-tags.txt); no port is hard-coded in args (ports are set by name in an
+#     environment variable, so an overlay can move them), every port a container listens on is
+#     a declared containerPort and every declared one is listened on, the prometheus.io/port
+#     annotation names the metrics port; no GA feature gate is set (Topology); every claim and
+#     volume asks for no more than the documented pool holds (DAOS_POOL_SIZE's default in
+#     deploy/compose/compose.yaml), or capacity tracking keeps the example's pod Pending.
+# Exit 0 when all is well; 1 with one line per problem (naming the file) otherwise; 2 when the
+# validator itself cannot run (no kubernetes-validate and no PyPI to install it from: nothing is
+# skipped silently).
 #
-# Environment: KUBE_VERSIONS (default "1.31.0 1.37.0"), VALIDATE_KUBECTL (auto|0|1, default auto).
+# Needs PyPI reachable on first use: it installs kubernetes-validate and PyYAML into
+# target/manifest-venv (once; later runs reuse it). Offline, install them beforehand into the
+# system python3 or into a virtual environment named by VALIDATE_VENV.
+#
+# Environment: KUBE_VERSIONS (default "1.31.0 1.37.0"), VALIDATE_KUBECTL (auto|0|1, default auto),
+# VALIDATE_VENV (default target/manifest-venv), KNOWN_IMAGE_TAGS (default
+# deploy/known-image-tags.txt), DOCUMENTED_POOL_SIZE (default: read from
+# deploy/compose/compose.yaml).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,14 +47,34 @@ python=python3
 if ! python3 -c 'import kubernetes_validate, yaml' 2>/dev/null; then
     venv=${VALIDATE_VENV:-$repo/target/manifest-venv}
     if ! "$venv/bin/python" -c 'import kubernetes_validate, yaml' 2>/dev/null; then
-        python3 -m venv "$venv" >&2
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-            'kubernetes-validate==1.37.0' 'PyYAML>=6,<7' >&2
+        # No silent skip, under CI or not: without the schemas nothing is validated, so say so
+        # and fail with a status of its own.
+        if ! python3 -m venv "$venv" >&2; then
+            echo "validate-manifests: cannot create a virtual environment in $venv" \
+                "(Debian: apt-get install python3-venv); nothing was validated" >&2
+            exit 2
+        fi
+        if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+                'kubernetes-validate==1.37.0' 'PyYAML>=6,<7' >&2; then
+            echo "validate-manifests: cannot install kubernetes-validate==1.37.0 and PyYAML" \
+                "from PyPI (offline?); nothing was validated. Install them into python3 or" \
+                "into the virtual environment VALIDATE_VENV names ($venv), then run again." >&2
+            exit 2
+        fi
     fi
     python=$venv/bin/python
 fi
 
-exec "$python" - "$tree" <<'PY'
+known_tags=${KNOWN_IMAGE_TAGS:-$repo/deploy/known-image-tags.txt}
+[ -f "$known_tags" ] || { echo "validate-manifests: no such file: $known_tags" >&2; exit 2; }
+pool_size=${DOCUMENTED_POOL_SIZE:-$(sed -n 's/.*DAOS_POOL_SIZE:-\([^}]*\)}.*/\1/p' \
+    "$repo/deploy/compose/compose.yaml" | head -n 1)}
+[ -n "$pool_size" ] || {
+    echo "validate-manifests: cannot read DAOS_POOL_SIZE's default from deploy/compose/compose.yaml" >&2
+    exit 2
+}
+
+exec "$python" - "$tree" "$known_tags" "$pool_size" "$repo" <<'PY'
 import copy
 import os
 import re
@@ -52,6 +88,9 @@ from kubernetes_validate.utils import (SchemaNotFoundError, ValidationError,
                                        VersionNotSupportedError)
 
 TREE = os.path.abspath(sys.argv[1])
+KNOWN_TAGS_FILE = sys.argv[2]
+DOCUMENTED_POOL_SIZE = sys.argv[3]
+REPO = os.path.abspath(sys.argv[4])
 VERSIONS = os.environ.get("KUBE_VERSIONS", "1.31.0 1.37.0").split()
 USE_KUBECTL = os.environ.get("VALIDATE_KUBECTL", "auto")
 
@@ -504,6 +543,200 @@ def schema_check(item):
             sys.exit(f"FATAL kubernetes-validate does not know Kubernetes {e.version}")
 
 
+def load_known_tags(path):
+    """{repository: {tag, ...}} from the known-tags file (`repository tag where-seen` lines)."""
+    known = {}
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            fields = line.split("#", 1)[0].split() if line.lstrip().startswith("#") else line.split()
+            if not fields:
+                continue
+            if len(fields) < 3:
+                sys.exit(f"FATAL {path}:{number}: expected `repository tag where-it-was-seen`")
+            known.setdefault(fields[0], set()).add(fields[1])
+    return known
+
+
+KNOWN_TAGS = load_known_tags(KNOWN_TAGS_FILE)
+KNOWN_TAGS_LABEL = (os.path.relpath(KNOWN_TAGS_FILE, REPO)
+                    if os.path.abspath(KNOWN_TAGS_FILE).startswith(REPO + os.sep)
+                    else KNOWN_TAGS_FILE)
+
+
+def check_image_exists(where, cname, image):
+    """A tag must be one known to exist (digests are immutable and left alone)."""
+    name, tag, digest = split_image(image)
+    if digest or tag is None:
+        return
+    if tag not in KNOWN_TAGS.get(name, set()):
+        errors.append(f"ERROR {where}: container {cname}: image {image!r} is not in "
+                      f"{KNOWN_TAGS_LABEL} (tags known to exist); pull it once and add it "
+                      f"there, saying where it was seen")
+
+
+# Feature gates that reached GA: setting one is a warning now and refused once the gate is
+# removed (external-provisioner's Topology gate; issue 9 saw the warning with v6.3.0). Without
+# the gate the provisioner still sends no topology to a driver that does not advertise
+# VOLUME_ACCESSIBILITY_CONSTRAINTS (its pkg/controller/topology.go SupportsTopology needs both).
+GA_FEATURE_GATES = {"Topology"}
+
+
+def check_feature_gates(where, cname, args):
+    for arg in args:
+        if not arg.startswith("--feature-gates="):
+            continue
+        for gate in arg.split("=", 1)[1].split(","):
+            name = gate.split("=", 1)[0].strip()
+            if name in GA_FEATURE_GATES:
+                errors.append(f"ERROR {where}: container {cname}: --feature-gates sets {name}, "
+                              f"a GA gate (a warning now, refused once removed): drop it")
+
+
+# --------------------------------------------------------------- ports
+
+# Flags whose value is a listen address or port ([host]:port, or a bare port for *-port).
+PORT_FLAG = re.compile(r"^--(?P<flag>[a-z][a-z0-9-]*)=(?P<value>.*)$")
+# Environment variables of daos-csi that carry a listen address.
+ADDRESS_ENV = {"DAOS_CSI_METRICS_ADDR"}
+
+
+def literal_env(container):
+    return {e.get("name"): str(e["value"]) for e in container.get("env") or []
+            if isinstance(e, dict) and "value" in e}
+
+
+def expand(arg, env):
+    """Kubernetes' $(VAR) expansion of args: a defined variable is replaced, $$ escapes."""
+    def one(m):
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)", one, arg)
+
+
+def port_of(flag, value):
+    """The TCP port a listen flag's value names, or None when it names none."""
+    m = re.fullmatch(r"(?:\[[^\]]*\]|[^:/]*):(\d+)", value)
+    if m:
+        return int(m.group(1))
+    if flag.endswith("port") and value.isdigit():
+        return int(value)
+    return None
+
+
+def listen_ports(where, container):
+    """(port, what) of every port a container listens on; a port written as a literal in
+    args is an error: only a variable, patched by name, can be moved without patching args
+    by position."""
+    cname = container.get("name")
+    env = literal_env(container)
+    found = []
+    for raw in [str(a) for a in container.get("args") or []]:
+        m = PORT_FLAG.match(raw)
+        if not m:
+            continue
+        flag, value = m.group("flag"), m.group("value")
+        if port_of(flag, value) is not None:
+            errors.append(f"ERROR {where}: container {cname}: port hard-coded in args "
+                          f"({raw}): set it by name in an environment variable, so an "
+                          f"overlay can move it (daos-csi: DAOS_CSI_METRICS_ADDR; a sidecar: "
+                          f"--{flag}=:$(HEALTH_PORT) and env HEALTH_PORT)")
+            continue
+        port = port_of(flag, expand(value, env))
+        if port is not None:
+            found.append((port, f"--{flag}"))
+    for name in sorted(ADDRESS_ENV & set(env)):
+        port = port_of("addr", env[name].strip())
+        if port is not None:
+            found.append((port, name))
+    return found
+
+
+def check_ports(item, podspec, annotations):
+    where = f"{item.origin}: {item.label()}"
+    declared = {}
+    for container in all_containers(podspec):
+        for port in container.get("ports") or []:
+            declared[port.get("containerPort")] = (container.get("name"), port.get("name"))
+    listened = set()
+    for container in all_containers(podspec):
+        for port, what in listen_ports(where, container):
+            listened.add(port)
+            if port not in declared:
+                errors.append(f"ERROR {where}: container {container.get('name')} listens on "
+                              f"{port} ({what}) but no container declares containerPort "
+                              f"{port}: its probe or scrape would not follow")
+    for port, (cname, pname) in sorted(declared.items(), key=lambda kv: str(kv[0])):
+        if port not in listened:
+            errors.append(f"ERROR {where}: container {cname} declares containerPort {port} "
+                          f"({pname}) but nothing in the pod listens there")
+    scrape = (annotations or {}).get("prometheus.io/port")
+    if scrape is not None:
+        metrics = {p for p, (_, pname) in declared.items() if pname == "metrics"}
+        if not str(scrape).isdigit() or int(scrape) not in metrics:
+            errors.append(f"ERROR {where}: annotation prometheus.io/port={scrape} is not the "
+                          f"containerPort named metrics ({sorted(metrics) or 'none'})")
+
+
+# --------------------------------------------------------------- sizes
+
+def parse_quantity(text):
+    """Bytes of a Kubernetes quantity (1Gi, 500M, 1e9, 1024); None when unparsable."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)(?:([eE]\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E|m))?",
+                     str(text).strip())
+    if not m:
+        return None
+    number, exponent, suffix = m.groups()
+    value = float(number) * (10 ** int(exponent[1:]) if exponent else 1)
+    binary = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
+    decimal = {"k": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+    if suffix in binary:
+        value *= 1024 ** binary[suffix]
+    elif suffix in decimal:
+        value *= 1000 ** decimal[suffix]
+    elif suffix == "m":
+        value /= 1000
+    return int(value)
+
+
+def parse_dmg_size(text):
+    """Bytes of a `dmg pool create --size` value (go-humanize: G = 10^9, GiB = 2^30)."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([A-Za-z]*)", text.strip())
+    if not m:
+        sys.exit(f"FATAL documented pool size {text!r} does not parse")
+    units = {"": 1, "b": 1}
+    for i, p in enumerate("kmgtpe", 1):
+        units[p] = units[p + "b"] = 1000 ** i
+        units[p + "i"] = units[p + "ib"] = 1024 ** i
+    unit = m.group(2).lower()
+    if unit not in units:
+        sys.exit(f"FATAL documented pool size {text!r}: unknown unit")
+    return int(float(m.group(1)) * units[unit])
+
+
+POOL_BYTES = parse_dmg_size(DOCUMENTED_POOL_SIZE)
+
+
+def check_size(item):
+    obj, kind = item.obj, item.obj.get("kind")
+    spec = obj.get("spec") or {}
+    if kind == "PersistentVolumeClaim":
+        size = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+        consequence = "with capacity tracking its pod stays Pending"
+    elif kind == "PersistentVolume":
+        size = (spec.get("capacity") or {}).get("storage")
+        consequence = "nominal for a static volume, but an example must fit it"
+    else:
+        return
+    if size is None:
+        return
+    size_bytes = parse_quantity(size)
+    if size_bytes is not None and size_bytes > POOL_BYTES:
+        errors.append(f"ERROR {item.origin}: {item.label()}: storage {size} ({size_bytes} "
+                      f"bytes) is more than the documented pool ({DOCUMENTED_POOL_SIZE}, "
+                      f"{POOL_BYTES} bytes) holds: {consequence}")
+
+
 def image_pinned(image):
     _, tag, digest = split_image(image)
     return bool(digest) or (tag is not None and tag != "latest")
@@ -536,6 +769,9 @@ def check_pod_spec(item, podspec, template_labels, selector):
         if not image_pinned(image):
             errors.append(f"ERROR {where}: container {cname}: image {image!r} is not pinned "
                           f"to a tag or digest")
+        else:
+            check_image_exists(where, cname, image)
+        check_feature_gates(where, cname, [str(a) for a in container.get("args") or []])
         privileged = (container.get("securityContext") or {}).get("privileged") is True
         mount_paths = set()
         for mount in container.get("volumeMounts") or []:
@@ -594,16 +830,20 @@ def check_set(items, csi_drivers, storage_classes, where, snapshot_classes=froze
         meta = obj.get("metadata") or {}
         ns = meta.get("namespace")
         label = f"{item.origin}: {item.label()}"
+        check_size(item)
         if namespaces and kind not in CLUSTER_SCOPED and ns not in namespaces:
             errors.append(f"ERROR {label}: namespace {ns!r} is not one this set defines")
         for podspec in pod_specs(obj):
             if kind == "Pod":
                 selector, template_labels = None, None
+                annotations = meta.get("annotations")
             else:
                 template = (obj.get("spec") or {}).get("template") or {}
                 selector = (obj.get("spec") or {}).get("selector")
                 template_labels = (template.get("metadata") or {}).get("labels")
+                annotations = (template.get("metadata") or {}).get("annotations")
             check_pod_spec(item, podspec, template_labels, selector)
+            check_ports(item, podspec, annotations)
             account = podspec.get("serviceAccountName")
             if accounts and account and account != "default" and (ns, account) not in accounts:
                 errors.append(f"ERROR {label}: service account {account!r} is not defined")

@@ -90,7 +90,7 @@ begin "CSIDriver checked against its schema" && edit "$t/base/csidriver.yaml" "f
     expect_failure \
         'base/csidriver.yaml.*CSIDriver/csi.daos.io.*fsGroupPolicy'
 
-begin "example checked against its schema" && edit "$t/examples/pvc.yaml" "storage: 10Gi" "storage: {size: 10Gi}" &&
+begin "example checked against its schema" && edit "$t/examples/pvc.yaml" "storage: 1Gi" "storage: {size: 1Gi}" &&
     expect_failure \
         'examples/pvc.yaml.*PersistentVolumeClaim/daos-shared.*storage'
 
@@ -157,8 +157,8 @@ begin "selector that misses the pod labels" && edit "$t/base/controller.yaml" " 
 begin "hostPath type" && edit "$t/base/node.yaml" "            type: CharDevice" "            type: Chardevice" &&
     expect_failure "base/node.yaml.*hostPath type 'Chardevice'"
 
-begin "unpinned image" && edit "$t/base/controller.yaml" "csi-provisioner:v6.4.0" "csi-provisioner:latest" &&
-    edit "$t/base/kustomization.yaml" "    newTag: v6.4.0" "    newTag: latest" &&
+begin "unpinned image" && edit "$t/base/controller.yaml" "csi-provisioner:v6.3.0" "csi-provisioner:latest" &&
+    edit "$t/base/kustomization.yaml" "    newTag: v6.3.0" "    newTag: latest" &&
     expect_failure "base/controller.yaml.*image .*csi-provisioner:latest.* is not pinned"
 
 begin "binding to an undefined service account" && edit "$t/base/rbac-controller.yaml" "    name: daos-csi-controller
@@ -179,6 +179,85 @@ begin "StorageClass naming another driver" && edit "$t/examples/storageclass.yam
 
 begin "pod naming an undefined claim" && edit "$t/examples/pod.yaml" "claimName: daos-shared" "claimName: daos-share" &&
     expect_failure "examples/pod.yaml.*claim 'daos-share' is not defined"
+
+# --- what a real cluster tripped on (issue 9)
+begin "sidecar pinned to a release that does not exist" &&
+    edit "$t/base/controller.yaml" "csi-provisioner:v6.3.0" "csi-provisioner:v6.4.0" &&
+    edit "$t/base/kustomization.yaml" "    newTag: v6.3.0" "    newTag: v6.4.0" &&
+    expect_failure \
+        "base/controller.yaml.*container csi-provisioner: image '.*csi-provisioner:v6.4.0' is not in deploy/known-image-tags.txt"
+
+begin "an overlay's images entry is checked too" &&
+    cat >>"$t/overlays/agent-socket/kustomization.yaml" <<'EOF' &&
+images:
+  - name: registry.k8s.io/sig-storage/livenessprobe
+    newTag: v2.99.0
+EOF
+    expect_failure \
+        "patched by overlays/agent-socket.*container liveness-probe: image '.*livenessprobe:v2.99.0' is not in"
+
+begin "GA feature gate on the provisioner" && edit "$t/base/controller.yaml" \
+        "            - --enable-capacity" $'            - --feature-gates=Topology=false\n            - --enable-capacity' &&
+    expect_failure \
+        'base/controller.yaml.*container csi-provisioner: --feature-gates sets Topology, a GA gate'
+
+begin "port hard-coded in args" && edit "$t/base/mounter.yaml" \
+        $'            - --log-format=json\n          env:' $'            - --log-format=json\n            - --metrics-addr=:9816\n          env:' &&
+    expect_failure \
+        'base/mounter.yaml.*container daos-csi: port hard-coded in args \(--metrics-addr=:9816\)'
+
+begin "sidecar port hard-coded in args" && edit "$t/base/controller.yaml" \
+        $'            - --http-endpoint=:$(HEALTH_PORT)\n            - --probe-timeout=3s' $'            - --http-endpoint=:9813\n            - --probe-timeout=3s' &&
+    expect_failure \
+        'base/controller.yaml.*container liveness-probe: port hard-coded in args \(--http-endpoint=:9813\)'
+
+begin "metrics port moved without its containerPort" && edit "$t/base/mounter.yaml" 'value: ":9816"' 'value: ":19816"' &&
+    expect_failure \
+        'base/mounter.yaml.*container daos-csi listens on 19816 \(DAOS_CSI_METRICS_ADDR\) but no container declares containerPort 19816' \
+        'base/mounter.yaml.*container daos-csi declares containerPort 9816 \(metrics\) but nothing in the pod listens there'
+
+begin "health port moved without its containerPort" && edit "$t/base/controller.yaml" 'value: "9817"' 'value: "19817"' &&
+    expect_failure \
+        'base/controller.yaml.*container csi-snapshotter listens on 19817 \(--http-endpoint\) but no container declares containerPort 19817'
+
+begin "scrape annotation names another port" && edit "$t/base/mounter.yaml" 'prometheus.io/port: "9816"' 'prometheus.io/port: "9815"' &&
+    expect_failure \
+        'base/mounter.yaml.*annotation prometheus.io/port=9815 is not the containerPort named metrics'
+
+begin "example claim larger than the documented pool" && edit "$t/examples/pvc.yaml" "storage: 1Gi" "storage: 10Gi" &&
+    expect_failure \
+        'examples/pvc.yaml: PersistentVolumeClaim/daos-shared: storage 10Gi \(10737418240 bytes\) is more than the documented pool \(8G, 8000000000 bytes\)'
+
+# The documented pool is read from deploy/compose: a smaller one makes the real examples too big.
+begin "the documented pool size comes from compose.yaml"
+output=$(DOCUMENTED_POOL_SIZE=512M bash "$validate" "$t" 2>&1)
+status=$?
+if [ "$status" -eq 1 ] && grep -Eq 'examples/pvc.yaml.*storage 1Gi .*documented pool \(512M' <<<"$output" &&
+        grep -Eq 'Kubernetes.*: 0 problem' <<<"$(bash "$validate" "$t" 2>&1)"; then
+    ok "$case_name"
+else
+    not_ok "$case_name (exit $status)" "$output"
+fi
+
+# --- no PyPI: the validator fails with a status of its own and says nothing was validated,
+# instead of skipping. A python3 without site packages (-S) stands for one without
+# kubernetes-validate; pip is pointed at a closed port.
+begin "no PyPI: a clear failure, not a skip"
+mkdir -p "$work/nosite"
+cat >"$work/nosite/python3" <<EOF
+#!/bin/sh
+exec $(command -v python3) -S "\$@"
+EOF
+chmod +x "$work/nosite/python3"
+output=$(PATH="$work/nosite:$PATH" VALIDATE_VENV="$work/offline-venv" CI=true \
+    PIP_INDEX_URL=http://127.0.0.1:9/simple PIP_RETRIES=0 PIP_TIMEOUT=2 PIP_NO_CACHE_DIR=1 \
+    PIP_CONFIG_FILE=/dev/null bash "$validate" "$t" 2>&1)
+status=$?
+if [ "$status" -eq 2 ] && grep -q 'cannot install kubernetes-validate==1.37.0 and PyYAML from PyPI (offline?); nothing was validated' <<<"$output"; then
+    ok "$case_name"
+else
+    not_ok "$case_name (exit $status, expected 2)" "$output"
+fi
 
 # --- the comparison with kubectl kustomize reports a difference (a stand-in kubectl that
 # renders the base with one field changed)
