@@ -1,5 +1,9 @@
 //! Command-line flags (each also an environment variable `DAOS_CSI_*`) and the
 //! typed configuration derived from them.
+//!
+//! A flag given on the command line wins over its variable, so the manifests in
+//! `deploy/` pass only fixed wiring as flags and everything a site may change
+//! (ports, pools, directories) as variables, which an overlay patches by name.
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
@@ -7,6 +11,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+
+/// Where libdaos looks for the agent socket when `DAOS_AGENT_DRPC_DIR` is
+/// unset (DAOS's default `runtime_dir`).
+pub const DEFAULT_AGENT_DIR: &str = "/var/run/daos_agent";
 
 /// The roles one process can play; any subset may run together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, ValueEnum)]
@@ -51,7 +59,8 @@ pub struct Flags {
     pub node_id: Option<String>,
 
     /// Directory of the DAOS agent socket; exported as DAOS_AGENT_DRPC_DIR for
-    /// libdaos and for every dfuse.
+    /// libdaos and for every dfuse (default: DAOS_AGENT_DRPC_DIR, else
+    /// /var/run/daos_agent).
     #[arg(long, env = "DAOS_CSI_DAOS_AGENT_DIR")]
     pub daos_agent_dir: Option<PathBuf>,
 
@@ -183,7 +192,7 @@ impl Config {
             Some(a) => Some(crate::metrics::parse_addr(a)?),
         };
         let agent_socket = agent_dir
-            .unwrap_or_else(|| PathBuf::from("/var/run/daos_agent"))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_AGENT_DIR))
             .join("daos_agent.sock");
         Ok(Config {
             roles,
@@ -280,6 +289,7 @@ fn hostname() -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::CommandFactory;
 
     #[test]
     fn endpoints() {
@@ -394,5 +404,131 @@ mod tests {
         let flags = Flags::try_parse_from(["daos-csi", "--roles", "node", "--kubelet-root", "rel"])
             .unwrap();
         assert!(Config::from_flags(flags, None).is_err());
+    }
+
+    /// Marks the child run of `environment_sets_the_metrics_port_when_no_flag_does`.
+    const CHILD_RUN: &str = "DAOS_CSI_CONFIG_TEST_CHILD";
+
+    /// The manifests set ports through `DAOS_CSI_METRICS_ADDR`, not a flag: the
+    /// variable must take effect when the flag is absent, and a flag must still
+    /// win. clap reads the environment of the process, which a test cannot change
+    /// without racing its neighbours, so the checks run in a child process (this
+    /// test binary, filtered to this test) whose environment is set at spawn.
+    #[test]
+    fn environment_sets_the_metrics_port_when_no_flag_does() {
+        if std::env::var_os(CHILD_RUN).is_some() {
+            let flags = Flags::try_parse_from(["daos-csi", "--roles", "node"]).unwrap();
+            let cfg = Config::from_flags(flags, None).unwrap();
+            assert_eq!(cfg.metrics_addr, Some("0.0.0.0:19815".parse().unwrap()));
+            let flags =
+                Flags::try_parse_from(["daos-csi", "--roles", "node", "--metrics-addr", ":9999"])
+                    .unwrap();
+            let cfg = Config::from_flags(flags, None).unwrap();
+            assert_eq!(cfg.metrics_addr, Some("0.0.0.0:9999".parse().unwrap()));
+            return;
+        }
+        let test = "config::tests::environment_sets_the_metrics_port_when_no_flag_does";
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", test, "--test-threads=1"])
+            .env(CHILD_RUN, "1")
+            .env("DAOS_CSI_METRICS_ADDR", ":19815")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "child run failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The filter must have matched: a child that ran nothing also succeeds.
+        assert!(stdout.contains("1 passed"), "child ran no test:\n{stdout}");
+    }
+
+    #[test]
+    fn every_flag_is_an_environment_variable_named_after_it() {
+        for arg in Flags::command().get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if matches!(long, "help" | "version") {
+                continue;
+            }
+            let expected = format!("DAOS_CSI_{}", long.to_uppercase().replace('-', "_"));
+            assert_eq!(
+                arg.get_env().and_then(|e| e.to_str()),
+                Some(expected.as_str()),
+                "--{long}"
+            );
+        }
+    }
+
+    /// `(flag, default cell)` of every row of a README's flag table.
+    fn readme_flag_rows(readme: &str) -> Vec<(String, String)> {
+        readme
+            .lines()
+            .filter_map(|line| {
+                let rest = line.strip_prefix("| `--")?;
+                let (flag, rest) = rest.split_once('`')?;
+                let default = rest.trim_start_matches(' ').strip_prefix('|')?;
+                let default = default.split_once(" |").map_or(default, |(d, _)| d);
+                Some((flag.to_string(), default.trim().to_string()))
+            })
+            .collect()
+    }
+
+    /// What a flag's default cell must show, from the code that applies it.
+    fn documented_default(arg: &clap::Arg) -> Option<String> {
+        if arg.is_required_set() {
+            return Some("(required)".into());
+        }
+        if let Some(value) = arg.get_default_values().first() {
+            return Some(format!("`{}`", value.to_string_lossy()));
+        }
+        match arg.get_long()? {
+            "daos-agent-dir" => Some(format!("`{DEFAULT_AGENT_DIR}`")),
+            "default-system" => Some(format!("`{}`", crate::volume::DEFAULT_SYSTEM)),
+            _ => None,
+        }
+    }
+
+    /// Both flag tables list exactly the flags clap knows, with the defaults the
+    /// code applies: the tables went stale before (a missing --allowed-pools, a
+    /// wrong --daos-agent-dir default).
+    #[test]
+    fn readme_flag_tables_match_the_flags() {
+        let flags: Vec<clap::Arg> = Flags::command()
+            .get_arguments()
+            .filter(|a| {
+                a.get_long()
+                    .is_some_and(|l| !matches!(l, "help" | "version"))
+            })
+            .cloned()
+            .collect();
+        for (name, readme) in [
+            ("csi-driver/README.md", include_str!("../README.md")),
+            ("README.md", include_str!("../../README.md")),
+        ] {
+            let rows = readme_flag_rows(readme);
+            let listed: Vec<&str> = rows.iter().map(|(f, _)| f.as_str()).collect();
+            let known: Vec<&str> = flags.iter().filter_map(|a| a.get_long()).collect();
+            for flag in &known {
+                assert!(listed.contains(flag), "{name} has no row for --{flag}");
+            }
+            for flag in &listed {
+                assert!(
+                    known.contains(flag),
+                    "{name} lists --{flag}, which is no flag"
+                );
+            }
+            for arg in &flags {
+                let long = arg.get_long().unwrap_or_default();
+                let Some(expected) = documented_default(arg) else {
+                    continue;
+                };
+                let (_, cell) = rows.iter().find(|(f, _)| f == long).unwrap();
+                assert!(
+                    cell.contains(&expected),
+                    "{name}: the default of --{long} is {expected}, the table says {cell}"
+                );
+            }
+        }
     }
 }
