@@ -113,6 +113,34 @@ impl NodeService {
         Ok(resolved.map_or(Resolved::ParentMissing, Resolved::Path))
     }
 
+    /// The status for a dfuse that would not mount `id`. dfuse's own words
+    /// differ between DAOS versions (and its log may name unrelated DER
+    /// codes), so a volume whose container or pool is gone is told from
+    /// DAOS itself: NOT_FOUND naming what is missing.
+    async fn explain_mount_failure(&self, id: &VolumeId, failed: Status) -> Status {
+        use tonic::Code;
+        if matches!(
+            failed.code(),
+            Code::Unavailable | Code::DeadlineExceeded | Code::Aborted | Code::AlreadyExists
+        ) {
+            return failed;
+        }
+        let cont = id.container.to_string();
+        let looked = self
+            .daos
+            .with_pool("volume_lookup", &id.system, &id.pool, move |pool| {
+                containers::lookup(pool, &cont).map(|found| found.is_some())
+            })
+            .await;
+        match mount_failure_cause(&looked) {
+            Some(missing) => Status::not_found(format!(
+                "volume {id}: {missing}; dfuse said: {}",
+                failed.message()
+            )),
+            None => failed,
+        }
+    }
+
     async fn resolve_existing(&self, field: &'static str, raw: &str) -> Result<PathBuf, Status> {
         match self.resolve(field, raw).await? {
             Resolved::Path(p) => Ok(p),
@@ -664,7 +692,9 @@ impl Node for NodeService {
         self.mkdir(&staging).await?;
         // The mounter answers OK at once when this exact mount is up, and
         // replaces a dead one.
-        self.mounter.mount(spec).await?;
+        if let Err(failed) = self.mounter.mount(spec).await {
+            return Err(self.explain_mount_failure(&id, failed).await);
+        }
         Ok(Response::new(NodeStageVolumeResponse {}))
     }
 
@@ -861,9 +891,20 @@ impl Node for NodeService {
                 req.volume_path
             ))
         };
-        let path = match self.resolve("volume_path", &req.volume_path).await? {
-            Resolved::Path(p) => p,
-            Resolved::ParentMissing => return Err(not_mounted()),
+        // A path that cannot hold a volume of ours (relative, outside the
+        // kubelet directory, missing) holds no volume: NOT_FOUND, as for a
+        // path where nothing is mounted (spec.md, NodeGetVolumeStats errors).
+        let path = match self.resolve("volume_path", &req.volume_path).await {
+            Ok(Resolved::Path(p)) => p,
+            Ok(Resolved::ParentMissing) => return Err(not_mounted()),
+            Err(s) if s.code() == tonic::Code::InvalidArgument => {
+                return Err(Status::not_found(format!(
+                    "volume {volume_id} is not mounted at {}: {}",
+                    req.volume_path,
+                    s.message()
+                )));
+            }
+            Err(s) => return Err(s),
         };
         let entry = Self::top_mount(&Self::mount_table()?, &path)?.ok_or_else(not_mounted)?;
         if !entry.is_dfuse() {
@@ -982,8 +1023,36 @@ impl Node for NodeService {
     }
 }
 
+/// What is missing when a container lookup after a failed mount says so:
+/// the container (`Ok(false)`) or its pool (a not-found error, which the
+/// DAOS client already tells apart from an agent that is down).
+fn mount_failure_cause(looked: &Result<bool, daos::Error>) -> Option<&'static str> {
+    match looked {
+        Ok(false) => Some("its container does not exist (deleted?)"),
+        Err(e) if e.is_not_found() => Some("its pool does not exist"),
+        Ok(true) | Err(_) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_failed_mount_is_not_found_only_when_daos_says_what_is_gone() {
+        assert_eq!(
+            mount_failure_cause(&Ok(false)),
+            Some("its container does not exist (deleted?)")
+        );
+        let no_pool = daos::Error::from_der("daos_pool_connect2", daos::Der::Nonexist);
+        assert_eq!(
+            mount_failure_cause(&Err(no_pool)),
+            Some("its pool does not exist")
+        );
+        // The container is there: dfuse's own reason stands.
+        assert_eq!(mount_failure_cause(&Ok(true)), None);
+        let timeout = daos::Error::from_der("daos_pool_connect2", daos::Der::Timedout);
+        assert_eq!(mount_failure_cause(&Err(timeout)), None);
+    }
+
     use super::*;
 
     #[test]

@@ -146,7 +146,7 @@ async fn full_pvc_lifecycle() {
         assert_status(
             stage_deleted,
             Code::NotFound,
-            &[],
+            &["container does not exist"],
             "staging a deleted volume",
         );
         assert!(!is_mounted(&staging));

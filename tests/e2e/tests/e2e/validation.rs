@@ -415,6 +415,24 @@ async fn node_rejects_bad_requests() {
             &["volume_path"],
             "stats without volume_path",
         );
+        // A path that holds no volume of ours is NOT_FOUND (spec.md), whatever is wrong
+        // with it: relative, outside the kubelet directory, missing, or not a mount.
+        let missing = cluster.kubelet.root.join("pods/nobody/volumes/none");
+        for (path, why) in [
+            (Path::new("relative/path"), "a relative volume_path"),
+            (
+                Path::new("/etc"),
+                "a volume_path outside the kubelet directory",
+            ),
+            (missing.as_path(), "a volume_path that does not exist"),
+            (
+                cluster.kubelet.root.as_path(),
+                "a volume_path with nothing mounted",
+            ),
+        ] {
+            let answer = cluster.stats(&id, path, None).await;
+            assert_status(answer, Code::NotFound, &[], why);
+        }
 
         // The volume is still staged and usable after all that.
         let target = cluster
