@@ -255,6 +255,59 @@ impl ControllerService {
         ))
     }
 
+    /// Whether the content source of a CreateVolume exists and is a
+    /// volume (or a snapshot of one) this driver made: a CO that names
+    /// nothing gets NOT_FOUND, before any other refusal.
+    async fn look_up_content_source(
+        &self,
+        source: &VolumeContentSource,
+    ) -> Result<SourceLookup, Status> {
+        let what = content_source_name(source);
+        let Some((volume, epoch)) = content_source_parts(source, &self.default_system)? else {
+            return Ok(SourceLookup::Missing(format!(
+                "volume_content_source: {what} does not exist (not an id this driver issues)"
+            )));
+        };
+        let (system, pool, cont) = snapshots::volume_parts(&volume);
+        let driver = self.cfg.driver_name.clone();
+        let looked = self
+            .daos
+            .with_pool("content_source_lookup", &system, &pool, move |p| {
+                match snapshots::open_source(p, &cont, &driver, daos::ContainerAccess::ReadOnly)? {
+                    snapshots::Source::Missing => Ok(None),
+                    snapshots::Source::NotOurs { created_by } => Ok(Some(Err(created_by))),
+                    snapshots::Source::Ours(c) => Ok(Some(Ok(c.list_snapshots()?))),
+                }
+            })
+            .await;
+        let missing = |why: &str| {
+            Ok(SourceLookup::Missing(format!(
+                "volume_content_source: {what} does not exist ({why})"
+            )))
+        };
+        match looked {
+            Err(e) if e.is_not_found() => missing(&format!("pool {} does not exist", volume.pool)),
+            Err(e) => Err(daos_status(format!("looking up {what}"), &e)),
+            Ok(None) => missing(&format!("container {} is gone", volume.container)),
+            Ok(Some(Err(created_by))) => Ok(SourceLookup::NotOurs(format!(
+                "volume_content_source: {what} is in container {} of pool {}, which {} did not \
+                 create as a volume (created by: {}); only its own dynamically provisioned \
+                 volumes and their snapshots can be a content source",
+                volume.container,
+                volume.pool,
+                self.cfg.driver_name,
+                created_by.as_deref().unwrap_or("nobody we know")
+            ))),
+            Ok(Some(Ok(epochs))) => match epoch {
+                Some(epoch) if !epochs.contains(&epoch) => missing(&format!(
+                    "volume {volume} has no snapshot at epoch {}",
+                    epoch.0
+                )),
+                _ => Ok(SourceLookup::Exists),
+            },
+        }
+    }
+
     /// PERMISSION_DENIED for a pool outside --allowed-pools (when given).
     async fn check_pool_allowed(
         &self,
@@ -437,25 +490,69 @@ fn oclass_hint(params: &CreateParams) -> Option<String> {
     ))
 }
 
-/// CreateVolume from a snapshot or a volume: DAOS 2.6 cannot read a
-/// snapshot through DFS, and `daos cont clone` is neither point-in-time
-/// nor in-process, so neither is offered (CLONE_VOLUME is not advertised).
-fn content_source_refusal(source: &VolumeContentSource) -> Status {
+/// What a CreateVolume's content source names, once looked up.
+enum SourceLookup {
+    /// A snapshot or volume of this driver that exists.
+    Exists,
+    /// Nothing: a malformed id, a missing container or a missing epoch.
+    Missing(String),
+    /// A container this driver did not make as a volume (static, foreign,
+    /// inline ephemeral).
+    NotOurs(String),
+}
+
+/// The source's container and, for a snapshot, its epoch; `None` for an id
+/// this driver could never have issued.
+fn content_source_parts(
+    source: &VolumeContentSource,
+    default: &SystemName,
+) -> Result<Option<(VolumeId, Option<daos::Epoch>)>, Status> {
     use volume_content_source::Type;
     match &source.r#type {
-        Some(Type::Snapshot(s)) => Status::invalid_argument(format!(
-            "volume_content_source: restoring from a snapshot is not supported by the DAOS CSI driver \
-             (snapshot {:?}); snapshots can be taken, listed and deleted only",
-            s.snapshot_id
+        Some(Type::Snapshot(s)) => {
+            if s.snapshot_id.is_empty() {
+                return Err(Status::invalid_argument(
+                    "volume_content_source.snapshot.snapshot_id is required",
+                ));
+            }
+            Ok(SnapshotId::parse(&s.snapshot_id, default).map(|id| (id.volume, Some(id.epoch))))
+        }
+        Some(Type::Volume(v)) => {
+            if v.volume_id.is_empty() {
+                return Err(Status::invalid_argument(
+                    "volume_content_source.volume.volume_id is required",
+                ));
+            }
+            Ok(VolumeId::parse(&v.volume_id, default)
+                .ok()
+                .map(|id| (id, None)))
+        }
+        None => Err(Status::invalid_argument(
+            "volume_content_source names neither a snapshot nor a volume",
         )),
-        Some(Type::Volume(v)) => Status::invalid_argument(format!(
-            "volume_content_source: cloning a volume is not supported by the DAOS CSI driver (volume {:?})",
-            v.volume_id
-        )),
-        None => Status::invalid_argument(
-            "volume_content_source: restoring from a snapshot or cloning a volume is not supported",
-        ),
     }
+}
+
+/// How the source of `source` is named in messages.
+fn content_source_name(source: &VolumeContentSource) -> String {
+    use volume_content_source::Type;
+    match &source.r#type {
+        Some(Type::Snapshot(s)) => format!("snapshot {:?}", s.snapshot_id),
+        Some(Type::Volume(v)) => format!("volume {:?}", v.volume_id),
+        None => "an empty content source".to_string(),
+    }
+}
+
+/// CreateVolume from a snapshot or a volume that exists: DAOS 2.6 cannot
+/// read a snapshot through DFS, and `daos cont clone` is neither
+/// point-in-time nor in-process, so neither is offered yet (CLONE_VOLUME is
+/// not advertised).
+fn content_source_refusal(source: &VolumeContentSource) -> Status {
+    Status::invalid_argument(format!(
+        "volume_content_source: creating a volume from {} is not supported by this version of the \
+         DAOS CSI driver; snapshots can be taken, listed and deleted only",
+        content_source_name(source)
+    ))
 }
 
 /// The CSI form of snapshot `epoch` of `volume`.
@@ -491,7 +588,11 @@ impl Controller for ControllerService {
         self.check_pool_allowed(&params.system, &params.pool)
             .await?;
         if let Some(source) = &req.volume_content_source {
-            return Err(content_source_refusal(source));
+            match self.look_up_content_source(source).await? {
+                SourceLookup::Missing(why) => return Err(Status::not_found(why)),
+                SourceLookup::NotOurs(why) => return Err(Status::invalid_argument(why)),
+                SourceLookup::Exists => return Err(content_source_refusal(source)),
+            }
         }
         if !req.mutable_parameters.is_empty() {
             return Err(Status::invalid_argument(
@@ -629,8 +730,9 @@ impl Controller for ControllerService {
             ))),
             Err(e) if e.is_not_found() => Ok(Response::new(DeleteVolumeResponse {})),
             Err(e) if e.is_busy() => Err(Status::failed_precondition(format!(
-                "volume {id} is in use: a dfuse still has its container open (mounted on some node); \
-                 it will be deleted once it is unstaged everywhere ({e})"
+                "volume {id} is in use: a dfuse still has its container open (mounted on some node, \
+                 or a dfuse that died, whose handle daos_agent evicts within seconds); it will be \
+                 deleted once it is unstaged everywhere ({e})"
             ))),
             Err(e) => Err(daos_status(format!("deleting volume {id}"), &e)),
         }

@@ -559,13 +559,75 @@ async fn snapshot_requests_are_validated() {
                 },
             )),
         });
-        let answer = controller.create_volume(restore).await;
+        let answer = controller.create_volume(restore.clone()).await;
         assert_status(
             answer,
             Code::InvalidArgument,
-            &["restoring from a snapshot is not supported"],
+            &["is not supported"],
             "CreateVolume from a snapshot",
         );
+
+        // A source that names nothing is NOT_FOUND (spec.md, CreateVolume errors), before
+        // any other refusal: a snapshot id or volume id of no container, of no epoch, or
+        // not an id this driver issues.
+        let from = |source: volume_content_source::Type| {
+            let mut request = restore.clone();
+            request.volume_content_source = Some(VolumeContentSource {
+                r#type: Some(source),
+            });
+            request
+        };
+        let snapshot = |id: String| {
+            from(volume_content_source::Type::Snapshot(
+                volume_content_source::SnapshotSource { snapshot_id: id },
+            ))
+        };
+        let volume = |id: String| {
+            from(volume_content_source::Type::Volume(
+                volume_content_source::VolumeSource { volume_id: id },
+            ))
+        };
+        let no_container = format!("{}/{}/{NO_SUCH_CONTAINER}", parts.system, parts.pool);
+        for (request, what) in [
+            (
+                snapshot(format!("{vid}@12345")),
+                "a snapshot epoch that does not exist",
+            ),
+            (
+                snapshot(format!("{no_container}@1")),
+                "a snapshot of a missing container",
+            ),
+            (
+                snapshot("not-a-snapshot-id".into()),
+                "a snapshot id never issued",
+            ),
+            (volume(no_container.clone()), "a volume that does not exist"),
+            (volume("not/a/volume/id".into()), "a volume id never issued"),
+        ] {
+            assert_status(
+                controller.create_volume(request).await,
+                Code::NotFound,
+                &["does not exist"],
+                &format!("CreateVolume from {what}"),
+            );
+        }
+        assert_status(
+            controller.create_volume(snapshot(String::new())).await,
+            Code::InvalidArgument,
+            &["snapshot_id"],
+            "CreateVolume from a snapshot without an id",
+        );
+        // A container the driver did not make is no source, and the answer says why.
+        let label = unique_label("foreign");
+        if let Some(uuid) = cluster.create_foreign_container(&label) {
+            let foreign = format!("{}/{}/{uuid}", parts.system, parts.pool);
+            assert_status(
+                controller.create_volume(volume(foreign)).await,
+                Code::InvalidArgument,
+                &["did not create"],
+                "CreateVolume from a foreign container",
+            );
+        }
         delete_snapshot(&cluster, &snap.snapshot_id)
             .await
             .must("DeleteSnapshot");
