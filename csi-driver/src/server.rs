@@ -120,6 +120,16 @@ pub async fn run(cfg: Config) -> Result<(), String> {
 
     if cfg.has(Role::Controller) || cfg.has(Role::Node) {
         let daos = DaosClient::new(cfg.agent_socket.clone());
+        // A real daos_init (fabric set-up, attach info) takes seconds: begin
+        // it now rather than at the first Probe or request.
+        {
+            let daos = Arc::clone(&daos);
+            tokio::spawn(async move {
+                if let Err(e) = daos.daos().await {
+                    tracing::warn!(error = %e, "libdaos could not be initialised yet; retried at the next request");
+                }
+            });
+        }
         let identity =
             IdentityServer::new(IdentityService::new(Arc::clone(&cfg), Arc::clone(&daos)));
         let controller = cfg.has(Role::Controller).then(|| {

@@ -51,11 +51,23 @@ async fn identity_reports_name_version_capabilities_and_readiness() {
             "a process with the controller role must advertise CONTROLLER_SERVICE: {caps:?}"
         );
 
-        let probe = ok(identity.probe(csi::ProbeRequest {}).await, "Probe");
+        // A real daos_init takes seconds (fabric set-up): like livenessprobe and the
+        // registrar, ask again until the plugin says it is ready, within a bound.
+        let mut probe = ok(identity.probe(csi::ProbeRequest {}).await, "Probe");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while probe.ready != Some(true) && std::time::Instant::now() < deadline {
+            assert_eq!(
+                probe.ready,
+                Some(false),
+                "Probe answers ready or not: {probe:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            probe = ok(identity.probe(csi::ProbeRequest {}).await, "Probe");
+        }
         assert_eq!(
             probe.ready,
             Some(true),
-            "Probe with the agent up: {probe:?}"
+            "Probe with the agent up, within 30 s: {probe:?}"
         );
 
         let controller_caps: Vec<ControllerRpc> = ok(
