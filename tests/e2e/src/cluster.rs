@@ -339,6 +339,26 @@ impl Cluster {
             .map(|_| ())
     }
 
+    /// DeleteVolume after a dfuse of the volume was killed: DAOS keeps a dead process's
+    /// container handle open until daos_agent's process monitor evicts it (within 3 s), and
+    /// until then DeleteVolume is FAILED_PRECONDITION "in use", which the provisioner retries.
+    /// This retries the same way, for as long as the eviction may take.
+    pub async fn delete_volume_after_a_kill(&self, volume_id: &str) -> Result<(), Status> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match self.delete_volume(volume_id).await {
+                Err(s)
+                    if s.code() == Code::FailedPrecondition
+                        && s.message().contains("in use")
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Every volume id ListVolumes reports, following next_token across pages.
     pub async fn list_volume_ids(&self) -> Result<Vec<String>, Status> {
         let mut ids = Vec::new();

@@ -117,7 +117,10 @@ async fn killed_dfuse_is_reported_and_cleaned_up() {
         );
         cluster.unpublish(&id, &target).await.must("unpublish");
         cluster.unstage(&id, &staging).await.must("unstage");
-        cluster.delete_volume(&id).await.must("DeleteVolume");
+        cluster
+            .delete_volume_after_a_kill(&id)
+            .await
+            .must("DeleteVolume");
     })
     .await;
 }
@@ -192,7 +195,10 @@ async fn publish_restages_from_the_request_when_the_mounter_forgot() {
                 "mounts left: {:?}",
                 cluster.kubelet_mounts()
             );
-            cluster.delete_volume(&id).await.must("DeleteVolume");
+            cluster
+                .delete_volume_after_a_kill(&id)
+                .await
+                .must("DeleteVolume");
             cluster
                 .delete_volume(&other.volume_id)
                 .await
@@ -310,7 +316,10 @@ async fn a_slow_staging_mount_is_never_replaced() {
             cluster.unpublish(&id, target).await.must("unpublish");
         }
         cluster.unstage(&id, &staging).await.must("unstage");
-        cluster.delete_volume(&id).await.must("DeleteVolume");
+        cluster
+            .delete_volume_after_a_kill(&id)
+            .await
+            .must("DeleteVolume");
     })
     .await;
 }

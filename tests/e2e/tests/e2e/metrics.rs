@@ -285,7 +285,10 @@ async fn metrics_count_a_volume_lifecycle() {
             .unstage(&id, &staging)
             .await
             .must("NodeUnstageVolume");
-        cluster.delete_volume(&id).await.must("DeleteVolume");
+        cluster
+            .delete_volume_after_a_kill(&id)
+            .await
+            .must("DeleteVolume");
 
         let end = scrape_until(addr, "dfuse exited 0 after unstage", |s| {
             s.count("daos_csi_dfuse_exited_total", &[("code", "0")]) == 1
