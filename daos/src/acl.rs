@@ -35,7 +35,7 @@ pub const MAX_PRINCIPAL_LEN: usize = 255;
 /// Longest ACE string accepted by `daos_ace_from_str` (`DAOS_ACL_MAX_ACE_STR_LEN`).
 pub const MAX_ACE_STR_LEN: usize = 8192;
 
-const OP: &str = "daos_ace_from_str";
+const OP: &str = "Ace::parse";
 
 macro_rules! bit_set {
     ($(#[$doc:meta])* $name:ident($repr:ty) { $($(#[$cdoc:meta])* $cname:ident = $bit:literal, $letter:literal;)* }) => {
@@ -341,8 +341,8 @@ impl Acl {
             let ace = Ace::parse(s.as_ref())?;
             if acl.get(ace.principal()).is_some() {
                 return Err(Error::invalid(
-                    "daos_acl_from_strs",
-                    format!("two entries for principal {}", ace.principal().as_str()),
+                    "Acl::from_strs",
+                    format!("two entries for principal {:?}", ace.principal().as_str()),
                 ));
             }
             acl.aces.push(ace);
@@ -391,7 +391,7 @@ impl Acl {
     /// each ACE is `u8 access_types; u8 principal_type; u16 principal_len; u16 access_flags;
     /// u16 reserv; u64 allow; u64 audit; u64 alarm; char principal[principal_len]`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Acl> {
-        const OP: &str = "daos_acl_validate";
+        const OP: &str = "Acl::from_bytes";
         let bad = |why: &str| Error::invalid(OP, format!("malformed ACL: {why}"));
         let u16_at = |b: &[u8], i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
         let u64_at = |b: &[u8], i: usize| {
@@ -459,7 +459,10 @@ impl Acl {
             .to_strs()
             .into_iter()
             .map(|s| {
-                CString::new(s).map_err(|_| Error::invalid("daos_acl_from_strs", "NUL in ACE"))
+                CString::new(s).map_err(|e| {
+                    let ace = String::from_utf8_lossy(&e.into_vec()).into_owned();
+                    Error::invalid("Acl", format!("ACE {ace:?} contains a NUL byte"))
+                })
             })
             .collect::<Result<_>>()?;
         let ptrs: Vec<*const libc::c_char> = strs.iter().map(|s| s.as_ptr()).collect();

@@ -65,8 +65,8 @@ pub(crate) struct ContainerInner {
 impl ContainerInner {
     pub(crate) fn describe(&self) -> String {
         match &self.label {
-            Some(l) => format!("container {l}"),
-            None => format!("container {}", self.uuid),
+            Some(l) => format!("container {l:?}"),
+            None => format!("container \"{}\"", self.uuid.hyphenated()),
         }
     }
 }
@@ -126,7 +126,7 @@ pub(crate) struct Open {
 
 impl Open {
     pub(crate) fn new(pool: &Pool, cont: &str, access: ContainerAccess) -> Result<Open> {
-        const OP: &str = "daos_cont_open2";
+        const OP: &str = "Pool::open_container";
         if EntityRef::parse(cont).is_err() {
             return Err(Error::invalid(
                 OP,
@@ -163,7 +163,9 @@ impl Operation for Open {
 
     fn finish(self, rc: i32) -> Result<Container> {
         let name = self.cont.to_string_lossy().into_owned();
-        check_rc("daos_cont_open2", rc).map_err(|e| e.with_context(format!("container {name}")))?;
+        check_rc("daos_cont_open2", rc).map_err(|e| {
+            e.with_context(format!("container {name:?} in {}", self.pool.describe()))
+        })?;
         let label = (!crate::label::is_uuid_string(&name)).then_some(name);
         Ok(Container {
             inner: Arc::new(ContainerInner {
@@ -282,7 +284,11 @@ impl Operation for Close {
 
     fn finish(mut self, rc: i32) -> Result<()> {
         let Some(mut inner) = self.inner.take() else {
-            return Err(Error::from_der("daos_cont_close", Der::NoHdl));
+            return Err(Error::raised(
+                "Container::close",
+                Der::NoHdl,
+                "the handle was already closed",
+            ));
         };
         // On failure Drop tries once more (and logs); on success it must not.
         inner.closed = rc == 0;
@@ -368,7 +374,12 @@ impl Container {
             return Ok(());
         }
         if let Some(label) = props.get_label() {
-            crate::label::validate_container_label(label)?;
+            crate::label::validate_container_label(label).map_err(|e| {
+                Error::invalid(
+                    "Container::set_properties",
+                    e.context().unwrap_or("").to_string(),
+                )
+            })?;
         }
         run_blocking(SetProperties {
             cont: self.clone(),
@@ -393,8 +404,11 @@ impl Container {
     fn close_op(self) -> Result<Close> {
         match Arc::try_unwrap(self.inner) {
             Ok(inner) => Ok(Close { inner: Some(inner) }),
-            Err(_) => Err(Error::from_der("daos_cont_close", Der::Busy)
-                .with_context("other clones of this container are still alive")),
+            Err(_) => Err(Error::raised(
+                "Container::close",
+                Der::Busy,
+                "other clones of this container are still alive",
+            )),
         }
     }
 }

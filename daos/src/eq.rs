@@ -179,8 +179,11 @@ impl Submitter {
         {
             let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             if state.exited || state.closed {
-                return OpFuture::ready(Err(Error::from_der("daos_event_init", Der::Shutdown)
-                    .with_context("the event queue is closed")));
+                return OpFuture::ready(Err(Error::raised(
+                    "EventQueue",
+                    Der::Shutdown,
+                    "the event queue is closed",
+                )));
             }
             state.in_flight += 1;
         }
@@ -278,8 +281,11 @@ impl EventQueue {
             .map_err(|e| {
                 // SAFETY: the queue is empty and nobody else has its handle.
                 unsafe { daos_sys::daos_eq_destroy(eqh, 0) };
-                Error::from_der("daos_eq_create", Der::Nomem)
-                    .with_context(format!("cannot start the poller: {e}"))
+                Error::raised(
+                    "EventQueue::new",
+                    Der::Nomem,
+                    format!("cannot start the poller thread: {e}"),
+                )
             })?;
         Ok(Arc::new(EventQueue {
             submitter: Submitter(shared),
@@ -512,20 +518,16 @@ impl<T> Future for OpFuture<T> {
         match &mut this.state {
             FutureState::Ready(result) => match result.take() {
                 Some(r) => Poll::Ready(r),
-                None => Poll::Ready(Err(Error::invalid(
-                    "OpFuture::poll",
-                    "polled after completion",
-                ))),
+                None => Poll::Ready(Err(Error::invalid("OpFuture", "polled after completion"))),
             },
             FutureState::Waiting(rx) => match Pin::new(rx).poll(cx) {
                 Poll::Pending => Poll::Pending,
                 Poll::Ready(Ok(result)) => Poll::Ready(result),
-                Poll::Ready(Err(_)) => {
-                    Poll::Ready(Err(Error::from_der("daos_eq_poll", Der::Canceled)
-                        .with_context(
-                            "the operation's result was lost (conversion panicked)",
-                        )))
-                }
+                Poll::Ready(Err(_)) => Poll::Ready(Err(Error::raised(
+                    "OpFuture",
+                    Der::Canceled,
+                    "the operation's result was lost (conversion panicked)",
+                ))),
             },
         }
     }

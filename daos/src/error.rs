@@ -5,6 +5,15 @@
 //! that code exactly as the C library returned it, the name of the C function that failed
 //! (`daos_cont_create_with_label`), and optionally what it was applied to (a label, a path).
 //!
+//! Some errors never reach C: an argument this crate can tell is wrong (a label with a space,
+//! a string with a NUL byte) is refused up front with the code libdaos would have returned,
+//! usually `-DER_INVAL`. Such an error names the Rust method that refused it
+//! (`Pool::create_container`), not a C function that was never called, and says so:
+//! [`Error::is_from_daos`] is false for it.
+//!
+//! Names in messages are always quoted the same way (`pool "tank"`, `container "vol-1"`,
+//! `system "daos_server"`, `path "/a"`), so a name with odd characters stays readable.
+//!
 //! Callers decide what to do from the *class* of failure, which is the same whichever library
 //! produced it: [`Error::is_not_found`] is true for `-DER_NONEXIST`, `-DER_CONT_NONEXIST` and
 //! `ENOENT` alike.
@@ -19,6 +28,14 @@
 //! assert_eq!(
 //!     err.to_string(),
 //!     "daos_cont_open2 (container \"vol-1\"): DER_NONEXIST(-1005): the entity does not exist"
+//! );
+//!
+//! let refused = Error::invalid("Pool::create_container", "label \"a b\" has a space");
+//! assert!(refused.is_invalid() && !refused.is_from_daos());
+//! assert_eq!(
+//!     refused.to_string(),
+//!     "Pool::create_container: label \"a b\" has a space \
+//!      (DER_INVAL(-1003), raised by the Rust bindings, not returned by DAOS)"
 //! );
 //! ```
 
@@ -258,6 +275,16 @@ pub fn errno_name(errno: i32) -> Option<&'static str> {
     })
 }
 
+/// Who produced an [`Error`]: the C library, or this crate before (or instead of) calling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// A C function returned the code; `op` is its name.
+    Daos,
+    /// This crate raised it (argument check, state of its own handles); `op` names the Rust
+    /// method.
+    Crate,
+}
+
 /// Which numbering an [`Error`]'s code belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Domain {
@@ -272,11 +299,13 @@ enum Domain {
 /// `code()` is exactly what the C library returned: a negative DER code from libdaos
 /// (-1005 for `DER_NONEXIST`), or a positive errno from libdfs/libduns (2 for `ENOENT`).
 /// Checks this crate makes before calling C (an invalid label, a string with a NUL byte)
-/// report `-DER_INVAL` like libdaos would, with `op` naming the C function that was not called.
+/// report `-DER_INVAL` like libdaos would, with `op` naming the Rust method that refused the
+/// argument; [`Error::is_from_daos`] tells the two apart.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Error {
     code: i32,
     domain: Domain,
+    origin: Origin,
     op: &'static str,
     context: Option<Cow<'static, str>>,
 }
@@ -290,6 +319,7 @@ impl Error {
         Error {
             code: -(rc.saturating_abs()),
             domain: Domain::Der,
+            origin: Origin::Daos,
             op,
             context: None,
         }
@@ -307,14 +337,35 @@ impl Error {
         Error {
             code: errno.saturating_abs(),
             domain: Domain::Errno,
+            origin: Origin::Daos,
             op,
             context: None,
         }
     }
 
-    /// `-DER_INVAL` raised by this crate's own argument checks.
+    /// `-DER_INVAL` raised by this crate's own argument checks, before any C call.
+    ///
+    /// `op` names the Rust method that refused the argument (`"Pool::connect"`) and `why`
+    /// says what is wrong with it.
     pub fn invalid(op: &'static str, why: impl Into<Cow<'static, str>>) -> Error {
-        Error::from_der(op, Der::Inval).with_context(why)
+        Error::raised(op, Der::Inval, why)
+    }
+
+    /// An error this crate raises itself, without a C call returning it: `der` is the code
+    /// libdaos would use for the situation (`DER_BUSY` for a pool whose clones are still
+    /// alive), `op` the Rust method, `why` the explanation.
+    pub fn raised(op: &'static str, der: Der, why: impl Into<Cow<'static, str>>) -> Error {
+        Error {
+            origin: Origin::Crate,
+            ..Error::from_der(op, der)
+        }
+        .with_context(why)
+    }
+
+    /// Whether a DAOS C function returned this error (then [`Error::op`] is its name), as
+    /// opposed to this crate raising it before or instead of calling DAOS.
+    pub fn is_from_daos(&self) -> bool {
+        self.origin == Origin::Daos
     }
 
     /// Adds (or replaces) what the operation was applied to, e.g. `container "vol-1"`.
@@ -364,7 +415,9 @@ impl Error {
         }
     }
 
-    /// The C function that failed, e.g. `"daos_cont_create_with_label"`.
+    /// The C function that failed, e.g. `"daos_cont_create_with_label"`; for an error this
+    /// crate raised itself ([`Error::is_from_daos`] false), the Rust method, e.g.
+    /// `"Pool::create_container"`.
     pub fn op(&self) -> &'static str {
         self.op
     }
@@ -465,6 +518,7 @@ impl Error {
             Der::Uninit,
         ];
         let misc_from_agent = self.der() == Some(Der::Misc)
+            && self.origin == Origin::Daos
             && matches!(self.op, "daos_init" | "daos_pool_connect2" | "dfs_init");
         misc_from_agent
             || self.is_der(DERS)
@@ -490,6 +544,20 @@ fn strerror(errno: i32) -> String {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.origin == Origin::Crate {
+            // The context is the whole explanation; the description of the code would only
+            // repeat it less precisely.
+            return write!(
+                f,
+                "{}: {} ({}({}), raised by the Rust bindings, not returned by DAOS)",
+                self.op,
+                self.context
+                    .as_deref()
+                    .unwrap_or(self.description().as_ref()),
+                self.name(),
+                self.code
+            );
+        }
         f.write_str(self.op)?;
         if let Some(context) = &self.context {
             write!(f, " ({context})")?;
@@ -511,6 +579,7 @@ impl fmt::Debug for Error {
             .field("code", &self.code)
             .field("name", &self.name())
             .field("context", &self.context)
+            .field("from_daos", &self.is_from_daos())
             .finish()
     }
 }
@@ -637,5 +706,29 @@ mod tests {
         // Nothing is two things at once.
         assert!(!der(Der::Busy).is_not_found());
         assert!(!der(Der::Nonexist).is_busy());
+    }
+
+    #[test]
+    fn raised_errors_say_daos_did_not_return_them() {
+        let e = Error::invalid("Pool::connect", "pool \"a b\" is not a label");
+        assert!(!e.is_from_daos());
+        assert!(e.is_invalid());
+        assert_eq!(e.op(), "Pool::connect");
+        assert_eq!(
+            e.to_string(),
+            "Pool::connect: pool \"a b\" is not a label \
+             (DER_INVAL(-1003), raised by the Rust bindings, not returned by DAOS)"
+        );
+        let busy = Error::raised("Pool::disconnect", Der::Busy, "clones alive");
+        assert!(busy.is_busy() && !busy.is_from_daos());
+        assert!(Error::from_rc("daos_init", -1003).is_from_daos());
+        assert!(Error::from_errno("dfs_open", 2).is_from_daos());
+        // Same code, different origin: not the same error.
+        assert_ne!(
+            Error::from_der("x", Der::Inval).with_context("y"),
+            Error::invalid("x", "y")
+        );
+        // DER_MISC means "agent refused us" only when libdaos said so.
+        assert!(!Error::raised("daos_init", Der::Misc, "made up").is_unavailable());
     }
 }

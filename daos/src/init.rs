@@ -15,9 +15,76 @@
 //! and a later call tries again from scratch, so a service can simply retry with backoff
 //! while the agent starts.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
-use crate::error::{Error, Result, check_rc};
+use crate::error::{Der, Error, Result, check_rc};
+
+/// The variable libdaos reads the agent's socket directory from (`DAOS_AGENT_DRPC_DIR_ENV`
+/// in `src/include/daos/agent.h`).
+pub const AGENT_DIR_ENV: &str = "DAOS_AGENT_DRPC_DIR";
+
+/// The agent's socket directory when [`AGENT_DIR_ENV`] is unset (`DAOS_AGENT_DRPC_DIR` in
+/// `src/include/daos/agent.h`).
+pub const DEFAULT_AGENT_DIR: &str = "/var/run/daos_agent";
+
+/// The socket file name in that directory (`DAOS_AGENT_DRPC_SOCK_NAME`).
+pub const AGENT_SOCKET_NAME: &str = "daos_agent.sock";
+
+/// Where libdaos will look for the agent, and why there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSocket {
+    /// `$DAOS_AGENT_DRPC_DIR/daos_agent.sock`, or the default path.
+    pub path: PathBuf,
+    /// Whether the path came from `DAOS_AGENT_DRPC_DIR` (else it is the default).
+    pub from_env: bool,
+}
+
+impl AgentSocket {
+    /// The socket path as libdaos computes it at `daos_init` (`dc_agent_init` in
+    /// `src/client/api/agent.c`): `$DAOS_AGENT_DRPC_DIR/daos_agent.sock` if the variable is
+    /// set, else `/var/run/daos_agent/daos_agent.sock`.
+    pub fn from_env() -> AgentSocket {
+        match std::env::var_os(AGENT_DIR_ENV) {
+            Some(dir) => AgentSocket {
+                path: Path::new(&dir).join(AGENT_SOCKET_NAME),
+                from_env: true,
+            },
+            None => AgentSocket {
+                path: Path::new(DEFAULT_AGENT_DIR).join(AGENT_SOCKET_NAME),
+                from_env: false,
+            },
+        }
+    }
+
+    /// What is wrong with the agent, for an error message: the socket is missing, or it is
+    /// there and refused us; names the path and where it came from.
+    pub fn explain(&self) -> String {
+        let origin = if self.from_env {
+            format!("{AGENT_DIR_ENV} is set")
+        } else {
+            format!("the default; set {AGENT_DIR_ENV} to the agent's socket directory")
+        };
+        let problem = if self.path.exists() {
+            "refused the connection"
+        } else {
+            "does not exist"
+        };
+        format!(
+            "DAOS agent socket {:?} {problem} ({origin}); is daos_agent running?",
+            self.path
+        )
+    }
+}
+
+/// Whether `err` is libdaos saying it could not talk to the agent: `DER_AGENT_COMM` for a
+/// missing socket, `DER_MISC` from calls that talk to nothing but the agent
+/// (`dc_mgmt_sys_attach` and `get_attach_info` in `src/mgmt/cli_mgmt.c`).
+pub(crate) fn is_agent_failure(err: &Error) -> bool {
+    err.is_from_daos()
+        && (err.der() == Some(Der::AgentComm)
+            || (err.der() == Some(Der::Misc) && err.is_unavailable()))
+}
 
 /// The live library instance, if any. The mutex also serialises init against the fini of a
 /// concurrently dropped instance.
@@ -33,7 +100,8 @@ static INSTANCE: Mutex<Weak<Daos>> = Mutex::new(Weak::new());
 /// ```
 #[derive(Debug)]
 pub struct Daos {
-    _private: (),
+    /// Where libdaos looks for the agent: it reads the directory once, at the first init.
+    agent: AgentSocket,
 }
 
 impl Daos {
@@ -46,8 +114,15 @@ impl Daos {
         if let Some(daos) = instance.upgrade() {
             return Ok(daos);
         }
+        let agent = AgentSocket::from_env();
         // SAFETY: daos_init has no preconditions; it is reference-counted and thread-safe.
-        check_rc("daos_init", unsafe { daos_sys::daos_init() })?;
+        check_rc("daos_init", unsafe { daos_sys::daos_init() }).map_err(|e| {
+            if is_agent_failure(&e) {
+                e.with_context(agent.explain())
+            } else {
+                e
+            }
+        })?;
         // dfs_init takes its own reference on libdaos; calling daos_init first keeps the DER
         // code of an agent failure, which dfs_init would turn into an errno.
         // SAFETY: as above, after a successful daos_init.
@@ -57,9 +132,14 @@ impl Daos {
             unsafe { daos_sys::daos_fini() };
             return Err(Error::from_errno("dfs_init", rc));
         }
-        let daos = Arc::new(Daos { _private: () });
+        let daos = Arc::new(Daos { agent });
         *instance = Arc::downgrade(&daos);
         Ok(daos)
+    }
+
+    /// Where libdaos talks to the DAOS agent, as read when this instance was initialised.
+    pub fn agent_socket(&self) -> &AgentSocket {
+        &self.agent
     }
 
     /// The DAOS API this crate was built for: `"2.6"` or `"2.8"`.

@@ -74,12 +74,16 @@ fn validate(label: &str, placeholder: &str, op: &'static str) -> Result<()> {
 
 /// Checks a label for a new or renamed container; the error is `-DER_INVAL` like libdaos'.
 pub fn validate_container_label(label: &str) -> Result<()> {
-    validate(label, CONTAINER_LABEL_NOT_SET, "daos_label_is_valid")
+    validate(
+        label,
+        CONTAINER_LABEL_NOT_SET,
+        "label::validate_container_label",
+    )
 }
 
 /// Checks a pool label; the error is `-DER_INVAL` like libdaos'.
 pub fn validate_pool_label(label: &str) -> Result<()> {
-    validate(label, POOL_LABEL_NOT_SET, "daos_label_is_valid")
+    validate(label, POOL_LABEL_NOT_SET, "label::validate_pool_label")
 }
 
 #[cfg(test)]

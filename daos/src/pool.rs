@@ -22,7 +22,7 @@ use std::sync::Arc;
 use crate::container::{Container, ContainerAccess};
 use crate::eq::{EventQueue, OpFuture, Operation, run_blocking};
 use crate::error::{Der, Error, Result, check_rc};
-use crate::init::Daos;
+use crate::init::{Daos, is_agent_failure};
 use crate::label;
 use crate::prop::{PropType, Properties, RawProp};
 use crate::uuid::{EntityRef, Uuid};
@@ -135,10 +135,13 @@ impl Drop for PoolInner {
 
 impl PoolInner {
     fn describe(&self) -> String {
-        match &self.label {
-            Some(l) => format!("pool {l}"),
-            None => format!("pool {}", self.uuid),
-        }
+        describe_pool(
+            &self
+                .label
+                .clone()
+                .unwrap_or_else(|| self.uuid.hyphenated().to_string()),
+            self.system.as_deref(),
+        )
     }
 }
 
@@ -171,6 +174,14 @@ impl std::fmt::Debug for Pool {
             .field("system", &self.inner.system)
             .field("access", &self.inner.access)
             .finish()
+    }
+}
+
+/// `pool "tank"`, or `pool "tank" in system "daos_server"` when a system was named.
+fn describe_pool(pool: &str, system: Option<&str>) -> String {
+    match system {
+        Some(system) => format!("pool {pool:?} in system {system:?}"),
+        None => format!("pool {pool:?}"),
     }
 }
 
@@ -219,14 +230,21 @@ impl Operation for Connect {
 
     fn finish(self, rc: i32) -> Result<Pool> {
         let pool = self.pool.to_string_lossy().into_owned();
-        check_rc("daos_pool_connect2", rc).map_err(|e| e.with_context(format!("pool {pool}")))?;
+        let system = self.sys.as_ref().map(|s| s.to_string_lossy().into_owned());
+        check_rc("daos_pool_connect2", rc).map_err(|e| {
+            let mut context = describe_pool(&pool, system.as_deref());
+            if is_agent_failure(&e) {
+                context = format!("{context}: {}", self.daos.agent_socket().explain());
+            }
+            e.with_context(context)
+        })?;
         let label = (!label::is_uuid_string(&pool)).then_some(pool);
         Ok(Pool {
             inner: Arc::new(PoolInner {
                 handle: self.handle,
                 uuid: crate::uuid::from_raw(&self.info.pi_uuid),
                 label,
-                system: self.sys.map(|s| s.to_string_lossy().into_owned()),
+                system,
                 access: self.access,
                 disconnected: false,
                 _daos: self.daos,
@@ -242,7 +260,7 @@ impl Connect {
         system: Option<&str>,
         access: PoolAccess,
     ) -> Result<Connect> {
-        const OP: &str = "daos_pool_connect2";
+        const OP: &str = "Pool::connect";
         check_ref(OP, "pool", pool)?;
         Ok(Connect {
             daos: Arc::clone(daos),
@@ -466,7 +484,7 @@ impl Operation for CreateContainer {
         check_rc("daos_cont_create_with_label", rc).map_err(|e| {
             e.with_context(format!(
                 "container {:?} in {}",
-                self.label,
+                self.label.to_string_lossy(),
                 self.pool.inner.describe()
             ))
         })?;
@@ -499,7 +517,7 @@ impl Operation for DestroyContainer {
         check_rc("daos_cont_destroy2", rc).map_err(|e| {
             e.with_context(format!(
                 "container {:?} in {}",
-                self.cont,
+                self.cont.to_string_lossy(),
                 self.pool.inner.describe()
             ))
         })
@@ -549,6 +567,11 @@ impl Pool {
     /// How the pool was connected.
     pub fn access(&self) -> PoolAccess {
         self.inner.access
+    }
+
+    /// `pool "tank"` (with the system, if one was named), for error contexts.
+    pub(crate) fn describe(&self) -> String {
+        self.inner.describe()
     }
 
     /// The raw pool handle, for calls this crate does not wrap. It stays valid while this
@@ -631,7 +654,7 @@ impl Pool {
     }
 
     fn create_op(&self, label: &str, props: &Properties) -> Result<CreateContainer> {
-        const OP: &str = "daos_cont_create_with_label";
+        const OP: &str = "Pool::create_container";
         label::validate_container_label(label)
             .map_err(|e| Error::invalid(OP, e.context().unwrap_or("").to_string()))?;
         if props.contains(PropType::LABEL) {
@@ -674,7 +697,7 @@ impl Pool {
     }
 
     fn destroy_op(&self, cont: &str, force: bool) -> Result<DestroyContainer> {
-        const OP: &str = "daos_cont_destroy2";
+        const OP: &str = "Pool::destroy_container";
         check_ref(OP, "container", cont)?;
         Ok(DestroyContainer {
             pool: self.clone(),
@@ -727,8 +750,11 @@ impl Pool {
     pub fn disconnect(self) -> Result<()> {
         const OP: &str = "daos_pool_disconnect";
         let Ok(mut inner) = Arc::try_unwrap(self.inner) else {
-            return Err(Error::from_der(OP, Der::Busy)
-                .with_context("other clones or containers still use this pool"));
+            return Err(Error::raised(
+                "Pool::disconnect",
+                Der::Busy,
+                "other clones or containers still use this pool",
+            ));
         };
         // SAFETY: sole owner of a connected handle.
         let rc = unsafe { daos_sys::daos_pool_disconnect(inner.handle, std::ptr::null_mut()) };

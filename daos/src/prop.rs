@@ -30,7 +30,7 @@ use crate::acl::{Acl, RawAcl, principal_is_valid};
 use crate::error::{Der, Error, Result};
 use crate::label;
 
-const OP: &str = "daos_prop_from_str";
+const OP: &str = "Properties::from_pairs";
 
 /// `DAOS_PROP_ENTRY_NOT_SET` (an anonymous enum in `daos_prop.h`): the entry was asked for
 /// but has no value.
@@ -218,7 +218,9 @@ impl PropType {
     /// Parses a value as `daos container create --properties NAME:VALUE` would.
     pub fn parse_value(self, value: &str) -> Result<PropValue> {
         let name = self.name().unwrap_or("property");
-        let bad = |why: String| Error::invalid(OP, format!("{name}:{value}: {why}"));
+        let bad = |why: String| {
+            Error::invalid("PropType::parse_value", format!("{name}:{value:?}: {why}"))
+        };
         if self.is_read_only() {
             return Err(bad("read-only property".into()));
         }
@@ -382,8 +384,9 @@ impl Properties {
             .split([',', ';'])
             .filter(|e| !e.trim().is_empty())
             .map(|e| {
-                e.split_once(':')
-                    .ok_or_else(|| Error::invalid(OP, format!("{e:?}: expected name:value")))
+                e.split_once(':').ok_or_else(|| {
+                    Error::invalid("Properties::parse", format!("{e:?}: expected name:value"))
+                })
             })
             .collect::<Result<_>>()?;
         Properties::from_pairs(&pairs)
@@ -532,7 +535,7 @@ impl RawProp {
     fn alloc(n: usize) -> Result<RawProp> {
         if n > daos_sys::DAOS_PROP_ENTRIES_MAX_NR as usize {
             return Err(Error::invalid(
-                "daos_prop_alloc",
+                "Properties",
                 format!("{n} properties (at most 128)"),
             ));
         }
@@ -567,8 +570,9 @@ impl RawProp {
             match value {
                 PropValue::Number(n) => entry.__bindgen_anon_1.dpe_val = *n,
                 PropValue::Text(s) => {
-                    let c = CString::new(s.as_str())
-                        .map_err(|_| Error::invalid(OP, format!("{kind}: NUL byte in {s:?}")))?;
+                    let c = CString::new(s.as_str()).map_err(|_| {
+                        Error::invalid("Properties", format!("{kind} {s:?} contains a NUL byte"))
+                    })?;
                     // SAFETY: `entry` is an entry of a live property list; the string is valid
                     // for `len` bytes and libdaos copies it.
                     let rc = unsafe {

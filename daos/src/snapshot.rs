@@ -91,7 +91,7 @@ fn epoch_of_attr(attr: &str) -> Option<Epoch> {
 fn check_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > MAX_NAME_LEN || name.contains('\0') {
         return Err(Error::invalid(
-            "daos_cont_create_snap",
+            "Container::create_named_snapshot",
             format!("snapshot name {name:?} must be 1-{MAX_NAME_LEN} bytes without NUL"),
         ));
     }
@@ -219,7 +219,7 @@ fn list_retry_error() -> Error {
 fn destroy_op(cont: &Container, epoch: Epoch) -> Result<DestroySnap> {
     if epoch.0 == 0 {
         return Err(Error::invalid(
-            "daos_cont_destroy_snap",
+            "Container::destroy_snapshot",
             "epoch 0 is not a snapshot",
         ));
     }
@@ -260,8 +260,12 @@ impl Container {
     /// `-DER_NOSYS` ([`Error::is_not_supported`]); use [`Container::create_named_snapshot`].
     pub fn create_snapshot_with_native_name(&self, name: &str) -> Result<Epoch> {
         check_name(name)?;
-        let name = CString::new(name)
-            .map_err(|_| Error::invalid("daos_cont_create_snap", "NUL in name"))?;
+        let name = CString::new(name).map_err(|_| {
+            Error::invalid(
+                "Container::create_snapshot_with_native_name",
+                format!("snapshot name {name:?} contains a NUL byte"),
+            )
+        })?;
         run_blocking(CreateSnap {
             cont: self.clone(),
             name: Some(name),
@@ -332,8 +336,11 @@ impl Container {
     pub fn create_named_snapshot(&self, name: &str) -> Result<Epoch> {
         check_name(name)?;
         if self.find_snapshot(name)?.is_some() {
-            return Err(Error::from_der("daos_cont_create_snap", Der::Exist)
-                .with_context(format!("snapshot name {name:?} in {}", self.describe())));
+            return Err(Error::raised(
+                "Container::create_named_snapshot",
+                Der::Exist,
+                format!("snapshot name {name:?} is taken in {}", self.describe()),
+            ));
         }
         let epoch = self.create_snapshot()?;
         if let Err(e) = self.set_attr(&snapshot_attr_name(epoch), name.as_bytes()) {

@@ -49,13 +49,13 @@ impl EntityRef {
         if label::is_uuid_string(s) {
             return Uuid::parse_str(s)
                 .map(EntityRef::Uuid)
-                .map_err(|e| Error::invalid("uuid_parse", format!("{s:?}: {e}")));
+                .map_err(|e| Error::invalid("EntityRef::parse", format!("{s:?}: {e}")));
         }
         if label::is_valid(s) {
             Ok(EntityRef::Label(s.to_string()))
         } else {
             Err(Error::invalid(
-                "daos_label_is_valid",
+                "EntityRef::parse",
                 format!("{s:?} is neither a UUID nor a valid label"),
             ))
         }

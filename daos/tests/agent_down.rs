@@ -41,6 +41,14 @@ fn init_fails_while_the_agent_is_unreachable_and_recovers() {
     assert!(err.is_unavailable(), "{err}");
     assert_eq!(err.op(), "daos_init");
     assert_eq!(err.der(), Some(Der::AgentComm), "{err}");
+    let msg = err.to_string();
+    let socket = empty.join("daos_agent.sock");
+    assert!(
+        msg.contains(&format!("{socket:?}")),
+        "names the socket: {msg}"
+    );
+    assert!(msg.contains("does not exist"), "{msg}");
+    assert!(msg.contains("DAOS_AGENT_DRPC_DIR is set"), "{msg}");
 
     // 2. A socket file nobody listens on (agent killed).
     let dead = fresh_dir("dead-agent");
@@ -48,6 +56,22 @@ fn init_fails_while_the_agent_is_unreachable_and_recovers() {
     set_agent_dir(&dead);
     let err = Daos::init().unwrap_err();
     assert!(err.is_unavailable(), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("{:?}", dead.join("daos_agent.sock"))),
+        "{msg}"
+    );
+    assert!(msg.contains("refused the connection"), "{msg}");
+
+    // 2b. No DAOS_AGENT_DRPC_DIR: the default path is named, with the variable to set.
+    let default_socket = std::path::Path::new("/var/run/daos_agent/daos_agent.sock");
+    if !default_socket.exists() {
+        // SAFETY: as in set_agent_dir.
+        unsafe { std::env::remove_var("DAOS_AGENT_DRPC_DIR") };
+        let msg = Daos::init().unwrap_err().to_string();
+        assert!(msg.contains(&format!("{default_socket:?}")), "{msg}");
+        assert!(msg.contains("set DAOS_AGENT_DRPC_DIR"), "{msg}");
+    }
 
     // 3. The agent is there: the same call, retried, now works.
     set_agent_dir(&good_dir);
@@ -62,6 +86,12 @@ fn init_fails_while_the_agent_is_unreachable_and_recovers() {
         sys.stop_agent(false);
         let err = Pool::connect(&daos, &sys.pool, None, PoolAccess::ReadOnly).unwrap_err();
         assert!(err.is_unavailable(), "{err}");
+        let socket = good_dir.join("daos_agent.sock");
+        assert_eq!(daos.agent_socket().path, socket);
+        assert!(
+            err.to_string().contains(&format!("{socket:?}")),
+            "a connect without an agent names its socket: {err}"
+        );
         sys.start_agent();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {

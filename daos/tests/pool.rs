@@ -270,3 +270,86 @@ fn read_only_pool_connection_cannot_create_containers() {
         .unwrap_err();
     assert!(err.is_no_permission(), "{err}");
 }
+
+#[test]
+fn errors_name_the_system_and_quote_names() {
+    let (sys, daos) = daos();
+    let err = Pool::connect(&daos, &sys.pool, Some("nosuch"), PoolAccess::ReadOnly).unwrap_err();
+    assert!(err.is_from_daos(), "{err}");
+    assert_eq!(err.op(), "daos_pool_connect2");
+    let msg = err.to_string();
+    assert!(msg.contains("in system \"nosuch\""), "{msg}");
+    assert!(msg.contains(&format!("pool {:?}", sys.pool)), "{msg}");
+
+    let pool = pool();
+    let name = unique_label("absent");
+    let quoted = format!("container {name:?} in pool {:?}", sys.pool);
+    let err = pool
+        .open_container(&name, ContainerAccess::ReadOnly)
+        .unwrap_err();
+    assert!(err.to_string().contains(&quoted), "{err}");
+    let err = pool.destroy_container(&name, false).unwrap_err();
+    assert!(err.to_string().contains(&quoted), "{err}");
+    let c = TempContainer::plain("dup");
+    let err = pool
+        .create_container(&c.label, &Properties::new())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("container {:?} in pool {:?}", c.label, sys.pool)),
+        "{err}"
+    );
+}
+
+#[test]
+fn argument_errors_name_the_rust_method_not_an_uncalled_c_function() {
+    let (sys, daos) = daos();
+    let pool = pool();
+    let cases: Vec<(daos::Error, &str, &str)> = vec![
+        (
+            Pool::connect(&daos, "bad name", None, PoolAccess::ReadOnly).unwrap_err(),
+            "Pool::connect",
+            "pool \"bad name\"",
+        ),
+        (
+            Pool::connect(&daos, &sys.pool, Some("sys\0x"), PoolAccess::ReadOnly).unwrap_err(),
+            "Pool::connect",
+            "system name \"sys\\0x\"",
+        ),
+        (
+            pool.create_container("bad label", &Properties::new())
+                .unwrap_err(),
+            "Pool::create_container",
+            "\"bad label\"",
+        ),
+        (
+            pool.open_container("bad label", ContainerAccess::ReadOnly)
+                .unwrap_err(),
+            "Pool::open_container",
+            "container \"bad label\"",
+        ),
+        (
+            pool.destroy_container("bad label", false).unwrap_err(),
+            "Pool::destroy_container",
+            "container \"bad label\"",
+        ),
+        (
+            Properties::from_pairs(&[("no_such_prop", "1")]).unwrap_err(),
+            "Properties::from_pairs",
+            "\"no_such_prop\"",
+        ),
+        (
+            pool.clone().disconnect().unwrap_err(),
+            "Pool::disconnect",
+            "other clones",
+        ),
+    ];
+    for (err, op, names) in cases {
+        assert!(!err.is_from_daos(), "{err}");
+        assert_eq!(err.op(), op, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains(names), "{msg}");
+        assert!(msg.contains("not returned by DAOS"), "{msg}");
+        assert!(!msg.contains("daos_"), "names a C function: {msg}");
+    }
+}
