@@ -113,6 +113,10 @@ int dfs_get_size(dfs_t *dfs, dfs_obj_t *obj, daos_size_t *size);
 int dfs_punch(dfs_t *dfs, dfs_obj_t *obj, daos_off_t offset, daos_size_t len);
 int dfs_readdir(dfs_t *dfs, dfs_obj_t *obj, daos_anchor_t *anchor, uint32_t *nr,
 		struct dirent *dirs);
+/* As dfs_readdir (only d_name is filled), plus the stat of each entry in stbufs
+ * (src/include/daos_fs.h, v2.6.5 and v2.8.0). */
+int dfs_readdirplus(dfs_t *dfs, dfs_obj_t *obj, daos_anchor_t *anchor, uint32_t *nr,
+		    struct dirent *dirs, struct stat *stbufs);
 int dfs_mkdir(dfs_t *dfs, dfs_obj_t *parent, const char *name, mode_t mode,
 	      daos_oclass_id_t cid);
 int dfs_remove(dfs_t *dfs, dfs_obj_t *parent, const char *name, bool force,

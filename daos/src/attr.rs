@@ -396,7 +396,8 @@ impl Container {
         }
     }
 
-    /// Deletes attributes. Fails with `-DER_NONEXIST` only if none of them exists.
+    /// Deletes attributes. Names that do not exist are skipped: a DAOS server reports success
+    /// for them (`ds_rsvc_del_attr` never sees a missing key), so deleting is idempotent.
     pub fn delete_attrs(&self, names: &[&str]) -> Result<()> {
         run_blocking(delete_op(self, names)?)
     }

@@ -67,7 +67,8 @@ pub struct PosixContainerSpec {
     pub hints: Option<String>,
     /// Owner (uid, gid) of the root directory (default: the creating process' euid/egid).
     pub root_owner: Option<(u32, u32)>,
-    /// Permission bits of the root directory (default 0755), e.g. `0o2775`.
+    /// Permission bits of the root directory (default 0755), e.g. `0o2775`. libdfs refuses
+    /// the sticky bit ([`check_mode`]).
     pub root_mode: Option<u32>,
 }
 
@@ -79,6 +80,26 @@ impl PosixContainerSpec {
             ..PosixContainerSpec::default()
         }
     }
+}
+
+/// Permission bits libdfs can set on an existing file or directory: all but the sticky bit.
+///
+/// `dfs_chmod` and `dfs_osetattr` refuse `S_ISVTX` with `ENOTSUP` (src/client/dfs/obj.c in
+/// DAOS 2.6 and 2.8); setuid and setgid are stored like the other bits.
+pub const SETTABLE_MODE_BITS: u32 = 0o7777 & !libc::S_ISVTX;
+
+/// Checks that libdfs can apply `mode` (permission bits, optionally with the file type) to an
+/// existing entry: `ENOTSUP`, as libdfs would answer, for the sticky bit (or bits that belong
+/// to no mode). The error names `op`, the Rust caller, since no C function was called;
+/// `subject` says what the mode was for (`path "/"`).
+pub fn check_mode(op: &'static str, mode: u32, subject: &str) -> Result<()> {
+    let permissions = mode & !libc::S_IFMT;
+    if permissions & !SETTABLE_MODE_BITS != 0 {
+        return Err(Error::from_errno(op, libc::ENOTSUP).with_context(format!(
+            "{subject}: mode {mode:#o}: libdfs does not support the sticky bit (settable bits: {SETTABLE_MODE_BITS:#o})"
+        )));
+    }
+    Ok(())
 }
 
 /// Turns an object class name or number into its id.
@@ -157,6 +178,11 @@ impl Pool {
                 OP,
                 "the label is given as PosixContainerSpec::label, not as a property",
             ));
+        }
+        // Found before anything exists, rather than by dfs_chmod on a container just made.
+        if let Some(mode) = spec.root_mode {
+            let subject = format!("root directory of container {:?}", spec.label);
+            check_mode("Pool::create_posix_container", mode, &subject)?;
         }
         let props = if spec.properties.is_empty() {
             None
@@ -304,6 +330,18 @@ pub enum FileType {
     Symlink,
     /// Anything else, or not reported.
     Other,
+}
+
+impl FileType {
+    /// The kind a `st_mode` names.
+    pub fn of_mode(mode: u32) -> FileType {
+        match mode & libc::S_IFMT {
+            libc::S_IFDIR => FileType::Directory,
+            libc::S_IFREG => FileType::File,
+            libc::S_IFLNK => FileType::Symlink,
+            _ => FileType::Other,
+        }
+    }
 }
 
 /// One entry of [`Dfs::read_dir`].
@@ -525,8 +563,13 @@ impl<'c> Dfs<'c> {
     }
 
     /// Changes the permission bits of a file or directory (`dfs_chmod`).
+    ///
+    /// libdfs keeps setuid and setgid but refuses the sticky bit (`ENOTSUP`); such a mode is
+    /// refused here, before any call to libdfs (the error names `Dfs::chmod`, not
+    /// `dfs_chmod`). See [`check_mode`].
     pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
         const OP: &str = "dfs_chmod";
+        check_mode("Dfs::chmod", mode, &format!("path {path:?}"))?;
         let (parent, name, display) = self.resolve(OP, path)?;
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent/name as in `stat`.
@@ -573,24 +616,36 @@ impl<'c> Dfs<'c> {
     }
 
     fn open(&self, op: &'static str, path: &str, flags: i32, mode: u32) -> Result<DfsObj> {
+        self.open_entry(op, path, flags, libc::S_IFREG | (mode & 0o7777), None)
+    }
+
+    /// `dfs_open` of any kind of entry; `value` is a new symbolic link's target.
+    fn open_entry(
+        &self,
+        op: &'static str,
+        path: &str,
+        flags: i32,
+        mode: u32,
+        value: Option<&CStr>,
+    ) -> Result<DfsObj> {
         let (parent, name, display) = self.resolve(op, path)?;
         let Some(name) = name else {
             return Err(Error::from_errno(op, libc::EISDIR).with_context("the root directory"));
         };
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         let mut obj: *mut daos_sys::dfs_obj_t = null_mut();
-        // SAFETY: live mount; valid name and out pointer; class/chunk 0 = defaults; no
-        // symlink value.
+        // SAFETY: live mount; valid name, value (NULL or a string) and out pointer; class and
+        // chunk size 0 = defaults.
         let rc = unsafe {
             daos_sys::dfs_open(
                 self.ptr(),
                 parent_ptr,
                 name.as_ptr(),
-                libc::S_IFREG | (mode & 0o7777),
+                mode,
                 flags,
                 0,
                 0,
-                null(),
+                value.map_or(null(), CStr::as_ptr),
                 &mut obj,
             )
         };
@@ -598,6 +653,21 @@ impl<'c> Dfs<'c> {
         NonNull::new(obj)
             .map(DfsObj)
             .ok_or_else(|| Error::from_errno("dfs_open", libc::EIO))
+    }
+
+    /// Creates a symbolic link at `path` to `target` (`dfs_open` with `S_IFLNK`); `EEXIST` if
+    /// `path` exists. The target is stored as given and resolved inside the container.
+    pub fn symlink(&self, path: &str, target: &str) -> Result<()> {
+        const OP: &str = "dfs_open";
+        let value = c_string(OP, "symbolic link target", target)?;
+        self.open_entry(
+            OP,
+            path,
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+            libc::S_IFLNK | 0o777,
+            Some(&value),
+        )
+        .map(drop)
     }
 
     /// Writes `data` as the whole content of a file, creating it (mode 0644) or truncating it.
@@ -686,20 +756,26 @@ impl<'c> Dfs<'c> {
         let mut entries = Vec::new();
         const BATCH: usize = 64;
         let mut dirents = vec![daos_sys::dirent::default(); BATCH];
+        let mut stats = vec![daos_sys::stat::default(); BATCH];
         while !daos_sys::daos_anchor_is_eof(&anchor) {
             let mut nr = BATCH as u32;
-            // SAFETY: live mount and directory object; `dirents` has room for `nr` entries.
+            // libdfs fills only d_name (d_type stays DT_UNKNOWN), so the types come from the
+            // stat of each entry that dfs_readdirplus adds.
+            // SAFETY: live mount and directory object; `dirents` and `stats` have room for
+            // `nr` entries each.
             let rc = unsafe {
-                daos_sys::dfs_readdir(
+                daos_sys::dfs_readdirplus(
                     self.ptr(),
                     dir_ptr,
                     &mut anchor,
                     &mut nr,
                     dirents.as_mut_ptr(),
+                    stats.as_mut_ptr(),
                 )
             };
-            check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
-            for d in &dirents[..(nr as usize).min(BATCH)] {
+            check_errno("dfs_readdirplus", rc)
+                .map_err(|e| e.with_context(format!("path {path:?}")))?;
+            for (d, st) in dirents.iter().zip(&stats).take((nr as usize).min(BATCH)) {
                 // SAFETY: libdfs NUL-terminates d_name within its 256 bytes.
                 let name = unsafe { CStr::from_ptr(d.d_name.as_ptr()) }
                     .to_string_lossy()
@@ -707,13 +783,10 @@ impl<'c> Dfs<'c> {
                 if name == "." || name == ".." {
                     continue;
                 }
-                let file_type = match d.d_type {
-                    libc::DT_DIR => FileType::Directory,
-                    libc::DT_REG => FileType::File,
-                    libc::DT_LNK => FileType::Symlink,
-                    _ => FileType::Other,
-                };
-                entries.push(DirEntry { name, file_type });
+                entries.push(DirEntry {
+                    name,
+                    file_type: FileType::of_mode(st.st_mode),
+                });
             }
             if nr == 0 && !daos_sys::daos_anchor_is_eof(&anchor) {
                 // Defensive: a listing that neither advances nor ends would spin forever.

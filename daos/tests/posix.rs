@@ -215,13 +215,66 @@ fn root_of_a_fresh_container_can_be_given_away() {
     {
         let fs = cont.mount_dfs(ContainerAccess::ReadWrite).unwrap();
         fs.chown("/", 2000, 3000).unwrap();
-        fs.chmod("/", 0o1777).unwrap();
+        // libdfs refuses the sticky bit (ENOTSUP); the crate says so before calling it.
+        let err = fs.chmod("/", 0o1777).unwrap_err();
+        assert!(err.is_not_supported(), "{err}");
+        assert_eq!(err.op(), "Dfs::chmod", "no C function was called");
+        assert_eq!(fs.stat("/").unwrap().permissions(), 0o755, "unchanged");
+        // Setuid and setgid are kept.
+        fs.chmod("/", 0o6777).unwrap();
+        assert_eq!(fs.stat("/").unwrap().permissions(), 0o6777);
+        fs.chmod("/", 0o2777).unwrap();
     }
     let fs = cont.mount_dfs(ContainerAccess::ReadOnly).unwrap();
     let root = fs.stat("/").unwrap();
     assert_eq!(
         (root.uid, root.gid, root.permissions()),
-        (2000, 3000, 0o1777)
+        (2000, 3000, 0o2777)
+    );
+}
+
+#[test]
+fn a_sticky_root_mode_is_refused_before_anything_is_created() {
+    let pool = pool();
+    let mut spec = PosixContainerSpec::new(unique_label("sticky"));
+    spec.root_mode = Some(0o1777);
+    let err = pool.create_posix_container(&spec).unwrap_err();
+    assert!(err.is_not_supported(), "{err}");
+    assert_eq!(err.op(), "Pool::create_posix_container");
+    assert!(
+        !pool
+            .list_containers()
+            .unwrap()
+            .iter()
+            .any(|e| e.label.as_deref() == Some(spec.label.as_str())),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn listing_reports_the_type_of_every_entry() {
+    let c = TempContainer::posix("types");
+    let cont = c.open();
+    let fs = cont.mount_dfs(ContainerAccess::ReadWrite).unwrap();
+    fs.mkdir("/dir", 0o755).unwrap();
+    fs.write_file("/file", b"x").unwrap();
+    fs.symlink("/link", "/file").unwrap();
+    fs.symlink("/dangling", "/nowhere").unwrap();
+    let mut entries: Vec<(String, FileType)> = fs
+        .read_dir("/")
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.name, e.file_type))
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        entries,
+        vec![
+            ("dangling".to_string(), FileType::Symlink),
+            ("dir".to_string(), FileType::Directory),
+            ("file".to_string(), FileType::File),
+            ("link".to_string(), FileType::Symlink),
+        ]
     );
 }
 

@@ -707,20 +707,24 @@ pub fn cont_set_attrs(h: &ContHandle, attrs: &[(String, Vec<u8>)]) -> DerResult<
     })
 }
 
-/// `daos_cont_del_attr`: `-DER_NONEXIST` only when none of the names exist.
+/// `daos_cont_del_attr`: missing names are not an error, as on a real server.
+///
+/// `ds_rsvc_del_attr` (src/rsvc/srv_common.c) counts `-DER_NONEXIST` from `rdb_tx_delete`, but
+/// `rdb_tx_delete` only appends the deletion to the transaction (src/rdb/rdb_tx.c), and
+/// applying it punches the key whether or not it exists: the count never moves.
 pub fn cont_del_attrs(h: &ContHandle, names: &[String]) -> DerResult<()> {
     require(h, perm::WRITE)?;
     h.dir.update(|meta| {
-        let removed = names
-            .iter()
-            .filter(|n| meta.attrs.remove(*n).is_some())
-            .count();
-        if removed == 0 {
-            Err(Der::NONEXIST)
-        } else {
-            Ok(())
-        }
+        remove_attrs(&mut meta.attrs, names);
+        Ok(())
     })
+}
+
+/// Removes whichever of `names` exist.
+fn remove_attrs(attrs: &mut std::collections::BTreeMap<String, String>, names: &[String]) {
+    for n in names {
+        attrs.remove(n);
+    }
 }
 
 /// `daos_cont_create_snap[_opt]`: a new epoch; the POSIX namespace is frozen under it.
@@ -787,18 +791,12 @@ pub fn pool_set_attrs(h: &PoolHandle, attrs: &[(String, Vec<u8>)]) -> DerResult<
     })
 }
 
-/// Pool attributes: delete.
+/// Pool attributes: delete. Missing names are not an error (the pool service deletes through
+/// the same `ds_rsvc_del_attr` as containers; see [`cont_del_attrs`]).
 pub fn pool_del_attrs(h: &PoolHandle, names: &[String]) -> DerResult<()> {
     h.dir.update_meta(|meta| {
-        let removed = names
-            .iter()
-            .filter(|n| meta.attrs.remove(*n).is_some())
-            .count();
-        if removed == 0 {
-            Err(Der::NONEXIST)
-        } else {
-            Ok(())
-        }
+        remove_attrs(&mut meta.attrs, names);
+        Ok(())
     })
 }
 

@@ -9,7 +9,7 @@ use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirEntryExt, FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -21,8 +21,8 @@ use crate::state::DfsAttrs;
 /// An errno result.
 pub type ErrnoResult<T> = Result<T, i32>;
 
-/// A directory entry: name, inode number, `DT_*` type.
-pub type DirEntry = (String, u64, u8);
+/// One directory entry as libdfs lists it: a name (the entry's dkey), nothing more.
+pub type DirEntry = String;
 
 /// `DFS_MAX_NAME`.
 pub const MAX_NAME: usize = 255;
@@ -169,8 +169,31 @@ pub struct DfsObj {
     pub file: Option<File>,
     /// Opened for writing.
     pub writable: bool,
+    /// Opened for reading (not `O_WRONLY`).
+    pub readable: bool,
     /// Mode at lookup time.
     pub mode: u32,
+}
+
+/// libdfs does not support the sticky bit: `dfs_chmod` and `dfs_osetattr` with
+/// `DFS_SET_ATTR_MODE` refuse it with `ENOTSUP` (src/client/dfs/obj.c, 2.6 and 2.8).
+/// `dfs_mkdir` and `dfs_open` store whatever mode they are given.
+fn refuse_sticky(mode: u32) -> ErrnoResult<()> {
+    if mode & libc::S_ISVTX != 0 {
+        Err(libc::ENOTSUP)
+    } else {
+        Ok(())
+    }
+}
+
+/// `dfs_chmod` takes a file type in the mode only if it is the entry's own.
+fn refuse_type_change(mode: u32, current: u32) -> ErrnoResult<()> {
+    let kind = mode & libc::S_IFMT;
+    if kind != 0 && kind != current & libc::S_IFMT {
+        Err(libc::EINVAL)
+    } else {
+        Ok(())
+    }
 }
 
 fn check_name(name: &str) -> ErrnoResult<()> {
@@ -312,6 +335,7 @@ impl Dfs {
             kind,
             file,
             writable: want_write,
+            readable: flags & libc::O_ACCMODE != libc::O_WRONLY,
             mode: m.mode(),
         })
     }
@@ -423,9 +447,13 @@ impl Dfs {
         Ok(obj)
     }
 
-    /// `dfs_read`: fills the buffers in order from `off`; returns the bytes read.
+    /// `dfs_read`: fills the buffers in order from `off`; returns the bytes read (fewer at the
+    /// end of the file, 0 past it).
     pub fn read(&self, obj: &DfsObj, off: u64, bufs: &mut [&mut [u8]]) -> ErrnoResult<u64> {
         let f = obj.file.as_ref().ok_or(libc::EINVAL)?;
+        if !obj.readable {
+            return Err(libc::EPERM);
+        }
         let mut pos = off;
         let mut total = 0u64;
         for b in bufs.iter_mut() {
@@ -462,10 +490,18 @@ impl Dfs {
         }
     }
 
-    /// `dfs_punch`: zeroes `[off, off+len)`, or truncates when the range reaches the end.
+    /// `dfs_punch` (src/client/dfs/obj.c): with `len == DFS_MAX_FSIZE` sets the size to `off`
+    /// (shrinking or extending); otherwise zeroes `[off, off+len)`, or truncates to `off` when
+    /// the range reaches the end, and does nothing from the end on.
     pub fn punch(&self, obj: &DfsObj, off: u64, len: u64) -> ErrnoResult<()> {
         self.require_writable()?;
         let f = obj.file.as_ref().ok_or(libc::EINVAL)?;
+        if !obj.writable {
+            return Err(libc::EPERM);
+        }
+        if len == u64::MAX {
+            return self.space.set_len(f, off);
+        }
         let size = f.metadata().map_err(errno)?.len();
         if off >= size {
             return Ok(());
@@ -483,8 +519,9 @@ impl Dfs {
         Ok(())
     }
 
-    /// `dfs_readdir`: up to `max` entries from position `start`; returns them and whether the
-    /// listing is complete.
+    /// `dfs_readdir`: up to `max` entry names from position `start`; returns them and whether
+    /// the listing is complete. Names only: libdfs lists the directory's dkeys and fills
+    /// `d_name` alone (src/client/dfs/readdir.c), so the type is not known here.
     pub fn readdir(
         &self,
         obj: &DfsObj,
@@ -497,21 +534,20 @@ impl Dfs {
         let mut names: Vec<DirEntry> = std::fs::read_dir(self.host(&obj.rel))
             .map_err(errno)?
             .flatten()
-            .map(|e| {
-                let ft = e.file_type().ok();
-                let dtype = match ft {
-                    Some(t) if t.is_dir() => libc::DT_DIR,
-                    Some(t) if t.is_symlink() => libc::DT_LNK,
-                    Some(t) if t.is_file() => libc::DT_REG,
-                    _ => libc::DT_UNKNOWN,
-                };
-                (e.file_name().to_string_lossy().into_owned(), e.ino(), dtype)
-            })
+            .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         names.sort();
         let rest: Vec<_> = names.into_iter().skip(start).collect();
         let done = rest.len() <= max;
         Ok((rest.into_iter().take(max).collect(), done))
+    }
+
+    /// What `dfs_readdirplus` reports for one listed entry: the entry itself (a symbolic link
+    /// is not followed), as `entry_stat` does.
+    pub fn entry_stat(&self, dir: &DfsObj, name: &str) -> ErrnoResult<std::fs::Metadata> {
+        let mut rel = dir.rel.clone();
+        rel.push(name.to_string());
+        std::fs::symlink_metadata(self.host(&rel)).map_err(errno)
     }
 
     /// `dfs_mkdir`.
@@ -597,10 +633,24 @@ impl Dfs {
         }
     }
 
-    /// `dfs_chmod` (follows a symbolic link).
+    /// `dfs_chmod` (follows a symbolic link). In libdfs' order (src/client/dfs/obj.c): a
+    /// read-only mount, then the parent and name, then the sticky bit (`ENOTSUP`, before the
+    /// entry is looked up), then the entry, then a change of file type (`EINVAL`). Setuid and
+    /// setgid are kept.
     pub fn chmod(&self, parent: Option<&DfsObj>, name: Option<&str>, mode: u32) -> ErrnoResult<()> {
         self.require_writable()?;
+        match name {
+            None if parent.is_some() => return Err(libc::EINVAL),
+            None => {}
+            Some(n) => {
+                self.dir_of(parent)?;
+                check_name(n)?;
+            }
+        }
+        refuse_sticky(mode)?;
         let path = self.target(parent, name, true)?;
+        let current = std::fs::metadata(&path).map_err(errno)?.mode();
+        refuse_type_change(mode, current)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o7777))
             .map_err(errno)
     }
@@ -630,6 +680,16 @@ impl Dfs {
         flags: i32,
     ) -> ErrnoResult<std::fs::Metadata> {
         self.require_writable()?;
+        if !obj.writable {
+            return Err(libc::EPERM);
+        }
+        if flags & 1 != 0 {
+            // DFS_SET_ATTR_MODE: the type must be given, and be the object's own.
+            if st.st_mode & libc::S_IFMT != obj.mode & libc::S_IFMT {
+                return Err(libc::EINVAL);
+            }
+            refuse_sticky(st.st_mode)?;
+        }
         let path = self.host(&obj.rel);
         if flags & 1 != 0 {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(st.st_mode & 0o7777))

@@ -262,8 +262,42 @@ fn canonical(op: &str) -> &str {
     }
 }
 
+/// Public functions that run another public function underneath, once, as their whole
+/// operation (`wrapper`, `underneath`). A rule naming the function underneath applies to the
+/// wrapper too, and one call is one use of the rule however many names it answers to.
+///
+/// - `daos_cont_create_with_label` merges the label and calls `daos_cont_create`
+///   (src/client/api/container.c);
+/// - `daos_cont_create_snap` is `daos_cont_create_snap_opt` with `DAOS_SNAP_OPT_CR` (same file);
+/// - `dfs_cont_create_with_label` calls `dfs_cont_create` (src/client/dfs/cont.c), which
+///   creates the container with `daos_cont_create`.
+const BUILT_ON: &[(&str, &str)] = &[
+    ("daos_cont_create_with_label", "daos_cont_create"),
+    ("daos_cont_create_snap", "daos_cont_create_snap_opt"),
+    ("dfs_cont_create_with_label", "dfs_cont_create"),
+    ("dfs_cont_create", "daos_cont_create"),
+];
+
+/// Whether a call of `op` answers to the (canonical) rule name `name`: its own name, or that of
+/// a function it is built on, at any depth.
+fn answers_to(op: &str, name: &str) -> bool {
+    let mut current = op;
+    // The table is acyclic; the bound only guards a mistaken edit of it.
+    for _ in 0..=BUILT_ON.len() {
+        if current == name {
+            return true;
+        }
+        match BUILT_ON.iter().find(|(wrapper, _)| *wrapper == current) {
+            Some((_, underneath)) => current = underneath,
+            None => return false,
+        }
+    }
+    false
+}
+
 /// The fault to apply to a call of `op` on `pool` (label and/or UUID), consuming one use of a
-/// counted rule.
+/// counted rule: the first rule that matches the call under any of the names it answers to
+/// ([`BUILT_ON`]).
 pub fn check(sys: &System, op: &str, pool: &[&str]) -> FaultAction {
     let mut guard = CACHE.lock();
     if guard.as_ref().is_some_and(|c| c.root != sys.root()) {
@@ -277,7 +311,7 @@ pub fn check(sys: &System, op: &str, pool: &[&str]) -> FaultAction {
     let rules = cache.rules.clone();
     let op = canonical(op);
     for (i, rule) in rules.iter().enumerate() {
-        if rule.op != "*" && canonical(&rule.op) != op {
+        if rule.op != "*" && !answers_to(op, canonical(&rule.op)) {
             continue;
         }
         if let Some(p) = &rule.pool
@@ -344,6 +378,45 @@ mod tests {
             "cleared rules are gone for the very next call"
         );
         assert!(list(dir.path()).is_empty());
+    }
+
+    #[test]
+    fn a_rule_applies_to_the_functions_built_on_its_function_once_per_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = System::new(dir.path());
+        sys.create_layout().unwrap();
+        set(dir.path(), counted("daos_cont_create2", 3)).unwrap();
+        // One use per call, whichever name the call goes by.
+        assert_eq!(
+            check(&sys, "daos_cont_create_with_label", &[]).der(),
+            Some(-1007)
+        );
+        assert_eq!(
+            check(&sys, "dfs_cont_create_with_label", &[]).errno(),
+            Some(libc::ENOSPC),
+            "two levels down"
+        );
+        assert_eq!(check(&sys, "daos_cont_create", &[]).der(), Some(-1007));
+        assert_eq!(
+            check(&sys, "daos_cont_create_with_label", &[]),
+            FaultAction::default(),
+            "three calls used the three uses"
+        );
+        // Not the other way round: a rule on the wrapper leaves the function underneath alone.
+        set(dir.path(), counted("dfs_cont_create_with_label", 1)).unwrap();
+        assert_eq!(check(&sys, "dfs_cont_create", &[]), FaultAction::default());
+        assert_eq!(check(&sys, "daos_cont_create", &[]), FaultAction::default());
+        assert_eq!(
+            check(&sys, "dfs_cont_create_with_label", &[]).der(),
+            Some(-1007)
+        );
+        set(dir.path(), counted("daos_cont_create_snap_opt", 1)).unwrap();
+        assert_eq!(check(&sys, "daos_cont_create_snap", &[]).der(), Some(-1007));
+        assert_eq!(
+            check(&sys, "daos_cont_create_snap_opt", &[]),
+            FaultAction::default()
+        );
+        assert!(!answers_to("daos_cont_query", "daos_cont_create"));
     }
 
     #[test]

@@ -662,7 +662,7 @@ fn acl_calls_and_helpers() {
         );
         assert_eq!(
             (*ace).dae_allow_perms,
-            u64::from(DAOS_ACL_PERM_READ | DAOS_ACL_PERM_WRITE)
+            u64::from(daos_acl_perm_DAOS_ACL_PERM_READ | daos_acl_perm_DAOS_ACL_PERM_WRITE)
         );
         let mut buf = [0 as c_char; 64];
         assert_eq!(daos_ace_to_str(ace, buf.as_mut_ptr(), 64), 0);

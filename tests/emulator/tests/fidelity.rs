@@ -486,3 +486,121 @@ fn dmg_sizes_are_go_humanize_sizes() {
     }
     sys().dmg(&["pool", "destroy", &decimal]);
 }
+
+fn create_with_label_rc(poh: daos_handle_t, l: &str) -> i32 {
+    let mut u: uuid_t = [0; 16];
+    // SAFETY: valid arguments; blocking call.
+    unsafe { daos_cont_create_with_label(poh, c(l).as_ptr(), null_mut(), &mut u, null_mut()) }
+}
+
+fn dfs_create_with_label_rc(poh: daos_handle_t, l: &str) -> i32 {
+    let mut u: uuid_t = [0; 16];
+    // SAFETY: valid arguments; no handle or mount requested.
+    unsafe {
+        dfs_cont_create_with_label(
+            poh,
+            c(l).as_ptr(),
+            null_mut(),
+            &mut u,
+            null_mut(),
+            null_mut(),
+        )
+    }
+}
+
+#[test]
+fn a_fault_on_a_function_applies_to_the_functions_built_on_it_as_one_call() {
+    let _faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
+    sys().dmg(&["fault", "clear"]);
+    let poh = connect("tank");
+    // The daos crate creates through daos_cont_create_with_label, which libdaos implements
+    // with daos_cont_create: a rule on the latter must catch it, and use one count.
+    fault_set(&["--op", "daos_cont_create", "--der=-1007", "--count", "2"]);
+    let (a, b, d) = (label("wrap-a"), label("wrap-b"), label("wrap-d"));
+    assert_eq!(create_with_label_rc(poh, &a), NOSPACE);
+    assert_eq!(
+        dfs_create_with_label_rc(poh, &d),
+        libc::ENOSPC,
+        "libdfs creates through daos_cont_create too; its errno"
+    );
+    assert_eq!(create_with_label_rc(poh, &b), 0, "two calls, two uses");
+    sys().dmg(&["fault", "clear"]);
+    // A rule on the wrapper does not reach the function underneath.
+    fault_set(&["--op", "daos_cont_create_with_label", "--der=-1007"]);
+    let mut u: uuid_t = [0; 16];
+    // SAFETY: valid arguments; blocking call.
+    let rc = unsafe { daos_cont_create2(poh, &mut u, null_mut(), null_mut()) };
+    assert_eq!(rc, 0);
+    sys().dmg(&["fault", "clear"]);
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_cont_destroy2(poh, c(&b).as_ptr(), 0, null_mut()), 0);
+        let name = CString::new(uuid::Uuid::from_bytes(u).to_string()).unwrap();
+        assert_eq!(daos_cont_destroy2(poh, name.as_ptr(), 0, null_mut()), 0);
+        let mut info = daos_cont_info_t::default();
+        let mut coh = daos_handle_t::default();
+        for gone in [&a, &d] {
+            let rc = daos_cont_open2(
+                poh,
+                c(gone).as_ptr(),
+                DAOS_COO_RO,
+                &mut coh,
+                &mut info,
+                null_mut(),
+            );
+            assert_eq!(rc, NONEXIST, "{gone} was not created");
+        }
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}
+
+fn pool_attr_rc(poh: daos_handle_t, names: &[&str], set: Option<&[u8]>) -> i32 {
+    let owned: Vec<CString> = names.iter().map(|n| c(n)).collect();
+    let ptrs: Vec<*const c_char> = owned.iter().map(|n| n.as_ptr()).collect();
+    let n = ptrs.len() as i32;
+    // SAFETY: arrays of `n` entries that outlive the blocking calls.
+    unsafe {
+        match set {
+            Some(v) => {
+                let values = vec![v.as_ptr() as *const c_void; ptrs.len()];
+                let sizes = vec![v.len(); ptrs.len()];
+                daos_pool_set_attr(
+                    poh,
+                    n,
+                    ptrs.as_ptr(),
+                    values.as_ptr(),
+                    sizes.as_ptr(),
+                    null_mut(),
+                )
+            }
+            None => daos_pool_del_attr(poh, n, ptrs.as_ptr(), null_mut()),
+        }
+    }
+}
+
+#[test]
+fn deleting_attributes_that_do_not_exist_succeeds() {
+    let poh = connect("tank");
+    let l = label("delattr");
+    create(poh, &l);
+    let coh = open(poh, &l, DAOS_COO_RW);
+    // A real server punches the key whether or not it exists (rdb_tx_delete only logs it).
+    assert_eq!(del_attr(coh, "never-set"), 0, "container, missing name");
+    assert_eq!(set_attr(coh, "once", b"v"), 0);
+    assert_eq!(del_attr(coh, "once"), 0);
+    assert_eq!(del_attr(coh, "once"), 0, "container, deleted twice");
+    assert_eq!(get_attr(coh, "once"), Err(NONEXIST));
+    // Pool attributes go through the same server code.
+    let pa = format!("{l}-pool-attr");
+    assert_eq!(pool_attr_rc(poh, &[&pa], None), 0, "pool, missing name");
+    assert_eq!(pool_attr_rc(poh, &[&pa], Some(b"x")), 0);
+    let other = format!("{l}-other");
+    assert_eq!(pool_attr_rc(poh, &[&pa, &other], None), 0);
+    assert_eq!(pool_attr_rc(poh, &[&pa, &other], None), 0, "pool, twice");
+    // SAFETY: blocking calls on handles we own.
+    unsafe {
+        assert_eq!(daos_cont_close(coh, null_mut()), 0);
+        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}

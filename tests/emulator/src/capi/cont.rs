@@ -649,7 +649,7 @@ pub unsafe extern "C" fn daos_cont_set_attr(
     })
 }
 
-/// `daos_cont_del_attr`: `-DER_NONEXIST` only when none of the names exist.
+/// `daos_cont_del_attr`: names that do not exist are skipped, not an error.
 ///
 /// # Safety
 /// `names` holds `n` entries.

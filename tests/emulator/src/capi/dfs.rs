@@ -10,7 +10,7 @@ use super::prop::read_cont_props;
 use super::{cstr, dfs_fault_now, dfs_guard, put, run_dfs};
 use crate::client::{self, COO_RO, COO_RW, ContHandle, PC_RO, PC_RW, PoolHandle};
 use crate::der::Der;
-use crate::dfs::{DEFAULT_CHUNK_SIZE, Dfs, DfsObj, fill_stat};
+use crate::dfs::{DEFAULT_CHUNK_SIZE, Dfs, DfsObj, ObjKind, fill_stat};
 use crate::events::SendPtr;
 use crate::ffi::{
     d_sg_list_t, d_string_t, daos_anchor_t, daos_epoch_t, daos_event_t, daos_handle_t,
@@ -200,10 +200,6 @@ fn cont_create(
         props.push((co::LABEL, PropValue::Str(l)));
     }
     check_oclass_redundancy(pool, &props, &attrs)?;
-    // dfs_cont_create runs daos_cont_create underneath: its faults apply too.
-    if let Some(code) = super::daos_fault_now("daos_cont_create", &pool.ids()) {
-        return Err(crate::der::der2errno(code));
-    }
     client::cont_create(pool, uuid, &props, Some(attrs)).map_err(der_errno)?;
     if !want_coh && !want_dfs {
         return Ok((None, None));
@@ -473,6 +469,11 @@ fn connect(
                 Some(crate::label::NameOrUuid::Uuid(u)) => (u, None),
                 _ => (Uuid::new_v4(), Some(cont.to_string())),
             };
+            // libdfs creates it with dfs_cont_create_with_label: that call's faults (and
+            // those of the functions it is built on) apply.
+            if let Some(code) = dfs_fault_now("dfs_cont_create_with_label", &p.ids()) {
+                return Err(close_pool(code));
+            }
             match cont_create(&p, uuid, props, attrs, label, true, false) {
                 Ok((Some(h), _)) => h,
                 Ok(_) => return Err(close_pool(libc::EIO)),
@@ -954,7 +955,40 @@ unsafe fn sgl_parts(sgl: *mut d_sg_list_t) -> Option<Vec<(usize, usize, usize)>>
     )
 }
 
-/// `dfs_read`: fills the list's buffers (their full capacity) from `off`.
+/// Runs the I/O of `dfs_read`/`dfs_write`, blocking or through `ev`. libdfs marks their events
+/// with `daos_event_errno_rc` (src/client/dfs/io.c), so `ev_error` carries an errno, not the
+/// DER code of the array operation underneath (unlike `dfs_destroy`, whose event is
+/// `daos_cont_destroy`'s).
+fn run_dfs_io(
+    op: &str,
+    pools: &[String],
+    ev: *mut daos_event_t,
+    body: impl FnOnce() -> c_int + Send + 'static,
+) -> c_int {
+    let f = super::fault(op, pools);
+    let body: crate::events::Op = match f.errno() {
+        Some(code) => Box::new(move || code),
+        None => Box::new(body),
+    };
+    crate::events::launch(ev, f.delay, body)
+}
+
+/// The regular file a read or write works on, checked as `dfs_read`/`dfs_write` do before
+/// anything is launched: `EINVAL` for no object or one that is not a regular file.
+///
+/// # Safety
+/// `obj` is NULL or an object of this library.
+unsafe fn regular_file<'a>(obj: *mut dfs_obj_t) -> Result<&'a DfsObj, c_int> {
+    // SAFETY: per the function contract.
+    match unsafe { self::obj(obj) } {
+        Some(o) if o.kind == ObjKind::File => Ok(o),
+        _ => Err(libc::EINVAL),
+    }
+}
+
+/// `dfs_read`: reads `iov_len` bytes into each buffer, in order, from `off`; `*read_size` is
+/// what was read (short at the end of the file, 0 past it). Argument errors are returned
+/// before anything is launched, as libdfs does.
 ///
 /// # Safety
 /// All pointers stay valid until completion.
@@ -969,20 +1003,40 @@ pub unsafe extern "C" fn dfs_read(
 ) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (m, parts) = match (unsafe { mount(dfs) }, unsafe { sgl_parts(sgl) }) {
-            (Ok(m), Some(p)) if !obj.is_null() && !read_size.is_null() => (m, p),
-            (Err(e), _) => return e,
+        let m = match unsafe { mount(dfs) } {
+            Ok(m) => m,
+            Err(e) => return e,
+        };
+        // SAFETY: per the function contract.
+        let o = match unsafe { regular_file(obj) } {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        // SAFETY: per the function contract.
+        let parts = match unsafe { sgl_parts(sgl) } {
+            Some(p) if !read_size.is_null() => p,
             _ => return libc::EINVAL,
         };
-        let (dfsp, objp, out) = (SendPtr(dfs), SendPtr(obj), SendPtr(read_size));
-        run_dfs("dfs_read", &ids(m), ev, move || {
+        if !o.readable {
+            return libc::EPERM;
+        }
+        let out = SendPtr(read_size);
+        if parts.iter().all(|(_, _, len)| *len == 0) {
+            // SAFETY: valid out-pointer.
+            unsafe { put(out, 0) };
+            return crate::events::launch(ev, None, Box::new(|| 0));
+        }
+        let (dfsp, objp) = (SendPtr(dfs), SendPtr(obj));
+        run_dfs_io("dfs_read", &ids(m), ev, move || {
             // SAFETY: the mount, object and buffers stay valid until completion.
             unsafe {
                 let m = &*(dfsp.get() as *const Mount);
                 let o = &*(objp.get() as *const DfsObj);
                 let mut bufs: Vec<&mut [u8]> = parts
                     .iter()
-                    .map(|(p, cap, _)| std::slice::from_raw_parts_mut(*p as *mut u8, *cap))
+                    .map(|(p, cap, len)| {
+                        std::slice::from_raw_parts_mut(*p as *mut u8, *len.min(cap))
+                    })
                     .collect();
                 match m.dfs.read(o, off, &mut bufs) {
                     Ok(n) => {
@@ -996,7 +1050,8 @@ pub unsafe extern "C" fn dfs_read(
     })
 }
 
-/// `dfs_write`: writes `iov_len` bytes of each buffer from `off`.
+/// `dfs_write`: writes `iov_len` bytes of each buffer from `off`. A read-only mount or object
+/// is `EPERM` and a non-file `EINVAL`, returned before anything is launched.
 ///
 /// # Safety
 /// All pointers stay valid until completion.
@@ -1010,13 +1065,28 @@ pub unsafe extern "C" fn dfs_write(
 ) -> c_int {
     dfs_guard(|| {
         // SAFETY: per the function contract.
-        let (m, parts) = match (unsafe { mount(dfs) }, unsafe { sgl_parts(sgl) }) {
-            (Ok(m), Some(p)) if !obj.is_null() => (m, p),
-            (Err(e), _) => return e,
-            _ => return libc::EINVAL,
+        let m = match unsafe { mount(dfs) } {
+            Ok(m) => m,
+            Err(e) => return e,
         };
+        if !m.dfs.writable {
+            return libc::EPERM;
+        }
+        // SAFETY: per the function contract.
+        let o = match unsafe { regular_file(obj) } {
+            Ok(o) => o,
+            Err(e) => return e,
+        };
+        if !o.writable {
+            return libc::EPERM;
+        }
+        // SAFETY: per the function contract (a NULL list writes nothing, as in libdfs).
+        let parts = unsafe { sgl_parts(sgl) }.unwrap_or_default();
+        if parts.iter().all(|(_, _, len)| *len == 0) {
+            return crate::events::launch(ev, None, Box::new(|| 0));
+        }
         let (dfsp, objp) = (SendPtr(dfs), SendPtr(obj));
-        run_dfs("dfs_write", &ids(m), ev, move || {
+        run_dfs_io("dfs_write", &ids(m), ev, move || {
             // SAFETY: the mount, object and buffers stay valid until completion.
             unsafe {
                 let m = &*(dfsp.get() as *const Mount);
@@ -1080,8 +1150,78 @@ pub unsafe extern "C" fn dfs_punch(
     })
 }
 
-/// `dfs_readdir`: up to `*nr` entries from the anchor's position; `*nr` becomes the count and
-/// the anchor turns EOF once the directory is exhausted.
+/// The body of `dfs_readdir` and `dfs_readdirplus` (`readdir_int`, src/client/dfs/readdir.c):
+/// up to `*nr` entries from the anchor's position; `*nr` becomes the count and the anchor
+/// turns EOF once the directory is exhausted. Only `d_name` of each dirent is written (libdfs
+/// leaves `d_type`, `d_ino`, `d_off` and `d_reclen` as the caller had them); with `stbufs`,
+/// each entry's stat goes to the same index.
+///
+/// # Safety
+/// `dfs` a mount, `obj` an object; `anchor` and `nr` NULL or valid; `dirs` (and `stbufs` if
+/// not NULL) hold `*nr` entries.
+unsafe fn readdir_int(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    anchor: *mut daos_anchor_t,
+    nr: *mut u32,
+    dirs: *mut dirent,
+    stbufs: *mut stat,
+) -> c_int {
+    // SAFETY: per the function contract.
+    let (m, o) = match (unsafe { mount(dfs) }, unsafe { self::obj(obj) }) {
+        (Err(e), _) => return e,
+        (Ok(m), Some(o)) if o.kind == ObjKind::Dir => (m, o),
+        _ => return libc::ENOTDIR,
+    };
+    if nr.is_null() {
+        return libc::EINVAL;
+    }
+    // SAFETY: valid count.
+    let max = unsafe { *nr } as usize;
+    if max == 0 {
+        return 0;
+    }
+    if dirs.is_null() || anchor.is_null() {
+        return libc::EINVAL;
+    }
+    // SAFETY: valid anchor.
+    let a = unsafe { &mut *anchor };
+    if a.da_type == 3 {
+        // SAFETY: valid count.
+        unsafe { *nr = 0 };
+        return 0;
+    }
+    let mut pos = [0u8; 8];
+    pos.copy_from_slice(&a.da_buf[..8]);
+    let start = u64::from_ne_bytes(pos) as usize;
+    let (list, done) = match m.dfs.readdir(o, start, max) {
+        Ok(x) => x,
+        Err(e) => return e,
+    };
+    for (i, name) in list.iter().enumerate() {
+        if !stbufs.is_null() {
+            match m.dfs.entry_stat(o, name) {
+                // SAFETY: stbufs holds max >= list.len() entries; bindgen's struct stat is
+                // glibc's.
+                Ok(md) => fill_stat(&md, unsafe { &mut *(stbufs.add(i) as *mut libc::stat) }),
+                Err(e) => return e,
+            }
+        }
+        // SAFETY: dirs holds max >= list.len() entries.
+        let d = unsafe { &mut *dirs.add(i) };
+        d.d_name = [0; 256];
+        for (dst, s) in d.d_name.iter_mut().zip(name.bytes().take(255)) {
+            *dst = s as c_char;
+        }
+    }
+    a.da_buf[..8].copy_from_slice(&((start + list.len()) as u64).to_ne_bytes());
+    a.da_type = if done { 3 } else { 1 };
+    // SAFETY: valid count.
+    unsafe { *nr = list.len() as u32 };
+    0
+}
+
+/// `dfs_readdir`: entry names only (see [`readdir_int`]).
 ///
 /// # Safety
 /// `dfs` a mount, `obj` a directory object; `anchor`, `nr` valid; `dirs` holds `*nr` entries.
@@ -1093,45 +1233,26 @@ pub unsafe extern "C" fn dfs_readdir(
     nr: *mut u32,
     dirs: *mut dirent,
 ) -> c_int {
-    dfs_guard(|| {
-        // SAFETY: per the function contract.
-        let (m, o) = match (unsafe { mount(dfs) }, unsafe { self::obj(obj) }) {
-            (Ok(m), Some(o)) if !anchor.is_null() && !nr.is_null() && !dirs.is_null() => (m, o),
-            (Err(e), _) => return e,
-            _ => return libc::EINVAL,
-        };
-        // SAFETY: valid anchor and count.
-        let (a, max) = unsafe { (&mut *anchor, *nr as usize) };
-        if a.da_type == 3 {
-            // SAFETY: valid count.
-            unsafe { *nr = 0 };
-            return 0;
-        }
-        let mut pos = [0u8; 8];
-        pos.copy_from_slice(&a.da_buf[..8]);
-        let start = u64::from_ne_bytes(pos) as usize;
-        let (list, done) = match m.dfs.readdir(o, start, max) {
-            Ok(x) => x,
-            Err(e) => return e,
-        };
-        for (i, (name, ino, dtype)) in list.iter().enumerate() {
-            // SAFETY: dirs holds max >= list.len() entries.
-            let d = unsafe { &mut *dirs.add(i) };
-            d.d_ino = *ino;
-            d.d_off = (start + i + 1) as i64;
-            d.d_reclen = std::mem::size_of::<dirent>() as u16;
-            d.d_type = *dtype;
-            d.d_name = [0; 256];
-            for (dst, s) in d.d_name.iter_mut().zip(name.bytes().take(255)) {
-                *dst = s as c_char;
-            }
-        }
-        a.da_buf[..8].copy_from_slice(&((start + list.len()) as u64).to_ne_bytes());
-        a.da_type = if done { 3 } else { 1 };
-        // SAFETY: valid count.
-        unsafe { *nr = list.len() as u32 };
-        0
-    })
+    // SAFETY: same contract, no stat buffers.
+    dfs_guard(|| unsafe { readdir_int(dfs, obj, anchor, nr, dirs, std::ptr::null_mut()) })
+}
+
+/// `dfs_readdirplus`: names and, at the same index of `stbufs`, each entry's stat (see
+/// [`readdir_int`]).
+///
+/// # Safety
+/// As [`dfs_readdir`]; `stbufs` holds `*nr` entries.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dfs_readdirplus(
+    dfs: *mut dfs_t,
+    obj: *mut dfs_obj_t,
+    anchor: *mut daos_anchor_t,
+    nr: *mut u32,
+    dirs: *mut dirent,
+    stbufs: *mut stat,
+) -> c_int {
+    // SAFETY: same contract (a NULL `stbufs` lists names only, as in libdfs).
+    dfs_guard(|| unsafe { readdir_int(dfs, obj, anchor, nr, dirs, stbufs) })
 }
 
 /// `dfs_mkdir`: `EEXIST` when the name exists.

@@ -150,15 +150,6 @@ pub(crate) fn dfs_fault_now(op: &str, pools: &[String]) -> Option<c_int> {
     f.errno()
 }
 
-/// The injected fault for a synchronous DAOS helper call (applies the delay here).
-pub(crate) fn daos_fault_now(op: &str, pools: &[String]) -> Option<c_int> {
-    let f = fault(op, pools);
-    if let Some(d) = f.delay {
-        std::thread::sleep(d);
-    }
-    f.der()
-}
-
 /// Writes through an out-pointer captured for an asynchronous completion.
 ///
 /// # Safety

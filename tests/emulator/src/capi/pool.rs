@@ -600,7 +600,7 @@ pub unsafe extern "C" fn daos_pool_set_attr(
     })
 }
 
-/// `daos_pool_del_attr`.
+/// `daos_pool_del_attr`: names that do not exist are skipped, not an error.
 ///
 /// # Safety
 /// `names` holds `n` entries.
