@@ -3,8 +3,14 @@
 //! With `DAOS_TEST_POOL` set, tests run against that pool of a real DAOS system, reached through
 //! the agent socket in `DAOS_AGENT_DRPC_DIR` (default `/var/run/daos_agent`) exactly as libdaos
 //! finds it. Otherwise the harness starts the emulated `daos_agent` in a fresh directory and
-//! creates an 8 GiB pool `tank` with the emulated `dmg`. Either way it prints which one it uses,
-//! so a test log always says what the tests ran against.
+//! creates an 8 GB pool `tank` (`dmg pool create --size 8G`: 8·10⁹ bytes) with the emulated
+//! `dmg`. Either way it prints which one it uses, so a test log always says what the tests ran
+//! against.
+//!
+//! An emulated system lives in `<temp dir>/daos-emu-<pid>-…`. The shared one of [`system`] is a
+//! static, never dropped, so it is removed when the process exits (`atexit`); the directories of
+//! processes that died without exiting (killed, aborted) are removed by the next process that
+//! starts an emulated system.
 //!
 //! The emulator programs are found beside the test executable in the cargo target directory
 //! (`cargo test --workspace` builds every workspace binary).
@@ -13,14 +19,15 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Mutex, Once, OnceLock};
 use std::time::{Duration, Instant};
 
 const AGENT_SOCKET: &str = "daos_agent.sock";
 const DEFAULT_AGENT_DIR: &str = "/var/run/daos_agent";
 const EMULATED_STATE_DIR: &str = "emulated-system";
 const DEFAULT_POOL: &str = "tank";
+const EMULATED_DIR_PREFIX: &str = "daos-emu";
 
 /// A DAOS system the tests talk to: emulated (owned by this process) or real (configured).
 pub struct TestSystem {
@@ -36,6 +43,9 @@ pub struct TestSystem {
 
 static SYSTEM: OnceLock<TestSystem> = OnceLock::new();
 static LABEL_COUNTER: AtomicU64 = AtomicU64::new(0);
+/// The process that registered the exit hook: a forked child that calls exit(3) runs the
+/// parent's hooks too, and must not remove the parent's system.
+static SYSTEM_OWNER: AtomicI32 = AtomicI32::new(0);
 
 /// The system shared by every test of this process, started on first use.
 ///
@@ -45,7 +55,11 @@ pub fn system() -> &'static TestSystem {
     SYSTEM.get_or_init(|| {
         let system = match std::env::var("DAOS_TEST_POOL") {
             Ok(pool) if !pool.is_empty() => TestSystem::configured(pool),
-            _ => private_system("8G"),
+            _ => {
+                let system = private_system("8G");
+                remove_at_exit();
+                system
+            }
         };
         // SAFETY: this runs once, inside OnceLock initialisation, before the test calls any
         // libdaos function (libdaos reads the variable at its first daos_init). Rust's own env
@@ -60,7 +74,11 @@ pub fn system() -> &'static TestSystem {
 /// It leaves this process's environment alone: pass [`TestSystem::env`] to the processes that
 /// should use it. Dropping it stops the agent and removes its directory.
 pub fn private_system(pool_size: &str) -> TestSystem {
-    let dir = fresh_dir("daos-emu");
+    static SWEPT: Once = Once::new();
+    SWEPT.call_once(|| {
+        sweep_dead_emulated_systems(&std::env::temp_dir());
+    });
+    let dir = fresh_dir(EMULATED_DIR_PREFIX);
     let system = TestSystem {
         agent_dir: dir,
         pool: DEFAULT_POOL.to_string(),
@@ -264,16 +282,19 @@ impl TestSystem {
     }
 }
 
-impl Drop for TestSystem {
-    fn drop(&mut self) {
+impl TestSystem {
+    /// Stops the agent and removes the directory, when this system owns them.
+    fn remove(&self) {
         if !self.owns_dir {
             return;
         }
-        let agent = self
-            .agent
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .take();
+        // try_lock: at exit a thread that died holding the lock must not hang the process;
+        // the agent (started with --exit-with-parent) then stops by itself.
+        let agent = match self.agent.try_lock() {
+            Ok(mut guard) => guard.take(),
+            Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner().take(),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
         if let Some(mut child) = agent {
             // SAFETY: kill(2) on the pid of a child we spawned and have not reaped yet.
             unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
@@ -282,6 +303,75 @@ impl Drop for TestSystem {
         detach_mounts_under(&self.agent_dir);
         let _ = std::fs::remove_dir_all(&self.agent_dir);
     }
+}
+
+impl Drop for TestSystem {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// Registers the removal of the static system (never dropped) for when the process exits.
+fn remove_at_exit() {
+    // SAFETY: getpid has no preconditions.
+    SYSTEM_OWNER.store(unsafe { libc::getpid() }, Ordering::SeqCst);
+    // SAFETY: atexit with a function that has the C ABI, takes nothing and cannot unwind
+    // (remove_static_system catches every panic).
+    if unsafe { libc::atexit(remove_static_system) } != 0 {
+        eprintln!("daos-test-harness: atexit failed; the emulated system's directory will stay");
+    }
+}
+
+extern "C" fn remove_static_system() {
+    // No panic may unwind into the C library that runs exit handlers.
+    let _ = std::panic::catch_unwind(|| {
+        // SAFETY: getpid has no preconditions.
+        if SYSTEM_OWNER.load(Ordering::SeqCst) != unsafe { libc::getpid() } {
+            return;
+        }
+        if let Some(system) = SYSTEM.get() {
+            system.remove();
+        }
+    });
+}
+
+/// Removes the emulated systems (`<dir>/daos-emu-<pid>-…`) of processes that no longer exist:
+/// a test process that was killed or aborted ran no exit handler. Systems of live processes
+/// (other test runs in parallel) are left alone. Returns the directories removed.
+pub fn sweep_dead_emulated_systems(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(emulated_system_pid) else {
+            continue;
+        };
+        if process_exists(pid) || !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        let path = entry.path();
+        detach_mounts_under(&path);
+        if std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
+}
+
+/// The pid in an emulated system's directory name (`daos-emu-<pid>-<n>-<nanos>`).
+fn emulated_system_pid(name: &str) -> Option<libc::pid_t> {
+    let rest = name.strip_prefix(EMULATED_DIR_PREFIX)?.strip_prefix('-')?;
+    let (pid, _) = rest.split_once('-')?;
+    pid.parse().ok().filter(|p| *p > 0)
+}
+
+fn process_exists(pid: libc::pid_t) -> bool {
+    // SAFETY: kill with signal 0 only checks that the process exists; it sends nothing.
+    let rc = unsafe { libc::kill(pid, 0) };
+    // EPERM: it exists, owned by someone else.
+    rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// The cargo target profile directory (`target/debug`) of the running test executable.
@@ -394,6 +484,25 @@ mod tests {
         assert_eq!(unescape_mountinfo("/plain"), "/plain");
         assert_eq!(unescape_mountinfo("/tab\\011x\\134y"), "/tab\tx\\y");
         assert_eq!(unescape_mountinfo("/short\\04"), "/short\\04");
+    }
+
+    #[test]
+    fn emulated_system_names_give_their_pid() {
+        assert_eq!(emulated_system_pid("daos-emu-4242-0-1f"), Some(4242));
+        assert_eq!(emulated_system_pid("daos-emu-x-0-1f"), None);
+        assert_eq!(emulated_system_pid("daos-emulator-1-0-1f"), None);
+        assert_eq!(emulated_system_pid("other-4242-0-1f"), None);
+        let dir = fresh_dir(EMULATED_DIR_PREFIX);
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap()
+            .to_string();
+        std::fs::remove_dir(&dir).unwrap();
+        assert_eq!(
+            emulated_system_pid(&name),
+            Some(std::process::id() as libc::pid_t)
+        );
     }
 
     #[test]
