@@ -548,8 +548,8 @@ def load_known_tags(path):
     known = {}
     with open(path) as f:
         for number, line in enumerate(f, 1):
-            fields = line.split("#", 1)[0].split() if line.lstrip().startswith("#") else line.split()
-            if not fields:
+            fields = line.split()
+            if not fields or fields[0].startswith("#"):
                 continue
             if len(fields) < 3:
                 sys.exit(f"FATAL {path}:{number}: expected `repository tag where-it-was-seen`")

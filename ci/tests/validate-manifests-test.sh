@@ -228,8 +228,9 @@ begin "example claim larger than the documented pool" && edit "$t/examples/pvc.y
     expect_failure \
         'examples/pvc.yaml: PersistentVolumeClaim/daos-shared: storage 10Gi \(10737418240 bytes\) is more than the documented pool \(8G, 8000000000 bytes\)'
 
-# The documented pool is read from deploy/compose: a smaller one makes the real examples too big.
-begin "the documented pool size comes from compose.yaml"
+# The pool size is a parameter (DOCUMENTED_POOL_SIZE, default read from deploy/compose): a smaller
+# pool makes the real examples too big.
+begin "a smaller documented pool makes the examples too big"
 output=$(DOCUMENTED_POOL_SIZE=512M bash "$validate" "$t" 2>&1)
 status=$?
 if [ "$status" -eq 1 ] && grep -Eq 'examples/pvc.yaml.*storage 1Gi .*documented pool \(512M' <<<"$output" &&
