@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use crate::eq::{EventQueue, OpFuture, Operation, run_blocking};
 use crate::error::{Der, Error, Result, check_rc};
-use crate::pool::{Pool, c_string};
+use crate::pool::Pool;
 use crate::prop::{PropType, Properties, RawProp};
+use crate::reference::ContainerRef;
 use crate::snapshot::Epoch;
-use crate::uuid::{EntityRef, Uuid};
+use crate::uuid::Uuid;
 
 /// How a container is opened (`DAOS_COO_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -125,17 +126,10 @@ pub(crate) struct Open {
 }
 
 impl Open {
-    pub(crate) fn new(pool: &Pool, cont: &str, access: ContainerAccess) -> Result<Open> {
-        const OP: &str = "Pool::open_container";
-        if EntityRef::parse(cont).is_err() {
-            return Err(Error::invalid(
-                OP,
-                format!("container {cont:?} is neither a UUID nor a valid label"),
-            ));
-        }
+    pub(crate) fn new(pool: &Pool, cont: ContainerRef, access: ContainerAccess) -> Result<Open> {
         Ok(Open {
             pool: pool.clone(),
-            cont: c_string(OP, "container", cont)?,
+            cont: cont.to_c_string("Pool::open_container")?,
             access,
             handle: daos_sys::DAOS_HDL_INVAL,
             // SAFETY: plain integers.

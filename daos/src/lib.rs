@@ -19,6 +19,7 @@
 //! | [`duns`] | functions | unified namespace paths |
 //! | [`eq`] | [`EventQueue`], [`OpFuture`] | event queues: asynchronous operations |
 //! | [`error`] | [`Error`], [`Der`] | DER codes and errnos |
+//! | [`reference`] | [`ContainerRef`], [`PoolRef`] | arguments naming a pool or container |
 //! | [`label`], [`uuid`] | helpers | label rules, label-or-UUID references |
 //!
 //! Handles are released in `Drop` in the order libdaos needs (DFS unmount, container close,
@@ -52,7 +53,7 @@
 //! # Example
 //!
 //! ```no_run
-//! use daos::{ContainerAccess, Daos, Pool, PoolAccess, PosixContainerSpec, Properties};
+//! use daos::{ContainerAccess, Daos, Destroy, Pool, PoolAccess, PosixContainerSpec, Properties};
 //!
 //! let daos = Daos::init()?;
 //! let pool = Pool::connect(&daos, "tank", None, PoolAccess::ReadWrite)?;
@@ -70,7 +71,7 @@
 //! let snap = cont.create_named_snapshot("nightly")?;
 //! println!("snapshot {snap}, {} snapshots", cont.query()?.nsnapshots);
 //! drop(cont);
-//! pool.destroy_container("vol-1", true)?;
+//! pool.destroy_container("vol-1", Destroy::Force)?;
 //! # Ok::<(), daos::Error>(())
 //! ```
 //!
@@ -91,6 +92,7 @@ pub mod init;
 pub mod label;
 pub mod pool;
 pub mod prop;
+pub mod reference;
 pub mod snapshot;
 pub mod uuid;
 
@@ -102,8 +104,9 @@ pub use dfs::{DfsAttributes, DirEntry, FileStat, FileType, FsUsage, PosixContain
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};
 pub use init::Daos;
-pub use pool::{ContainerEntry, Pool, PoolAccess, PoolInfo, RebuildState};
+pub use pool::{ContainerEntry, Destroy, Pool, PoolAccess, PoolInfo, RebuildState};
 pub use prop::{PropType, PropValue, Properties};
+pub use reference::{ContainerRef, PoolRef};
 pub use snapshot::{Epoch, Snapshot};
 
 /// The raw bindings this crate is built on, for calls it does not wrap.

@@ -25,7 +25,8 @@ use crate::error::{Der, Error, Result, check_rc};
 use crate::init::{Daos, is_agent_failure};
 use crate::label;
 use crate::prop::{PropType, Properties, RawProp};
-use crate::uuid::{EntityRef, Uuid};
+use crate::reference::{ContainerRef, PoolRef};
+use crate::uuid::Uuid;
 
 /// How a pool is connected (`DAOS_PC_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -44,6 +45,40 @@ impl PoolAccess {
             PoolAccess::ReadOnly => daos_sys::DAOS_PC_RO,
             PoolAccess::ReadWrite => daos_sys::DAOS_PC_RW,
             PoolAccess::Exclusive => daos_sys::DAOS_PC_EX,
+        }
+    }
+}
+
+/// What [`Pool::destroy_container`] does about handles still open on the container
+/// (the `force` argument of `daos_cont_destroy2`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Destroy {
+    /// Fail with `-DER_BUSY` ([`Error::is_busy`]) while any handle on the container is open
+    /// anywhere, a running dfuse for example (`force = 0`).
+    #[default]
+    IfUnused,
+    /// Evict the open handles, then destroy (`force = 1`). Their holders get errors on the
+    /// next use.
+    Force,
+}
+
+impl Destroy {
+    fn force_flag(self) -> i32 {
+        match self {
+            Destroy::IfUnused => 0,
+            Destroy::Force => 1,
+        }
+    }
+}
+
+/// `true` is [`Destroy::Force`]: keeps callers written against the `force: bool` of 0.1
+/// compiling. New code should name the variant.
+impl From<bool> for Destroy {
+    fn from(force: bool) -> Destroy {
+        if force {
+            Destroy::Force
+        } else {
+            Destroy::IfUnused
         }
     }
 }
@@ -148,7 +183,7 @@ impl PoolInner {
 /// A connection to a DAOS pool. Clones share the connection.
 ///
 /// ```no_run
-/// use daos::{Daos, Pool, PoolAccess, Properties};
+/// use daos::{Daos, Destroy, Pool, PoolAccess, Properties};
 ///
 /// let daos = Daos::init()?;
 /// let pool = Pool::connect(&daos, "tank", None, PoolAccess::ReadWrite)?;
@@ -158,7 +193,7 @@ impl PoolInner {
 /// for entry in pool.list_containers()? {
 ///     println!("{} {:?}", entry.uuid, entry.label);
 /// }
-/// pool.destroy_container(&uuid.to_string(), false)?;
+/// pool.destroy_container(uuid, Destroy::IfUnused)?;
 /// # Ok::<(), daos::Error>(())
 /// ```
 #[derive(Clone)]
@@ -187,16 +222,6 @@ fn describe_pool(pool: &str, system: Option<&str>) -> String {
 
 pub(crate) fn c_string(op: &'static str, what: &str, s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::invalid(op, format!("{what} {s:?} contains a NUL byte")))
-}
-
-/// Checks a "label or UUID" argument the way libdaos will, so the error names it.
-fn check_ref(op: &'static str, what: &str, s: &str) -> Result<()> {
-    EntityRef::parse(s).map(|_| ()).map_err(|_| {
-        Error::invalid(
-            op,
-            format!("{what} {s:?} is neither a UUID nor a valid label"),
-        )
-    })
 }
 
 struct Connect {
@@ -256,15 +281,14 @@ impl Operation for Connect {
 impl Connect {
     fn new(
         daos: &Arc<Daos>,
-        pool: &str,
+        pool: PoolRef,
         system: Option<&str>,
         access: PoolAccess,
     ) -> Result<Connect> {
         const OP: &str = "Pool::connect";
-        check_ref(OP, "pool", pool)?;
         Ok(Connect {
             daos: Arc::clone(daos),
-            pool: c_string(OP, "pool", pool)?,
+            pool: pool.to_c_string(OP)?,
             sys: system.map(|s| c_string(OP, "system name", s)).transpose()?,
             access,
             handle: daos_sys::DAOS_HDL_INVAL,
@@ -495,7 +519,7 @@ impl Operation for CreateContainer {
 struct DestroyContainer {
     pool: Pool,
     cont: CString,
-    force: bool,
+    mode: Destroy,
 }
 
 impl Operation for DestroyContainer {
@@ -507,7 +531,7 @@ impl Operation for DestroyContainer {
             daos_sys::daos_cont_destroy2(
                 self.pool.inner.handle,
                 self.cont.as_ptr(),
-                i32::from(self.force),
+                self.mode.force_flag(),
                 ev,
             )
         }
@@ -526,24 +550,25 @@ impl Operation for DestroyContainer {
 
 impl Pool {
     /// Connects to a pool by label or UUID (`daos_pool_connect2`), in the default system
-    /// (`daos_server`) unless `system` names another.
+    /// (`daos_server`) unless `system` names another. `pool` is anything that names a pool:
+    /// `"tank"`, a `String`, a [`Uuid`] (see [`PoolRef`]).
     pub fn connect(
         daos: &Arc<Daos>,
-        pool: &str,
+        pool: impl Into<PoolRef>,
         system: Option<&str>,
         access: PoolAccess,
     ) -> Result<Pool> {
-        run_blocking(Connect::new(daos, pool, system, access)?)
+        run_blocking(Connect::new(daos, pool.into(), system, access)?)
     }
 
     /// [`Pool::connect`] through an event queue.
     pub fn connect_async(
         eq: &EventQueue,
-        pool: &str,
+        pool: impl Into<PoolRef>,
         system: Option<&str>,
         access: PoolAccess,
     ) -> OpFuture<Pool> {
-        match Connect::new(eq.daos(), pool, system, access) {
+        match Connect::new(eq.daos(), pool.into(), system, access) {
             Ok(op) => eq.submit(op),
             Err(e) => OpFuture::ready(Err(e)),
         }
@@ -696,49 +721,57 @@ impl Pool {
         }
     }
 
-    fn destroy_op(&self, cont: &str, force: bool) -> Result<DestroyContainer> {
-        const OP: &str = "Pool::destroy_container";
-        check_ref(OP, "container", cont)?;
+    fn destroy_op(&self, cont: ContainerRef, mode: Destroy) -> Result<DestroyContainer> {
         Ok(DestroyContainer {
             pool: self.clone(),
-            cont: c_string(OP, "container", cont)?,
-            force,
+            cont: cont.to_c_string("Pool::destroy_container")?,
+            mode,
         })
     }
 
-    /// Destroys a container by label or UUID (`daos_cont_destroy2`). Without `force` it fails
-    /// with `-DER_BUSY` ([`Error::is_busy`]) while any handle on it is open anywhere (a running
-    /// dfuse, for example); with `force` those handles are evicted first.
-    pub fn destroy_container(&self, cont: &str, force: bool) -> Result<()> {
-        run_blocking(self.destroy_op(cont, force)?)
+    /// Destroys a container by label or UUID (`daos_cont_destroy2`). With
+    /// [`Destroy::IfUnused`] it fails with `-DER_BUSY` ([`Error::is_busy`]) while any handle on
+    /// it is open anywhere (a running dfuse, for example); with [`Destroy::Force`] those
+    /// handles are evicted first.
+    pub fn destroy_container(
+        &self,
+        cont: impl Into<ContainerRef>,
+        mode: impl Into<Destroy>,
+    ) -> Result<()> {
+        run_blocking(self.destroy_op(cont.into(), mode.into())?)
     }
 
     /// [`Pool::destroy_container`] through an event queue.
     pub fn destroy_container_async(
         &self,
         eq: &EventQueue,
-        cont: &str,
-        force: bool,
+        cont: impl Into<ContainerRef>,
+        mode: impl Into<Destroy>,
     ) -> OpFuture<()> {
-        match self.destroy_op(cont, force) {
+        match self.destroy_op(cont.into(), mode.into()) {
             Ok(op) => eq.submit(op),
             Err(e) => OpFuture::ready(Err(e)),
         }
     }
 
-    /// Opens a container by label or UUID (`daos_cont_open2`).
-    pub fn open_container(&self, cont: &str, access: ContainerAccess) -> Result<Container> {
-        run_blocking(crate::container::Open::new(self, cont, access)?)
+    /// Opens a container by label or UUID (`daos_cont_open2`). `cont` is anything that names
+    /// a container: a label, a [`Uuid`], a [`ContainerEntry`] (see [`ContainerRef`]).
+    pub fn open_container(
+        &self,
+        cont: impl Into<ContainerRef>,
+        access: ContainerAccess,
+    ) -> Result<Container> {
+        run_blocking(crate::container::Open::new(self, cont.into(), access)?)
     }
 
     /// [`Pool::open_container`] through an event queue.
     pub fn open_container_async(
         &self,
         eq: &EventQueue,
-        cont: &str,
+        cont: impl Into<ContainerRef>,
         access: ContainerAccess,
     ) -> OpFuture<Container> {
-        match crate::container::Open::new(self, cont, access) {
+        match crate::container::Open::new(self, cont.into(), access) {
             Ok(op) => eq.submit(op),
             Err(e) => OpFuture::ready(Err(e)),
         }

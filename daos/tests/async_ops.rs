@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{TempContainer, daos, pool};
-use daos::{ContainerAccess, EventQueue, Pool, PoolAccess, Properties};
+use daos::{ContainerAccess, Destroy, EventQueue, Pool, PoolAccess, Properties};
 use daos_test_harness::unique_label;
 use futures::executor::block_on;
 use futures::future::join_all;
@@ -86,7 +86,7 @@ fn every_async_form_works() {
         assert_eq!(cont.list_snapshots_async(&eq).await.unwrap(), vec![e2]);
 
         cont.close_async(&eq).await.unwrap();
-        pool.destroy_container_async(&eq, &label, false)
+        pool.destroy_container_async(&eq, &label, Destroy::IfUnused)
             .await
             .unwrap();
         assert!(
@@ -133,7 +133,7 @@ fn async_errors_match_blocking_errors() {
         assert!(err.is_invalid(), "{err}");
         let cont = c.open();
         let err = pool
-            .destroy_container_async(&eq, &c.label, false)
+            .destroy_container_async(&eq, &c.label, Destroy::IfUnused)
             .await
             .unwrap_err();
         assert!(err.is_busy(), "{err}");
@@ -214,7 +214,7 @@ fn dropped_futures_still_complete_and_release_their_memory() {
                 .any(|e| e.label.as_deref() == Some(label.as_str())),
             "{label} was not created"
         );
-        pool.destroy_container(label, false).unwrap();
+        pool.destroy_container(label, Destroy::IfUnused).unwrap();
     }
     pool.disconnect()
         .expect("no operation still holds the pool");

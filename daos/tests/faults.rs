@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{TempContainer, daos, fault_lock, inject, pool};
-use daos::{ContainerAccess, Der, EventQueue, Pool, PoolAccess, Properties};
+use daos::{ContainerAccess, Der, Destroy, EventQueue, Pool, PoolAccess, Properties};
 use daos_test_harness::unique_label;
 use futures::executor::block_on;
 
@@ -159,7 +159,7 @@ fn dropped_future_completes_inside_daos_and_frees_its_operation() {
             .iter()
             .any(|e| e.label.as_deref() == Some(label.as_str()))
     );
-    pool.destroy_container(&label, false).unwrap();
+    pool.destroy_container(&label, Destroy::IfUnused).unwrap();
     pool.disconnect()
         .expect("the completed operation released its pool clone");
 }
@@ -185,7 +185,7 @@ fn await_created_then_destroy(pool: &Pool, labels: &[String]) {
         std::thread::sleep(Duration::from_millis(20));
     }
     for l in labels {
-        pool.destroy_container(l, false).unwrap();
+        pool.destroy_container(l, Destroy::IfUnused).unwrap();
     }
 }
 
@@ -317,7 +317,7 @@ fn close_blocking_returns_once_drained() {
     );
     let err = block_on(pool.list_containers_async(&eq)).unwrap_err();
     assert_eq!(err.der(), Some(Der::Shutdown), "{err}");
-    pool.destroy_container(&label, false).unwrap();
+    pool.destroy_container(&label, Destroy::IfUnused).unwrap();
 }
 
 #[test]

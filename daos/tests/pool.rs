@@ -3,7 +3,9 @@
 mod common;
 
 use common::{TempContainer, daos, pool};
-use daos::{ContainerAccess, Daos, Der, Pool, PoolAccess, PropType, Properties};
+use daos::{
+    ContainerAccess, ContainerRef, Daos, Der, Destroy, Pool, PoolAccess, PropType, Properties,
+};
 use daos_test_harness::unique_label;
 
 #[test]
@@ -109,7 +111,7 @@ fn created_containers_are_listed_and_destroyed_ones_are_not() {
             .unwrap_or_else(|| panic!("{} not listed", c.label));
         assert_eq!(entry.label.as_deref(), Some(c.label.as_str()));
     }
-    pool.destroy_container(&a.label, false).unwrap();
+    pool.destroy_container(&a.label, Destroy::IfUnused).unwrap();
     let listed = pool.list_containers().unwrap();
     assert!(!listed.iter().any(|e| e.uuid == a.uuid));
     assert!(listed.iter().any(|e| e.uuid == b.uuid));
@@ -132,9 +134,9 @@ fn container_count_follows_creates_and_destroys() {
     pool.create_container(&a, &Properties::new()).unwrap();
     pool.create_container(&b, &Properties::new()).unwrap();
     let after = pool.container_count().unwrap();
-    pool.destroy_container(&a, true).unwrap();
+    pool.destroy_container(&a, Destroy::Force).unwrap();
     let after_destroy = pool.container_count().unwrap();
-    pool.destroy_container(&b, true).unwrap();
+    pool.destroy_container(&b, Destroy::Force).unwrap();
     if sys.emulated {
         assert_eq!((before, after, after_destroy), (0, 2, 1));
         assert_eq!(pool.container_count().unwrap(), 0);
@@ -158,7 +160,7 @@ fn create_container_with_properties() {
     assert_eq!(got.get_u64(PropType::REDUN_FAC), Some(0));
     assert_eq!(got.get_u64(PropType::SNAPSHOT_MAX), Some(5));
     drop(cont);
-    pool.destroy_container(&label, false).unwrap();
+    pool.destroy_container(&label, Destroy::IfUnused).unwrap();
 }
 
 #[test]
@@ -198,10 +200,12 @@ fn invalid_labels_are_refused_before_reaching_daos() {
 fn destroy_missing_container_is_not_found() {
     let pool = pool();
     let err = pool
-        .destroy_container(&unique_label("gone"), false)
+        .destroy_container(&unique_label("gone"), Destroy::IfUnused)
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    let err = pool.destroy_container("bad label!", false).unwrap_err();
+    let err = pool
+        .destroy_container("bad label!", Destroy::IfUnused)
+        .unwrap_err();
     assert!(err.is_invalid(), "{err}");
 }
 
@@ -210,7 +214,9 @@ fn destroy_of_an_open_container_is_busy_unless_forced() {
     let pool = pool();
     let c = TempContainer::plain("busy");
     let open = c.open();
-    let err = pool.destroy_container(&c.label, false).unwrap_err();
+    let err = pool
+        .destroy_container(&c.label, Destroy::IfUnused)
+        .unwrap_err();
     assert!(err.is_busy(), "{err}");
     assert!(
         pool.list_containers()
@@ -218,7 +224,7 @@ fn destroy_of_an_open_container_is_busy_unless_forced() {
             .iter()
             .any(|e| e.uuid == c.uuid)
     );
-    pool.destroy_container(&c.label, true).unwrap();
+    pool.destroy_container(&c.label, Destroy::Force).unwrap();
     assert!(
         !pool
             .list_containers()
@@ -288,7 +294,9 @@ fn errors_name_the_system_and_quote_names() {
         .open_container(&name, ContainerAccess::ReadOnly)
         .unwrap_err();
     assert!(err.to_string().contains(&quoted), "{err}");
-    let err = pool.destroy_container(&name, false).unwrap_err();
+    let err = pool
+        .destroy_container(&name, Destroy::IfUnused)
+        .unwrap_err();
     assert!(err.to_string().contains(&quoted), "{err}");
     let c = TempContainer::plain("dup");
     let err = pool
@@ -329,7 +337,8 @@ fn argument_errors_name_the_rust_method_not_an_uncalled_c_function() {
             "container \"bad label\"",
         ),
         (
-            pool.destroy_container("bad label", false).unwrap_err(),
+            pool.destroy_container("bad label", Destroy::IfUnused)
+                .unwrap_err(),
             "Pool::destroy_container",
             "container \"bad label\"",
         ),
@@ -352,4 +361,54 @@ fn argument_errors_name_the_rust_method_not_an_uncalled_c_function() {
         assert!(msg.contains("not returned by DAOS"), "{msg}");
         assert!(!msg.contains("daos_"), "names a C function: {msg}");
     }
+}
+
+#[test]
+fn containers_are_named_by_label_uuid_listing_entry_or_handle() {
+    let (sys, daos) = daos();
+    let pool = pool();
+    let c = TempContainer::plain("refs");
+    let label: &str = &c.label;
+    let uuid_string = c.uuid.to_string();
+    let entry = pool
+        .list_containers()
+        .unwrap()
+        .into_iter()
+        .find(|e| e.uuid == c.uuid)
+        .unwrap();
+    let opened = vec![
+        pool.open_container(label, ContainerAccess::ReadOnly),
+        pool.open_container(&c.label, ContainerAccess::ReadOnly),
+        pool.open_container(c.uuid, ContainerAccess::ReadOnly),
+        pool.open_container(&uuid_string, ContainerAccess::ReadOnly),
+        pool.open_container(&entry, ContainerAccess::ReadOnly),
+        pool.open_container(ContainerRef::from(&c.uuid), ContainerAccess::ReadOnly),
+    ];
+    for cont in opened {
+        assert_eq!(cont.unwrap().uuid(), c.uuid);
+    }
+    let handle = c.open();
+    assert_eq!(
+        pool.open_container(&handle, ContainerAccess::ReadOnly)
+            .unwrap()
+            .uuid(),
+        c.uuid
+    );
+    // Pools too: by UUID and by label.
+    let by_uuid = Pool::connect(&daos, pool.uuid(), None, PoolAccess::ReadOnly).unwrap();
+    assert_eq!(by_uuid.uuid(), pool.uuid());
+    assert!(Pool::connect(&daos, &sys.pool, None, PoolAccess::ReadOnly).is_ok());
+
+    // Destroy by UUID: refused while open unless forced.
+    let err = pool
+        .destroy_container(c.uuid, Destroy::IfUnused)
+        .unwrap_err();
+    assert!(err.is_busy(), "{err}");
+    pool.destroy_container(c.uuid, Destroy::Force).unwrap();
+    let err = pool
+        .open_container(&entry, ContainerAccess::ReadOnly)
+        .unwrap_err();
+    assert!(err.is_not_found(), "{err}");
+    assert_eq!(Destroy::default(), Destroy::IfUnused);
+    assert_eq!(Destroy::from(true), Destroy::Force);
 }

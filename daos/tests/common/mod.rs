@@ -7,7 +7,8 @@
 use std::sync::{Arc, OnceLock};
 
 use daos::{
-    Container, ContainerAccess, Daos, Pool, PoolAccess, PosixContainerSpec, Properties, Uuid,
+    Container, ContainerAccess, Daos, Destroy, Pool, PoolAccess, PosixContainerSpec, Properties,
+    Uuid,
 };
 use daos_test_harness::{TestSystem, system, unique_label};
 
@@ -77,7 +78,7 @@ impl TempContainer {
 
 impl Drop for TempContainer {
     fn drop(&mut self) {
-        match self.pool.destroy_container(&self.uuid.to_string(), true) {
+        match self.pool.destroy_container(self.uuid, Destroy::Force) {
             Ok(()) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => eprintln!("cleanup: cannot destroy {}: {e}", self.label),
