@@ -2,9 +2,10 @@
  * daos-csi vendor header: DAOS error numbers.
  *
  * Mirrors src/include/daos_errno.h of daos-stack/daos at tag v2.8.0 (the
- * numbers also hold for v2.6.5, which lacks only DER_CONT_DESTROYING and
- * DER_IGNORE). Upstream builds this enum from X-macro lists; here the values
- * are spelled out. DAOS functions return the negated value (-DER_*); libdfs
+ * numbers also hold for v2.6.5, which lacks DER_CONT_DESTROYING, DER_IGNORE
+ * and DER_LAST_VALID). Upstream builds this enum from X-macro lists; here the
+ * values are spelled out, with the same enumerator names, so that code built
+ * against these headers also builds against an installed DAOS. DAOS functions return the negated value (-DER_*); libdfs
  * and libduns return positive errno values instead.
  */
 #ifndef DAOS_CSI_VENDOR_DAOS_ERRNO_H
@@ -73,7 +74,6 @@ enum daos_errno {
 	DER_SHMEM_PERMS = 1044,
 	DER_HG_FATAL = 1045,
 	DER_QUOTA_LIMIT = 1046,
-	DER_ERR_GURT_LIMIT = 1047,
 
 	/* DAOS range */
 	DER_ERR_DAOS_BASE = 2000,
@@ -127,16 +127,12 @@ enum daos_errno {
 	DER_OVERLOAD_RETRY = 2048,
 	DER_NOT_RESUME = 2049,
 	DER_CONT_NONEXIST = 2050,
-	/*
-	 * New in 2.8. Left unguarded on purpose: a 2.6 library never returns
-	 * them, and callers can match on them whatever the version.
-	 */
+#if DAOS_API_VERSION_MINOR >= 8
+	/* New in 2.8: the 2.6 headers do not name them. */
 	DER_CONT_DESTROYING = 2051,
 	DER_IGNORE = 2052,
-#if DAOS_API_VERSION_MINOR >= 8
-	DER_ERR_DAOS_LIMIT = 2053,
-#else
-	DER_ERR_DAOS_LIMIT = 2051,
+	/* One past the last code (2.8 only). */
+	DER_LAST_VALID = 2053,
 #endif
 
 	/* Returned for a code outside every registered range. */
@@ -147,14 +143,14 @@ enum daos_errno {
  * Name of an error code ("DER_INVAL" for -1003; "DER_SUCCESS" for 0;
  * "DER_UNKNOWN" otherwise). Exported by libgurt.
  */
-const char *d_errstr(int rc);
+const char *d_errstr(int errnum);
 
 /*
  * Human-readable description of an error code. For unknown codes upstream
  * formats into a static buffer, so the result is not thread-safe then.
  * Exported by libgurt.
  */
-const char *d_errdesc(int rc);
+const char *d_errdesc(int errnum);
 
 #if defined(__cplusplus)
 }

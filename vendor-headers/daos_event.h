@@ -31,15 +31,15 @@ int daos_eq_query(daos_handle_t eqh, daos_eq_query_t query, unsigned int nevents
 int daos_event_init(daos_event_t *ev, daos_handle_t eqh, daos_event_t *parent);
 int daos_event_fini(daos_event_t *ev);
 daos_event_t *daos_event_next(daos_event_t *parent, daos_event_t *child);
-int daos_event_test(daos_event_t *ev, int64_t timeout, bool *flag);
-int daos_event_parent_barrier(daos_event_t *ev);
+int daos_event_test(struct daos_event *ev, int64_t timeout, bool *flag);
+int daos_event_parent_barrier(struct daos_event *ev);
 int daos_event_abort(daos_event_t *ev);
 
 /* Runs on the thread that progresses the event; a non-zero return replaces
  * a zero operation result. */
 typedef int (*daos_event_comp_cb_t)(void *arg, daos_event_t *ev, int rc);
 
-int daos_event_register_comp_cb(daos_event_t *ev, daos_event_comp_cb_t cb, void *arg);
+int daos_event_register_comp_cb(struct daos_event *ev, daos_event_comp_cb_t cb, void *arg);
 
 #if defined(__cplusplus)
 }

@@ -43,12 +43,14 @@ extern "C" {
 #define DFS_SET_ATTR_UID	(1 << 4)
 #define DFS_SET_ATTR_GID	(1 << 5)
 
-/* dfs_cont_check flags. */
-#define DFS_CHECK_PRINT		(1 << 0)
-#define DFS_CHECK_REMOVE	(1 << 1)
-#define DFS_CHECK_RELINK	(1 << 2)
-#define DFS_CHECK_VERIFY	(1 << 3)
-#define DFS_CHECK_EVICT_ALL	(1 << 4)
+/* dfs_cont_check flags (an unnamed enum upstream, not macros). */
+enum {
+	DFS_CHECK_PRINT = (1 << 0),
+	DFS_CHECK_REMOVE = (1 << 1),
+	DFS_CHECK_RELINK = (1 << 2),
+	DFS_CHECK_VERIFY = (1 << 3),
+	DFS_CHECK_EVICT_ALL = (1 << 4),
+};
 
 /* f_type that dfuse reports. */
 #define DAOS_SUPER_MAGIC	0xDA05AD10

@@ -18,11 +18,13 @@ extern "C" {
 typedef uint32_t daos_oclass_id_t;
 typedef uint16_t daos_oclass_hints_t;
 
-/* id 0: let DAOS choose the class. */
-#define OC_UNKNOWN 0
-
 /* Buffer size daos_oclass_id2name needs. */
-#define MAX_OBJ_CLASS_NAME_LEN 64
+#define MAX_OBJ_CLASS_NAME_LEN 24
+
+/* Redundancy kinds; only the first is mirrored. Id 0: let DAOS choose. */
+enum daos_obj_redun {
+	OC_UNKNOWN = 0,
+};
 
 /* Returns the class id, or 0 (OC_UNKNOWN) for an unknown name. */
 int daos_oclass_name2id(const char *name);

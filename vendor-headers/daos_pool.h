@@ -25,6 +25,8 @@
 extern "C" {
 #endif
 
+#if DAOS_API_VERSION_MINOR < 8
+/* Gone in 2.8, with daos_target_info_t's ta_type. */
 typedef enum {
 	DAOS_TP_UNKNOWN,
 	DAOS_TP_HDD,
@@ -32,6 +34,7 @@ typedef enum {
 	DAOS_TP_PM,
 	DAOS_TP_VM,
 } daos_target_type_t;
+#endif
 
 typedef enum {
 	DAOS_TS_UNKNOWN,

@@ -52,7 +52,12 @@ enum daos_pool_props {
 };
 
 #define DAOS_PROP_PO_REDUN_FAC_MAX	4
+/* 2.8 raised the default pool redundancy factor from 0 to 3. */
+#if DAOS_API_VERSION_MINOR >= 8
+#define DAOS_PROP_PO_REDUN_FAC_DEFAULT	3
+#else
 #define DAOS_PROP_PO_REDUN_FAC_DEFAULT	0
+#endif
 
 /* Container property types; valid in (DAOS_PROP_CO_MIN, DAOS_PROP_CO_MAX). */
 enum daos_cont_props {
@@ -234,7 +239,6 @@ void daos_prop_free(daos_prop_t *prop);
 void daos_prop_fini(daos_prop_t *prop);
 daos_prop_t *daos_prop_merge(daos_prop_t *old_prop, daos_prop_t *new_prop);
 int daos_prop_merge2(daos_prop_t *old_prop, daos_prop_t *new_prop, daos_prop_t **out_prop);
-daos_prop_t *daos_prop_dup(daos_prop_t *prop, bool pool, bool input);
 struct daos_prop_entry *daos_prop_entry_get(daos_prop_t *prop, uint32_t type);
 int daos_prop_set_str(daos_prop_t *prop, uint32_t type, const char *str, daos_size_t len);
 int daos_prop_entry_set_str(struct daos_prop_entry *entry, const char *str, daos_size_t len);

@@ -38,46 +38,56 @@ enum daos_acl_principal_type {
 	DAOS_ACL_OWNER_GROUP = 2,
 	DAOS_ACL_GROUP = 3,
 	DAOS_ACL_EVERYONE = 4,
-	DAOS_ACL_NUM_PRINCIPAL_TYPES = 5,
+	NUM_DAOS_ACL_TYPES = 5,	/* the count, not a type */
 };
 
 enum daos_acl_access_type {
 	DAOS_ACL_ACCESS_ALLOW = 1 << 0,
 	DAOS_ACL_ACCESS_AUDIT = 1 << 1,
 	DAOS_ACL_ACCESS_ALARM = 1 << 2,
-	DAOS_ACL_ACCESS_ALL = DAOS_ACL_ACCESS_ALLOW | DAOS_ACL_ACCESS_AUDIT | DAOS_ACL_ACCESS_ALARM,
 };
+
+/* The masks below are macros over enum constants, as upstream; bindgen
+ * cannot evaluate those, so daos-sys defines them in src/inline.rs. */
+#define DAOS_ACL_ACCESS_ALL (DAOS_ACL_ACCESS_ALLOW | DAOS_ACL_ACCESS_AUDIT | DAOS_ACL_ACCESS_ALARM)
 
 enum daos_acl_flags {
 	DAOS_ACL_FLAG_GROUP = 1 << 0,
 	DAOS_ACL_FLAG_POOL_INHERIT = 1 << 1,
 	DAOS_ACL_FLAG_ACCESS_FAIL = 1 << 2,
 	DAOS_ACL_FLAG_ACCESS_SUCCESS = 1 << 3,
-	DAOS_ACL_FLAG_ALL = DAOS_ACL_FLAG_GROUP | DAOS_ACL_FLAG_POOL_INHERIT |
-			    DAOS_ACL_FLAG_ACCESS_FAIL | DAOS_ACL_FLAG_ACCESS_SUCCESS,
 };
+
+#define DAOS_ACL_FLAG_ALL                                                                   \
+	(DAOS_ACL_FLAG_GROUP | DAOS_ACL_FLAG_POOL_INHERIT | DAOS_ACL_FLAG_ACCESS_FAIL | \
+	 DAOS_ACL_FLAG_ACCESS_SUCCESS)
 
 /* Permission bits (dae_allow_perms and friends). String letters in order:
  * r w c d t T a A o. */
-#define DAOS_ACL_PERM_READ		(1U << 0)
-#define DAOS_ACL_PERM_WRITE		(1U << 1)
-#define DAOS_ACL_PERM_CREATE_CONT	(1U << 2)
-#define DAOS_ACL_PERM_DEL_CONT		(1U << 3)
-#define DAOS_ACL_PERM_GET_PROP		(1U << 4)
-#define DAOS_ACL_PERM_SET_PROP		(1U << 5)
-#define DAOS_ACL_PERM_GET_ACL		(1U << 6)
-#define DAOS_ACL_PERM_SET_ACL		(1U << 7)
-#define DAOS_ACL_PERM_SET_OWNER		(1U << 8)
+enum daos_acl_perm {
+	DAOS_ACL_PERM_READ = (1U << 0),
+	DAOS_ACL_PERM_WRITE = (1U << 1),
+	DAOS_ACL_PERM_CREATE_CONT = (1U << 2),
+	DAOS_ACL_PERM_DEL_CONT = (1U << 3),
+	DAOS_ACL_PERM_GET_PROP = (1U << 4),
+	DAOS_ACL_PERM_SET_PROP = (1U << 5),
+	DAOS_ACL_PERM_GET_ACL = (1U << 6),
+	DAOS_ACL_PERM_SET_ACL = (1U << 7),
+	DAOS_ACL_PERM_SET_OWNER = (1U << 8),
+};
 
-#define DAOS_ACL_PERM_POOL_ALL                                                       \
-	(DAOS_ACL_PERM_READ | DAOS_ACL_PERM_WRITE | DAOS_ACL_PERM_CREATE_CONT |     \
-	 DAOS_ACL_PERM_DEL_CONT | DAOS_ACL_PERM_GET_PROP | DAOS_ACL_PERM_SET_PROP | \
-	 DAOS_ACL_PERM_GET_ACL | DAOS_ACL_PERM_SET_ACL | DAOS_ACL_PERM_SET_OWNER)
+/* What a pool ACE may grant (0x1F): the property/ACL/owner bits are
+ * container-only. */
+#define DAOS_ACL_PERM_POOL_ALL                                                  \
+	(DAOS_ACL_PERM_READ | DAOS_ACL_PERM_GET_PROP | DAOS_ACL_PERM_WRITE |   \
+	 DAOS_ACL_PERM_CREATE_CONT | DAOS_ACL_PERM_DEL_CONT)
 
 #define DAOS_ACL_PERM_CONT_ALL                                                   \
 	(DAOS_ACL_PERM_READ | DAOS_ACL_PERM_WRITE | DAOS_ACL_PERM_DEL_CONT |    \
 	 DAOS_ACL_PERM_GET_PROP | DAOS_ACL_PERM_SET_PROP | DAOS_ACL_PERM_GET_ACL | \
 	 DAOS_ACL_PERM_SET_ACL | DAOS_ACL_PERM_SET_OWNER)
+
+#define DAOS_ACL_PERM_ALL (DAOS_ACL_PERM_POOL_ALL | DAOS_ACL_PERM_CONT_ALL)
 
 /* One access control entry; dae_principal holds dae_principal_len bytes
  * (NUL-padded to a multiple of 8) for USER and GROUP entries. */
@@ -106,13 +116,14 @@ struct daos_acl *daos_acl_dup(struct daos_acl *acl);
 void daos_acl_free(struct daos_acl *acl);
 struct daos_ace *daos_acl_get_next_ace(struct daos_acl *acl, struct daos_ace *current_ace);
 int daos_acl_get_ace_for_principal(struct daos_acl *acl, enum daos_acl_principal_type type,
-				   const char *principal_name, struct daos_ace **ace);
+				   const char *principal, struct daos_ace **ace);
 int daos_acl_add_ace(struct daos_acl **acl, struct daos_ace *new_ace);
 int daos_acl_remove_ace(struct daos_acl **acl, enum daos_acl_principal_type type,
 			const char *principal_name);
+/* Structure only; the pool/container permission masks are not checked here
+ * (daos_acl_pool_validate / daos_acl_cont_validate left the public API
+ * after 2.2). */
 int daos_acl_validate(struct daos_acl *acl);
-int daos_acl_pool_validate(struct daos_acl *acl);
-int daos_acl_cont_validate(struct daos_acl *acl);
 ssize_t daos_acl_get_size(struct daos_acl *acl);
 
 struct daos_ace *daos_ace_create(enum daos_acl_principal_type type, const char *principal_name);

@@ -77,8 +77,9 @@ typedef struct {
 	uint64_t cookie;
 } daos_handle_t;
 
-/* Low 4 bits of a cookie that libdaos hands out name the handle's kind. */
-enum daos_handle_type {
+/* Low 4 bits of a cookie that libdaos hands out name the handle's kind
+ * (an unnamed enum upstream too). */
+enum {
 	DAOS_HTYPE_EQ = 1,
 	DAOS_HTYPE_POOL = 3,
 	DAOS_HTYPE_CO = 5,
@@ -110,10 +111,6 @@ typedef enum {
 	DAOS_ANCHOR_TYPE_KEY = 2,
 	DAOS_ANCHOR_TYPE_EOF = 3,
 } daos_anchor_type_t;
-
-enum daos_anchor_flags {
-	DAOS_ANCHOR_FLAGS_TO_LEADER = 1,
-};
 
 #define DAOS_ANCHOR_BUF_MAX 104
 

@@ -20,6 +20,4 @@
 #define DAOS_VERSION_MINOR 8
 #define DAOS_VERSION_FIX   0
 
-#define DAOS_VERSION "2.8.0"
-
 #endif /* DAOS_CSI_VENDOR_DAOS_VERSION_H */

@@ -6,7 +6,16 @@ use core::ffi::c_void;
 
 use crate::bindings::{
     DAOS_ANCHOR_BUF_MAX, DAOS_PROP_ENTRY_NOT_SET, DAOS_PROP_LABEL_MAX_LEN,
-    DAOS_PROP_PO_REDUN_FAC_MAX, d_iov_t, daos_anchor_t, daos_anchor_type_t_DAOS_ANCHOR_TYPE_EOF,
+    DAOS_PROP_PO_REDUN_FAC_MAX, d_iov_t, daos_acl_access_type,
+    daos_acl_access_type_DAOS_ACL_ACCESS_ALARM, daos_acl_access_type_DAOS_ACL_ACCESS_ALLOW,
+    daos_acl_access_type_DAOS_ACL_ACCESS_AUDIT, daos_acl_flags,
+    daos_acl_flags_DAOS_ACL_FLAG_ACCESS_FAIL, daos_acl_flags_DAOS_ACL_FLAG_ACCESS_SUCCESS,
+    daos_acl_flags_DAOS_ACL_FLAG_GROUP, daos_acl_flags_DAOS_ACL_FLAG_POOL_INHERIT, daos_acl_perm,
+    daos_acl_perm_DAOS_ACL_PERM_CREATE_CONT, daos_acl_perm_DAOS_ACL_PERM_DEL_CONT,
+    daos_acl_perm_DAOS_ACL_PERM_GET_ACL, daos_acl_perm_DAOS_ACL_PERM_GET_PROP,
+    daos_acl_perm_DAOS_ACL_PERM_READ, daos_acl_perm_DAOS_ACL_PERM_SET_ACL,
+    daos_acl_perm_DAOS_ACL_PERM_SET_OWNER, daos_acl_perm_DAOS_ACL_PERM_SET_PROP,
+    daos_acl_perm_DAOS_ACL_PERM_WRITE, daos_anchor_t, daos_anchor_type_t_DAOS_ANCHOR_TYPE_EOF,
     daos_anchor_type_t_DAOS_ANCHOR_TYPE_ZERO, daos_co_status, daos_handle_t, daos_prop_entry,
 };
 
@@ -25,6 +34,41 @@ pub const DAOS_ANCHOR_INIT: daos_anchor_t = daos_anchor_t {
     da_sub_anchors: 0,
     da_buf: [0; DAOS_ANCHOR_BUF_MAX as usize],
 };
+
+// The ACL masks are macros over enum constants upstream (`daos_security.h`),
+// which bindgen drops, on an installed DAOS as on the vendor headers.
+
+/// Every permission a pool ACE may grant, `DAOS_ACL_PERM_POOL_ALL` (`daos_security.h`):
+/// read, write, get-prop, create and delete containers (0x1F).
+pub const DAOS_ACL_PERM_POOL_ALL: daos_acl_perm = daos_acl_perm_DAOS_ACL_PERM_READ
+    | daos_acl_perm_DAOS_ACL_PERM_GET_PROP
+    | daos_acl_perm_DAOS_ACL_PERM_WRITE
+    | daos_acl_perm_DAOS_ACL_PERM_CREATE_CONT
+    | daos_acl_perm_DAOS_ACL_PERM_DEL_CONT;
+
+/// Every permission a container ACE may grant, `DAOS_ACL_PERM_CONT_ALL` (`daos_security.h`).
+pub const DAOS_ACL_PERM_CONT_ALL: daos_acl_perm = daos_acl_perm_DAOS_ACL_PERM_READ
+    | daos_acl_perm_DAOS_ACL_PERM_WRITE
+    | daos_acl_perm_DAOS_ACL_PERM_DEL_CONT
+    | daos_acl_perm_DAOS_ACL_PERM_GET_PROP
+    | daos_acl_perm_DAOS_ACL_PERM_SET_PROP
+    | daos_acl_perm_DAOS_ACL_PERM_GET_ACL
+    | daos_acl_perm_DAOS_ACL_PERM_SET_ACL
+    | daos_acl_perm_DAOS_ACL_PERM_SET_OWNER;
+
+/// Every permission bit DAOS knows, `DAOS_ACL_PERM_ALL` (`daos_security.h`).
+pub const DAOS_ACL_PERM_ALL: daos_acl_perm = DAOS_ACL_PERM_POOL_ALL | DAOS_ACL_PERM_CONT_ALL;
+
+/// Every access type bit, `DAOS_ACL_ACCESS_ALL` (`daos_security.h`).
+pub const DAOS_ACL_ACCESS_ALL: daos_acl_access_type = daos_acl_access_type_DAOS_ACL_ACCESS_ALLOW
+    | daos_acl_access_type_DAOS_ACL_ACCESS_AUDIT
+    | daos_acl_access_type_DAOS_ACL_ACCESS_ALARM;
+
+/// Every ACE flag bit, `DAOS_ACL_FLAG_ALL` (`daos_security.h`).
+pub const DAOS_ACL_FLAG_ALL: daos_acl_flags = daos_acl_flags_DAOS_ACL_FLAG_GROUP
+    | daos_acl_flags_DAOS_ACL_FLAG_POOL_INHERIT
+    | daos_acl_flags_DAOS_ACL_FLAG_ACCESS_FAIL
+    | daos_acl_flags_DAOS_ACL_FLAG_ACCESS_SUCCESS;
 
 /// Length of a UUID in its 8-4-4-4-12 string form.
 const UUID_STR_LEN: usize = 36;
@@ -233,6 +277,16 @@ mod tests {
         assert!(daos_label_is_valid(&"x".repeat(127)));
         // Upstream leaves the server-side defaults to the server.
         assert!(daos_label_is_valid("container_label_not_set"));
+    }
+
+    #[test]
+    fn acl_masks_have_the_upstream_values() {
+        // A pool ACE cannot carry the property, ACL or owner bits.
+        assert_eq!(DAOS_ACL_PERM_POOL_ALL, 0x1F);
+        assert_eq!(DAOS_ACL_PERM_CONT_ALL, 0x1FB);
+        assert_eq!(DAOS_ACL_PERM_ALL, 0x1FF);
+        assert_eq!(DAOS_ACL_ACCESS_ALL, 7);
+        assert_eq!(DAOS_ACL_FLAG_ALL, 0xF);
     }
 
     #[test]

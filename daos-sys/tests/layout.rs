@@ -94,8 +94,6 @@ fn numbers_other_crates_match_on() {
     assert_eq!(daos_errno_DER_NONEXIST, 1005);
     assert_eq!(daos_errno_DER_AGENT_COMM, 2034);
     assert_eq!(daos_errno_DER_CONT_NONEXIST, 2050);
-    assert_eq!(daos_errno_DER_CONT_DESTROYING, 2051);
-    assert_eq!(daos_errno_DER_IGNORE, 2052);
     assert_eq!(daos_cont_props_DAOS_PROP_CO_LABEL, 0x1001);
     assert_eq!(daos_cont_props_DAOS_PROP_CO_ACL, 0x100a);
     assert_eq!(daos_pool_props_DAOS_PROP_PO_LABEL, 1);
@@ -107,4 +105,26 @@ fn numbers_other_crates_match_on() {
     assert_eq!(DAOS_PROP_LABEL_MAX_LEN, 127);
     assert_eq!(DAOS_PROP_CO_LAYOUT_POSIX, 1);
     assert_eq!(DUNS_XATTR_NAME, b"user.daos\0");
+    assert_eq!(MAX_OBJ_CLASS_NAME_LEN, 24);
+    assert_eq!(daos_obj_redun_OC_UNKNOWN, 0);
+    assert_eq!(daos_acl_principal_type_NUM_DAOS_ACL_TYPES, 5);
+    assert_eq!(daos_acl_perm_DAOS_ACL_PERM_SET_OWNER, 0x100);
+    assert_eq!(DAOS_HTYPE_POOL, 3);
+}
+
+/// The names are upstream's, and so are the numbers that moved between releases.
+#[cfg(daos_api_2_8)]
+#[test]
+fn numbers_new_in_2_8() {
+    assert_eq!(daos_errno_DER_CONT_DESTROYING, 2051);
+    assert_eq!(daos_errno_DER_IGNORE, 2052);
+    assert_eq!(daos_errno_DER_LAST_VALID, 2053);
+    assert_eq!(DAOS_PROP_PO_REDUN_FAC_DEFAULT, 3);
+}
+
+#[cfg(daos_api_2_6)]
+#[test]
+fn numbers_of_2_6() {
+    assert_eq!(DAOS_PROP_PO_REDUN_FAC_DEFAULT, 0);
+    assert_eq!(daos_target_type_t_DAOS_TP_VM, 4);
 }

@@ -18,6 +18,4 @@
 #define DAOS_VERSION_MINOR 6
 #define DAOS_VERSION_FIX   5
 
-#define DAOS_VERSION "2.6.5"
-
 #endif /* DAOS_CSI_VENDOR_DAOS_VERSION_H */

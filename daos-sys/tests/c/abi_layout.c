@@ -94,7 +94,10 @@ AT(struct duns_attr_t, da_no_prefix, 305);
 /* Numbers other crates match on. */
 _Static_assert(DER_NONEXIST == 1005 && DER_AGENT_COMM == 2034 && DER_CONT_NONEXIST == 2050,
 	       "DER numbers");
-_Static_assert(DER_CONT_DESTROYING == 2051 && DER_IGNORE == 2052, "2.8 DER numbers");
+#if DAOS_API_VERSION_MINOR >= 8
+_Static_assert(DER_CONT_DESTROYING == 2051 && DER_IGNORE == 2052 && DER_LAST_VALID == 2053,
+	       "2.8 DER numbers");
+#endif
 _Static_assert(DER_UNKNOWN == 501000, "DER_UNKNOWN");
 _Static_assert(DAOS_PROP_CO_LABEL == 0x1001 && DAOS_PROP_CO_PERF_DOMAIN == 0x101a &&
 		       DAOS_PROP_CO_MAX == 0x101b,
@@ -102,6 +105,20 @@ _Static_assert(DAOS_PROP_CO_LABEL == 0x1001 && DAOS_PROP_CO_PERF_DOMAIN == 0x101
 _Static_assert(DAOS_PROP_PO_LABEL == 1 && DAOS_PROP_PO_REDUN_FAC == 11 && DAOS_PROP_PO_MAX == 28,
 	       "pool property numbers");
 _Static_assert(DAOS_ANCHOR_TYPE_EOF == 3, "anchor EOF");
+
+/* Values that changed between releases or that we once had wrong
+ * (src/include/daos_prop.h, daos_obj_class.h, daos_security.h). */
+#if DAOS_API_VERSION_MINOR >= 8
+_Static_assert(DAOS_PROP_PO_REDUN_FAC_DEFAULT == 3, "2.8 default pool RF");
+#else
+_Static_assert(DAOS_PROP_PO_REDUN_FAC_DEFAULT == 0, "2.6 default pool RF");
+#endif
+_Static_assert(MAX_OBJ_CLASS_NAME_LEN == 24, "object class name buffer");
+_Static_assert(DAOS_ACL_PERM_POOL_ALL == 0x1F, "pool ACE permissions");
+_Static_assert(DAOS_ACL_PERM_CONT_ALL == 0x1FB, "container ACE permissions");
+_Static_assert(DAOS_ACL_PERM_ALL == 0x1FF, "all ACE permissions");
+_Static_assert(NUM_DAOS_ACL_TYPES == 5, "principal types");
+_Static_assert(OC_UNKNOWN == 0 && DAOS_HTYPE_CO == 5, "unnamed enums");
 
 int main(void)
 {

@@ -4,7 +4,7 @@
 use std::ffi::{c_char, c_int};
 
 use super::{cstr, daos_guard, guard, memdup, strdup};
-use crate::acl::{ACE_HEADER, Ace, Acl, perm};
+use crate::acl::{ACE_HEADER, Ace, Acl};
 use crate::der::{Der, DerResult};
 use crate::ffi::{daos_ace, daos_acl, daos_acl_principal_type, gid_t, uid_t};
 use crate::fsutil;
@@ -307,7 +307,13 @@ pub unsafe extern "C" fn daos_acl_remove_ace(
     })
 }
 
-fn validate_with(acl: *mut daos_acl, mask: Option<u64>) -> c_int {
+/// `daos_acl_validate`: the structure only. libdaos since 2.4 exports no pool/container
+/// flavour that also checks the permission mask.
+///
+/// # Safety
+/// `acl` is NULL or a packed ACL.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daos_acl_validate(acl: *mut daos_acl) -> c_int {
     daos_guard(|| {
         if acl.is_null() {
             return Der::INVAL.0;
@@ -322,39 +328,8 @@ fn validate_with(acl: *mut daos_acl, mask: Option<u64>) -> c_int {
         let Some(b) = (unsafe { acl_raw(acl) }) else {
             return Der::INVAL.0;
         };
-        let r = Acl::from_bytes(b).and_then(|a| match mask {
-            Some(m) => a.validate_perms(m),
-            None => Ok(()),
-        });
-        r.err().map(|e| e.0).unwrap_or(0)
+        Acl::from_bytes(b).err().map(|e| e.0).unwrap_or(0)
     })
-}
-
-/// `daos_acl_validate`.
-///
-/// # Safety
-/// `acl` is NULL or a packed ACL.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_validate(acl: *mut daos_acl) -> c_int {
-    validate_with(acl, None)
-}
-
-/// `daos_acl_pool_validate`.
-///
-/// # Safety
-/// `acl` is NULL or a packed ACL.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_pool_validate(acl: *mut daos_acl) -> c_int {
-    validate_with(acl, Some(perm::POOL_ALL))
-}
-
-/// `daos_acl_cont_validate`.
-///
-/// # Safety
-/// `acl` is NULL or a packed ACL.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_acl_cont_validate(acl: *mut daos_acl) -> c_int {
-    validate_with(acl, Some(perm::CONT_ALL))
 }
 
 /// `daos_ace_create`.

@@ -10,7 +10,7 @@ use super::{cstr, daos_guard, guard, memdup, strdup};
 use crate::acl::{Acl, MAX_ACE_LEN};
 use crate::der::{Der, DerResult};
 use crate::ffi::{daos_prop_entry, daos_prop_t, daos_size_t};
-use crate::props::{self, Kind, PropValue, Props, co, po};
+use crate::props::{self, Kind, PropValue, Props, co};
 
 /// `DAOS_PROP_ENTRIES_MAX_NR`.
 const ENTRIES_MAX: u32 = 128;
@@ -594,56 +594,6 @@ pub unsafe extern "C" fn daos_prop_merge(
         } else {
             std::ptr::null_mut()
         }
-    })
-}
-
-fn valid_pool_entry(t: u32, v: &PropValue) -> bool {
-    if t == 0 || t >= po::MAX {
-        return false;
-    }
-    match (t, v) {
-        (po::LABEL, PropValue::Str(s)) => crate::label::is_valid(s),
-        (po::ACL, PropValue::Acl(b)) => Acl::from_bytes(b).is_ok(),
-        (po::SPACE_RB, PropValue::Val(x)) => *x <= 100,
-        (po::REDUN_FAC, PropValue::Val(x)) => *x <= 4,
-        (po::OWNER | po::OWNER_GROUP, PropValue::Str(s)) => !s.is_empty() && s.len() <= 255,
-        _ => true,
-    }
-}
-
-/// `daos_prop_dup`: a copy of the set entries; NULL when invalid or when nothing is set.
-///
-/// # Safety
-/// `prop` is a valid property.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn daos_prop_dup(
-    prop: *mut daos_prop_t,
-    pool: bool,
-    input: bool,
-) -> *mut daos_prop_t {
-    guard(std::ptr::null_mut(), || {
-        if prop.is_null() || entries(prop).len() > ENTRIES_MAX as usize {
-            return std::ptr::null_mut();
-        }
-        let Ok(values) = copy_props(prop, true) else {
-            return std::ptr::null_mut();
-        };
-        for (t, _, v) in &values {
-            let ok = if pool {
-                !input || valid_pool_entry(*t, v)
-            } else if input {
-                props::validate_container_entry(*t, v).is_ok()
-            } else {
-                *t > co::MIN && *t < co::MAX
-            };
-            if !ok {
-                return std::ptr::null_mut();
-            }
-        }
-        if values.is_empty() {
-            return std::ptr::null_mut();
-        }
-        build(values).unwrap_or(std::ptr::null_mut())
     })
 }
 
