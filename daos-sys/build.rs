@@ -4,13 +4,19 @@
 //! Order of preference, as libgit2-sys does for libgit2:
 //! 1. feature `emulator`: always `vendor-headers/` (the emulator implements
 //!    exactly that ABI) and no system library is linked;
-//! 2. `DAOS_DIR` (with `include/daos.h` and `lib64/` or `lib/`);
+//! 2. `DAOS_DIR` (with `include/daos.h` and `libdaos.so` in `lib64/` or `lib/`);
 //! 3. the usual prefixes `/usr` and `/opt/daos`;
-//! 4. otherwise fail, explaining both ways out.
+//! 4. otherwise `vendor-headers/` without a library (docs.rs, `cargo publish`'s
+//!    verification build); a binary then fails to link, and the build says why.
+//!
+//! The choice is written to `$OUT_DIR/daos-sys-source.txt` and printed on the
+//! build script's stdout (`cargo build -vv`); cargo warnings are kept for what
+//! needs the user's attention.
 
 use std::env;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// Prefixes searched when `DAOS_DIR` is not set.
 const DEFAULT_PREFIXES: &[&str] = &["/usr", "/opt/daos"];
@@ -19,9 +25,33 @@ const DEFAULT_PREFIXES: &[&str] = &["/usr", "/opt/daos"];
 /// modern `ld` does not resolve symbols through another library's DT_NEEDED.
 const DAOS_LIBS: &[&str] = &["daos", "daos_common", "gurt", "dfs", "duns", "uuid"];
 
+/// Libraries whose symbols libdaos.so uses without naming them in its
+/// DT_NEEDED (it names only libdaos_common and libnuma; src/client/api/SConscript,
+/// src/common/SConscript): crt_* (libcart), ec_*/isal_* (libisal,
+/// libisal_crypto), protobuf_c_* (libprotobuf-c), LZ4_* (liblz4). At run time
+/// they arrive through libdaos_common, but a linker that checks a shared
+/// library's undefined symbols (rust-lld, the default on x86_64 Linux, with
+/// its --no-allow-shlib-undefined) only sees the libraries on the command line.
+/// Linking them as dylibs reaches every binary that depends on daos-sys.
+const PROVIDER_LIBS: &[&str] = &["cart", "isal", "isal_crypto", "protobuf-c", "lz4", "numa"];
+
+/// Of [`PROVIDER_LIBS`], the ones every DAOS client install has: not finding
+/// one of them means the link will likely fail, which deserves a warning.
+const ESSENTIAL_PROVIDERS: &[&str] = &["cart", "isal", "isal_crypto", "protobuf-c"];
+
+/// Directories the dynamic loader and the linker search without being told.
+const SYSTEM_LIB_DIRS: &[&str] = &[
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local/lib",
+    "/usr/local/lib64",
+];
+
 const ALLOWLIST: &str = "daos_.*|dfs_.*|duns_.*|d_.*|DAOS_.*|DFS_.*|DUNS_.*|DER_.*|DPI_.*|D_.*";
 /// Items outside the common prefixes that the API needs by name.
-const EXTRA_ALLOWLIST: &str = "DRS_.*|OC_UNKNOWN|MAX_OBJ_CLASS_NAME_LEN|uuid_t";
+const EXTRA_ALLOWLIST: &str = "DRS_.*|OC_UNKNOWN|MAX_OBJ_CLASS_NAME_LEN|NUM_DAOS_ACL_TYPES|uuid_t";
 
 /// Where the headers come from.
 enum HeaderSource {
@@ -29,18 +59,31 @@ enum HeaderSource {
     Vendor {
         root: PathBuf,
         version_dir: Option<PathBuf>,
+        why: VendorReason,
     },
     /// A DAOS installation found on this machine.
-    Installed { include: PathBuf, lib: PathBuf },
+    Installed {
+        prefix: PathBuf,
+        include: PathBuf,
+        lib: PathBuf,
+    },
+}
+
+/// Why the vendor headers were bound.
+#[derive(Clone, Copy, PartialEq)]
+enum VendorReason {
+    Emulator,
+    DocsRs,
+    NoInstall,
 }
 
 impl HeaderSource {
     /// Include directories, most specific first.
     fn include_dirs(&self) -> Vec<PathBuf> {
         match self {
-            HeaderSource::Vendor { root, version_dir } => {
-                version_dir.iter().cloned().chain([root.clone()]).collect()
-            }
+            HeaderSource::Vendor {
+                root, version_dir, ..
+            } => version_dir.iter().cloned().chain([root.clone()]).collect(),
             HeaderSource::Installed { include, .. } => vec![include.clone()],
         }
     }
@@ -78,30 +121,25 @@ impl DaosVersion {
 fn main() {
     println!("cargo::rerun-if-env-changed=DAOS_DIR");
     println!("cargo::rerun-if-env-changed=DAOS_VENDOR_VERSION");
+    println!("cargo::rerun-if-env-changed=DOCS_RS");
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rustc-check-cfg=cfg(daos_api_2_6)");
     println!("cargo::rustc-check-cfg=cfg(daos_api_2_8)");
 
     let manifest_dir =
         PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let vendor_root = manifest_dir.join("..").join("vendor-headers");
-    let emulator = env::var_os("CARGO_FEATURE_EMULATOR").is_some();
+    // A symlink to the workspace's vendor-headers/, so that the published
+    // crate carries the headers too.
+    let vendor_root = manifest_dir.join("vendor-headers");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
 
-    let source = choose_source(&vendor_root, emulator);
+    let source = choose_source(&vendor_root);
     let version = read_version(&source);
     let (cfg, api) = version.api_flavour();
 
-    report_choice(&source, &version, emulator);
-    generate_bindings(&source, &vendor_root);
-
-    // With the emulator feature the source is always the vendor headers, so
-    // nothing from the system is linked then.
-    if let HeaderSource::Installed { lib, .. } = &source {
-        println!("cargo::rustc-link-search=native={}", lib.display());
-        for name in DAOS_LIBS {
-            println!("cargo::rustc-link-lib=dylib={name}");
-        }
-    }
+    report_choice(&source, &version, &out_dir);
+    generate_bindings(&source, &vendor_root, &out_dir);
+    link(&source);
 
     println!("cargo::rustc-cfg={cfg}");
     println!("cargo::metadata=api_version={api}");
@@ -121,9 +159,12 @@ fn main() {
     }
 }
 
-fn choose_source(vendor_root: &Path, emulator: bool) -> HeaderSource {
-    if emulator {
-        return vendor_source(vendor_root);
+fn choose_source(vendor_root: &Path) -> HeaderSource {
+    if env::var_os("CARGO_FEATURE_EMULATOR").is_some() {
+        return vendor_source(vendor_root, VendorReason::Emulator);
+    }
+    if env::var_os("DOCS_RS").is_some() {
+        return vendor_source(vendor_root, VendorReason::DocsRs);
     }
     if env::var_os("DAOS_VENDOR_VERSION").is_some() {
         println!(
@@ -134,19 +175,21 @@ fn choose_source(vendor_root: &Path, emulator: bool) -> HeaderSource {
     if let Some(installed) = find_install() {
         return installed;
     }
-    panic!(
-        "daos-sys: no DAOS installation found (looked at $DAOS_DIR and {prefixes}: none has include/daos.h \
-         and lib64/ or lib/).\n\
-         Point the build at DAOS with DAOS_DIR=/path/to/daos (a prefix with include/ and lib64/), \
-         or build against the emulator with `--features emulator`.",
+    println!(
+        "cargo::warning=daos-sys: no DAOS installation found (looked at $DAOS_DIR and {prefixes}: \
+         none has include/daos.h and libdaos.so in lib64/ or lib/); bound the vendor headers \
+         (DAOS 2.8 API), so binaries will not link. Point the build at DAOS with \
+         DAOS_DIR=/path/to/prefix, or build against the emulator with `--features emulator`.",
         prefixes = DEFAULT_PREFIXES.join(", ")
     );
+    vendor_source(vendor_root, VendorReason::NoInstall)
 }
 
-fn vendor_source(vendor_root: &Path) -> HeaderSource {
-    let version_dir = match env::var("DAOS_VENDOR_VERSION").ok().as_deref() {
-        None | Some("") | Some("2.8") => None,
-        Some("2.6") => Some(vendor_root.join("v2.6")),
+fn vendor_source(vendor_root: &Path, why: VendorReason) -> HeaderSource {
+    let requested = env::var("DAOS_VENDOR_VERSION").ok();
+    let version_dir = match requested.as_deref() {
+        Some("2.6") if why == VendorReason::Emulator => Some(vendor_root.join("v2.6")),
+        None | Some("") | Some("2.8") | Some("2.6") => None,
         Some(other) => panic!(
             "daos-sys: DAOS_VENDOR_VERSION={other:?} is not supported; use 2.6 or 2.8 (the default)"
         ),
@@ -154,6 +197,7 @@ fn vendor_source(vendor_root: &Path) -> HeaderSource {
     HeaderSource::Vendor {
         root: vendor_root.to_path_buf(),
         version_dir,
+        why,
     }
 }
 
@@ -162,36 +206,88 @@ fn find_install() -> Option<HeaderSource> {
         // An explicit DAOS_DIR that is wrong is a mistake to report, not a
         // reason to pick up some other DAOS silently.
         let dir = PathBuf::from(dir);
-        return Some(install_at(&dir).unwrap_or_else(|| {
+        return Some(install_at(&dir).unwrap_or_else(|why| {
             panic!(
-                "daos-sys: DAOS_DIR={} is not a DAOS install: it needs include/daos.h and lib64/ or lib/",
+                "daos-sys: DAOS_DIR={} is not a DAOS install: {why}",
                 dir.display()
             )
         }));
     }
     DEFAULT_PREFIXES
         .iter()
-        .find_map(|p| install_at(Path::new(p)))
+        .find_map(|p| install_at(Path::new(p)).ok())
 }
 
 /// A prefix counts as a DAOS install when its headers are there and one of its
-/// library directories holds libdaos.
-fn install_at(prefix: &Path) -> Option<HeaderSource> {
+/// library directories holds `libdaos.so`, the name `-ldaos` needs.
+fn install_at(prefix: &Path) -> Result<HeaderSource, String> {
     let include = prefix.join("include");
     if !include.join("daos.h").is_file() {
-        return None;
+        return Err(format!("there is no {}", include.join("daos.h").display()));
     }
-    let lib = ["lib64", "lib"]
+    let candidates = lib_dirs_of(prefix);
+    if let Some(lib) = candidates.iter().find(|d| d.join("libdaos.so").exists()) {
+        return Ok(HeaderSource::Installed {
+            prefix: prefix.to_path_buf(),
+            include,
+            lib: lib.clone(),
+        });
+    }
+    let versioned: Vec<String> = candidates
         .iter()
-        .map(|d| prefix.join(d))
-        .find(|d| d.join("libdaos.so").exists())
-        .or_else(|| {
-            ["lib64", "lib"]
-                .iter()
-                .map(|d| prefix.join(d))
-                .find(|d| d.is_dir())
-        })?;
-    Some(HeaderSource::Installed { include, lib })
+        .filter_map(|d| versioned_lib(d, "daos"))
+        .map(|p| p.display().to_string())
+        .collect();
+    let looked = candidates
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(if versioned.is_empty() {
+        format!("no libdaos.so in {looked}")
+    } else {
+        format!(
+            "no libdaos.so in {looked}, only {} (install the DAOS development package, \
+             which adds the libdaos.so link)",
+            versioned.join(", ")
+        )
+    })
+}
+
+/// The library directories of an install prefix, in search order.
+fn lib_dirs_of(prefix: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![prefix.join("lib64"), prefix.join("lib")];
+    if let Some(triple) = multiarch_triple() {
+        dirs.push(prefix.join("lib").join(triple));
+    }
+    dirs
+}
+
+/// The Debian-style multiarch directory name of the target (`x86_64-linux-gnu`).
+fn multiarch_triple() -> Option<String> {
+    let arch = env::var("CARGO_CFG_TARGET_ARCH").ok()?;
+    let os = env::var("CARGO_CFG_TARGET_OS").ok()?;
+    let target_env = env::var("CARGO_CFG_TARGET_ENV").ok()?;
+    Some(format!("{arch}-{os}-{target_env}"))
+}
+
+/// `lib<name>.so.<N...>` in `dir`, the highest version when there are several.
+fn versioned_lib(dir: &Path, name: &str) -> Option<PathBuf> {
+    let prefix = format!("lib{name}.so.");
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix))
+        })
+        .collect();
+    // Shortest name first: libisal.so.2 is the soname link, libisal.so.2.0.31
+    // the file; either works, the soname is what the binary should record.
+    found.sort_by_key(|p| p.as_os_str().len());
+    found.into_iter().next()
 }
 
 fn read_version(source: &HeaderSource) -> DaosVersion {
@@ -240,36 +336,233 @@ fn version_triple(text: &str, prefix: &str) -> Option<(u32, u32, u32)> {
     Some((number("MAJOR")?, number("MINOR")?, number("FIX")?))
 }
 
-fn report_choice(source: &HeaderSource, version: &DaosVersion, emulator: bool) {
+/// Says which headers were bound, once, where it can be looked up: the
+/// build script's stdout (shown by `cargo build -vv`) and a file in OUT_DIR.
+fn report_choice(source: &HeaderSource, version: &DaosVersion, out_dir: &Path) {
     let api = version.api;
     let package = version
         .package
         .map(|(a, b, c)| format!(", DAOS {a}.{b}.{c}"))
         .unwrap_or_default();
-    let why = match source {
-        HeaderSource::Vendor { version_dir, .. } => format!(
-            "vendor-headers{} (feature `emulator`{})",
+    let what = match source {
+        HeaderSource::Vendor {
+            version_dir, why, ..
+        } => format!(
+            "vendor-headers{} ({})",
             if version_dir.is_some() { " + v2.6" } else { "" },
-            if emulator {
-                "; linking the emulator"
-            } else {
-                ""
+            match why {
+                VendorReason::Emulator => "feature `emulator`; the emulator provides the symbols",
+                VendorReason::DocsRs => "docs.rs; nothing linked",
+                VendorReason::NoInstall => "no DAOS install found",
             },
         ),
-        HeaderSource::Installed { include, lib } => format!(
+        HeaderSource::Installed { include, lib, .. } => format!(
             "installed DAOS headers {} and libraries in {}",
             include.display(),
             lib.display()
         ),
     };
-    println!(
-        "cargo::warning=daos-sys: using {why}; API {}.{}.{}{package}",
+    let line = format!(
+        "daos-sys: using {what}; API {}.{}.{}{package}",
         api.0, api.1, api.2
     );
+    println!("{line}");
+    let path = out_dir.join("daos-sys-source.txt");
+    fs::write(&path, format!("{line}\n"))
+        .unwrap_or_else(|e| panic!("daos-sys: cannot write {}: {e}", path.display()));
 }
 
-fn generate_bindings(source: &HeaderSource, vendor_root: &Path) {
-    let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
+/// Emits the link directives for the chosen source.
+fn link(source: &HeaderSource) {
+    match source {
+        // The emulator's rlib provides every symbol; docs are never linked.
+        HeaderSource::Vendor {
+            why: VendorReason::Emulator | VendorReason::DocsRs,
+            ..
+        } => {}
+        // Name the libraries anyway, so that a binary fails with "cannot find
+        // -ldaos" rather than with a page of undefined references.
+        HeaderSource::Vendor {
+            why: VendorReason::NoInstall,
+            ..
+        } => {
+            for name in DAOS_LIBS {
+                println!("cargo::rustc-link-lib=dylib={name}");
+            }
+        }
+        HeaderSource::Installed { prefix, lib, .. } => link_install(prefix, lib),
+    }
+}
+
+fn link_install(prefix: &Path, lib: &Path) {
+    let mut private_dirs = Vec::new();
+    add_search_dir(&mut private_dirs, lib);
+    for name in DAOS_LIBS {
+        println!("cargo::rustc-link-lib=dylib={name}");
+    }
+
+    let search = provider_search_dirs(prefix, lib);
+    let mut missing = Vec::new();
+    for name in PROVIDER_LIBS {
+        match find_provider(&search, name) {
+            Some((dir, file)) => {
+                add_search_dir(&mut private_dirs, &dir);
+                match file {
+                    ProviderFile::DevLink => println!("cargo::rustc-link-lib=dylib={name}"),
+                    ProviderFile::Versioned(file) => {
+                        println!("cargo::rustc-link-lib=dylib:+verbatim={file}")
+                    }
+                }
+            }
+            None if ESSENTIAL_PROVIDERS.contains(name) => missing.push(format!("lib{name}")),
+            None => {}
+        }
+    }
+    if !missing.is_empty() {
+        println!(
+            "cargo::warning=daos-sys: could not find {} (searched {}); libdaos uses their symbols \
+             without naming them, so linking with rust-lld may fail with \"undefined symbol ... \
+             --no-allow-shlib-undefined\". Install them, or link with \
+             RUSTFLAGS=\"-C link-arg=-Wl,--allow-shlib-undefined\".",
+            missing.join(", "),
+            search
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+
+    // rustc-link-arg reaches only this package's own tests and examples; for
+    // everything else the directories go out as metadata (DEP_DAOS_RPATH) and,
+    // when the loader would not find them, as a warning.
+    for dir in &private_dirs {
+        println!("cargo::rustc-link-arg=-Wl,-rpath,{}", dir.display());
+    }
+    let joined = env::join_paths(&private_dirs)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    println!("cargo::metadata=lib_dir={}", lib.display());
+    println!("cargo::metadata=rpath={joined}");
+    let unreachable: Vec<&PathBuf> = private_dirs
+        .iter()
+        .filter(|d| !loader_finds_libraries_in(d))
+        .collect();
+    if !unreachable.is_empty() {
+        let dirs = env::join_paths(&unreachable)
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        println!(
+            "cargo::warning=daos-sys: the DAOS libraries in {dirs} are not on the dynamic \
+             loader's path, so binaries will not start as they are: run them with \
+             LD_LIBRARY_PATH={dirs}, add the directories to /etc/ld.so.conf.d/ and run ldconfig, \
+             or build with RUSTFLAGS=\"-C link-arg=-Wl,-rpath,{dirs}\"."
+        );
+    }
+}
+
+/// Records `dir` for `-L` (and rpath) unless the linker searches it anyway.
+fn add_search_dir(dirs: &mut Vec<PathBuf>, dir: &Path) {
+    if is_system_dir(dir) || dirs.iter().any(|d| d == dir) {
+        return;
+    }
+    println!("cargo::rustc-link-search=native={}", dir.display());
+    dirs.push(dir.to_path_buf());
+}
+
+fn system_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = SYSTEM_LIB_DIRS.iter().map(PathBuf::from).collect();
+    if let Some(triple) = multiarch_triple() {
+        dirs.push(Path::new("/usr/lib").join(&triple));
+        dirs.push(Path::new("/lib").join(&triple));
+    }
+    dirs
+}
+
+fn is_system_dir(dir: &Path) -> bool {
+    let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    system_dirs()
+        .iter()
+        .any(|s| fs::canonicalize(s).unwrap_or_else(|_| s.clone()) == dir)
+}
+
+/// Where the libraries libdaos leans on may be: beside it, in the prereq tree
+/// a source build installs (`<prefix>/prereq/<build type>/<component>/lib64`,
+/// site_scons/prereq_tools/base.py), and the system directories.
+fn provider_search_dirs(prefix: &Path, lib: &Path) -> Vec<PathBuf> {
+    let mut dirs = vec![lib.to_path_buf()];
+    dirs.extend(lib_dirs_of(prefix));
+    let prereq = prefix.join("prereq");
+    for build_type in sorted_subdirs(&prereq) {
+        for component in sorted_subdirs(&build_type) {
+            dirs.extend(lib_dirs_of(&component));
+        }
+    }
+    dirs.extend(system_dirs());
+    let mut unique: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        if dir.is_dir() && !unique.contains(&dir) {
+            unique.push(dir);
+        }
+    }
+    unique
+}
+
+fn sorted_subdirs(dir: &Path) -> Vec<PathBuf> {
+    let mut subdirs: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    subdirs.sort();
+    subdirs
+}
+
+/// How a provider library can be named on the link line.
+enum ProviderFile {
+    /// `lib<name>.so` exists: `-l<name>`.
+    DevLink,
+    /// Only a run-time `lib<name>.so.N` exists: `-l:lib<name>.so.N`.
+    Versioned(String),
+}
+
+fn find_provider(dirs: &[PathBuf], name: &str) -> Option<(PathBuf, ProviderFile)> {
+    dirs.iter().find_map(|dir| {
+        if dir.join(format!("lib{name}.so")).exists() {
+            return Some((dir.clone(), ProviderFile::DevLink));
+        }
+        let file = versioned_lib(dir, name)?;
+        let file_name = file.file_name()?.to_str()?.to_owned();
+        Some((dir.clone(), ProviderFile::Versioned(file_name)))
+    })
+}
+
+/// Whether a binary would load libraries from `dir` without an rpath: a
+/// system directory, one in the ld.so cache, or one on `LD_LIBRARY_PATH`.
+fn loader_finds_libraries_in(dir: &Path) -> bool {
+    if is_system_dir(dir) {
+        return true;
+    }
+    let on_ld_library_path = env::var_os("LD_LIBRARY_PATH")
+        .map(|v| env::split_paths(&v).any(|p| p == dir))
+        .unwrap_or(false);
+    on_ld_library_path || ld_cache_has_dir(dir)
+}
+
+/// `ldconfig -p` lists "libfoo.so.1 (libc6,x86-64) => /dir/libfoo.so.1".
+fn ld_cache_has_dir(dir: &Path) -> bool {
+    let needle = format!("=> {}/", dir.display());
+    ["ldconfig", "/sbin/ldconfig", "/usr/sbin/ldconfig"]
+        .iter()
+        .find_map(|cmd| Command::new(cmd).arg("-p").output().ok())
+        .is_some_and(|out| String::from_utf8_lossy(&out.stdout).contains(&needle))
+}
+
+fn generate_bindings(source: &HeaderSource, vendor_root: &Path, out_dir: &Path) {
     let wrapper = match source {
         HeaderSource::Vendor { root, .. } => {
             rerun_if_dir_changed(root);
@@ -292,6 +585,8 @@ fn generate_bindings(source: &HeaderSource, vendor_root: &Path) {
         }
     };
 
+    // The same settings for both sources, so that an item has the same Rust
+    // name whichever headers were bound.
     let mut builder = bindgen::Builder::default()
         .header(wrapper.to_string_lossy())
         .allowlist_function(ALLOWLIST)

@@ -61,9 +61,9 @@ impl AgentSocket {
     /// there and refused us; names the path and where it came from.
     pub fn explain(&self) -> String {
         let origin = if self.from_env {
-            format!("{AGENT_DIR_ENV} is set")
+            format!("{AGENT_DIR_ENV} points there")
         } else {
-            format!("the default; set {AGENT_DIR_ENV} to the agent's socket directory")
+            format!("that is the default, set {AGENT_DIR_ENV} to the agent's socket directory")
         };
         let problem = if self.path.exists() {
             "refused the connection"
@@ -71,7 +71,7 @@ impl AgentSocket {
             "does not exist"
         };
         format!(
-            "DAOS agent socket {:?} {problem} ({origin}); is daos_agent running?",
+            "DAOS agent socket {:?} {problem}; {origin}; is daos_agent running?",
             self.path
         )
     }

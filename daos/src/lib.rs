@@ -81,6 +81,11 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+// With `emulator`, the emulator exports the libdaos/libdfs/libduns symbols daos-sys declares;
+// naming the crate is what links it in.
+#[cfg(feature = "emulator")]
+extern crate daos_emulator as _;
+
 pub mod acl;
 pub mod attr;
 pub mod container;

@@ -48,7 +48,7 @@ fn init_fails_while_the_agent_is_unreachable_and_recovers() {
         "names the socket: {msg}"
     );
     assert!(msg.contains("does not exist"), "{msg}");
-    assert!(msg.contains("DAOS_AGENT_DRPC_DIR is set"), "{msg}");
+    assert!(msg.contains("DAOS_AGENT_DRPC_DIR points there"), "{msg}");
 
     // 2. A socket file nobody listens on (agent killed).
     let dead = fresh_dir("dead-agent");
