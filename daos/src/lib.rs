@@ -2,6 +2,13 @@
 //! attributes, snapshots, event queues), libdfs (POSIX containers) and libduns (namespace
 //! links), over the raw declarations of the `daos-sys` crate.
 //!
+//! **Getting started:** the crate [README](https://github.com/daos-csi/daos-csi/blob/main/daos/README.md)
+//! shows how to run the examples (`list_containers`, `posix_files`, `async_bulk_create` in
+//! `examples/`) against the DAOS emulator of this repository, without a DAOS system: build
+//! with the `emulator` feature, start the emulated `daos_agent`, create a pool with the emulated
+//! `dmg`, and point `DAOS_AGENT_DRPC_DIR` at the agent. It also compares this crate with the
+//! other DAOS bindings and states the stability policy (semver, MSRV, DAOS 2.6 and 2.8).
+//!
 //! # Shape
 //!
 //! One module per DAOS concept, one owned value per DAOS handle:
@@ -19,7 +26,7 @@
 //! | [`duns`] | functions | unified namespace paths |
 //! | [`eq`] | [`EventQueue`], [`OpFuture`] | event queues: asynchronous operations |
 //! | [`error`] | [`Error`], [`Der`] | DER codes and errnos |
-//! | [`reference`] | [`ContainerRef`], [`PoolRef`] | arguments naming a pool or container |
+//! | [`reference`](mod@reference) | [`ContainerRef`], [`PoolRef`] | arguments naming a pool or container |
 //! | [`label`], [`uuid`] | helpers | label rules, label-or-UUID references |
 //!
 //! Handles are released in `Drop` in the order libdaos needs (DFS unmount, container close,
@@ -75,7 +82,8 @@
 //! # Ok::<(), daos::Error>(())
 //! ```
 //!
-//! Asynchronous forms go through an [`EventQueue`]; see [`eq`].
+//! Asynchronous forms go through an [`EventQueue`]; see [`eq`] for what a dropped future does
+//! and for [`EventQueue::close`].
 
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -116,6 +124,11 @@ pub use snapshot::{Epoch, Snapshot};
 
 /// The raw bindings this crate is built on, for calls it does not wrap.
 pub use daos_sys as sys;
+
+/// Compiles the README's Rust example as a doctest, so it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 #[cfg(test)]
 mod send_sync {
