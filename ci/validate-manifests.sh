@@ -22,7 +22,8 @@
 #     a declared containerPort and every declared one is listened on, the prometheus.io/port
 #     annotation names the metrics port; no GA feature gate is set (Topology); every claim and
 #     volume asks for no more than the documented pool holds (DAOS_POOL_SIZE's default in
-#     deploy/compose/compose.yaml), or capacity tracking keeps the example's pod Pending.
+#     deploy/compose/compose.yaml), or capacity tracking keeps the example's pod Pending;
+#     csi-snapshotter only beside a daos-csi that advertises snapshots (else it exits).
 # Exit 0 when all is well; 1 with one line per problem (naming the file) otherwise; 2 when the
 # validator itself cannot run (no kubernetes-validate and no PyPI to install it from: nothing is
 # skipped silently).
@@ -652,6 +653,26 @@ def listen_ports(where, container):
     return found
 
 
+def check_snapshotter(item, podspec):
+    """csi-snapshotter exits at start unless the driver advertises CREATE_DELETE_SNAPSHOT, which
+    daos-csi does only with --snapshots (DAOS_CSI_SNAPSHOTS)."""
+    containers = all_containers(podspec)
+    if not any("/csi-snapshotter:" in str(c.get("image", "")) or
+               str(c.get("image", "")).endswith("/csi-snapshotter") for c in containers):
+        return
+    for container in containers:
+        if container.get("name") != "daos-csi":
+            continue
+        env = literal_env(container)
+        args = [str(a) for a in container.get("args") or []]
+        on = env.get("DAOS_CSI_SNAPSHOTS", "").strip().lower() in ("true", "1", "yes", "on") or \
+            any(a in ("--snapshots", "--snapshots=true") for a in args)
+        if not on:
+            errors.append(f"ERROR {item.origin}: {item.label()}: csi-snapshotter runs beside a "
+                          f"daos-csi that does not advertise snapshots (DAOS_CSI_SNAPSHOTS="
+                          f"\"true\"): the sidecar exits at start")
+
+
 def check_ports(item, podspec, annotations):
     where = f"{item.origin}: {item.label()}"
     declared = {}
@@ -844,6 +865,7 @@ def check_set(items, csi_drivers, storage_classes, where, snapshot_classes=froze
                 annotations = (template.get("metadata") or {}).get("annotations")
             check_pod_spec(item, podspec, template_labels, selector)
             check_ports(item, podspec, annotations)
+            check_snapshotter(item, podspec)
             account = podspec.get("serviceAccountName")
             if accounts and account and account != "default" and (ns, account) not in accounts:
                 errors.append(f"ERROR {label}: service account {account!r} is not defined")

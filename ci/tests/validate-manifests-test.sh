@@ -224,6 +224,12 @@ begin "scrape annotation names another port" && edit "$t/base/mounter.yaml" 'pro
     expect_failure \
         'base/mounter.yaml.*annotation prometheus.io/port=9815 is not the containerPort named metrics'
 
+begin "csi-snapshotter beside a driver that does not advertise snapshots" &&
+    edit "$t/base/controller.yaml" $'            - name: DAOS_CSI_SNAPSHOTS\n              value: "true"' \
+        $'            - name: DAOS_CSI_SNAPSHOTS\n              value: "false"' &&
+    expect_failure \
+        'base/controller.yaml.*csi-snapshotter runs beside a daos-csi that does not advertise snapshots'
+
 begin "example claim larger than the documented pool" && edit "$t/examples/pvc.yaml" "storage: 1Gi" "storage: 10Gi" &&
     expect_failure \
         'examples/pvc.yaml: PersistentVolumeClaim/daos-shared: storage 10Gi \(10737418240 bytes\) is more than the documented pool \(8G, 8000000000 bytes\)'
