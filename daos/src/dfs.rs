@@ -1,12 +1,18 @@
 //! POSIX containers through libdfs (`daos_fs.h`): create one, mount it, and work with paths.
 //!
 //! libdfs functions return 0 or a **positive errno**; errors here carry it
-//! ([`Error::errno`](crate::Error::errno)), so `is_not_found()` is true for `ENOENT`.
+//! ([`Error::errno`](crate::Error::errno)), so `is_not_found()` is true for `ENOENT`. Checks
+//! this module makes before calling libdfs (a `..` in a path, a sticky bit libdfs would
+//! refuse) name the Rust method and raise a DER code of the same class
+//! ([`Error::is_from_daos`](crate::Error::is_from_daos) is false for them).
 //!
-//! A [`Dfs`] mount borrows its [`Container`]: `dfs_umount` must run before the container
-//! handle can be closed (`daos_cont_close` returns `-DER_BUSY` otherwise), and the borrow makes
-//! the compiler enforce that order. The mount is `Send` and `Sync`; libdfs serialises what
-//! needs it.
+//! A [`Dfs`] mount owns a clone of its [`Container`], so it can be stored beside other state
+//! and moved into `'static` tasks; it is `Send + Sync + Clone` (libdfs handles are
+//! thread-safe). The last clone unmounts (`dfs_umount`), always before the container handle
+//! can be closed.
+//!
+//! - Directories: [`Dfs::read_dir`] lists entries with their types (`dfs_readdirplus`).
+//! - Whole files: [`Dfs::write_file`], [`Dfs::read_file`].
 //!
 //! Paths are absolute within the container (`/`, `/dir/file`; a leading `/` is optional).
 //! `.` components are ignored; `..` is refused.
@@ -23,6 +29,7 @@
 //!
 //! let cont = pool.open_container("vol-1", ContainerAccess::ReadWrite)?;
 //! let fs = cont.mount_dfs(ContainerAccess::ReadWrite)?;
+//! drop(cont); // the mount keeps the container open
 //! fs.mkdir("/data", 0o755)?;
 //! fs.write_file("/data/hello.txt", b"hello")?;
 //! assert_eq!(fs.read_file("/data/hello.txt")?, b"hello");
@@ -32,10 +39,11 @@
 
 use std::ffi::{CStr, CString, c_char};
 use std::ptr::{NonNull, null, null_mut};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::container::{Container, ContainerAccess};
-use crate::error::{Error, Result, check_errno};
+use crate::error::{Der, Error, Result, check_errno};
 use crate::pool::{Pool, c_string};
 use crate::prop::{PropType, Properties, RawProp};
 use crate::uuid::Uuid;
@@ -89,15 +97,20 @@ impl PosixContainerSpec {
 pub const SETTABLE_MODE_BITS: u32 = 0o7777 & !libc::S_ISVTX;
 
 /// Checks that libdfs can apply `mode` (permission bits, optionally with the file type) to an
-/// existing entry: `ENOTSUP`, as libdfs would answer, for the sticky bit (or bits that belong
-/// to no mode). The error names `op`, the Rust caller, since no C function was called;
-/// `subject` says what the mode was for (`path "/"`).
+/// existing entry. The sticky bit (or bits that belong to no mode) is refused with
+/// `-DER_NOTSUPPORTED` ([`Error::is_not_supported`], as libdfs' `ENOTSUP` is), raised by this
+/// crate under `op`, the Rust caller, since no C function is called; `subject` says what the
+/// mode was for (`path "/"`).
 pub fn check_mode(op: &'static str, mode: u32, subject: &str) -> Result<()> {
     let permissions = mode & !libc::S_IFMT;
     if permissions & !SETTABLE_MODE_BITS != 0 {
-        return Err(Error::from_errno(op, libc::ENOTSUP).with_context(format!(
-            "{subject}: mode {mode:#o}: libdfs does not support the sticky bit (settable bits: {SETTABLE_MODE_BITS:#o})"
-        )));
+        return Err(Error::raised(
+            op,
+            Der::Notsupported,
+            format!(
+                "{subject}: mode {mode:#o}: libdfs does not support the sticky bit (settable bits: {SETTABLE_MODE_BITS:#o})"
+            ),
+        ));
     }
     Ok(())
 }
@@ -354,10 +367,16 @@ pub struct DirEntry {
 }
 
 /// An object opened with `dfs_open`/`dfs_lookup`, released on drop.
-struct DfsObj(NonNull<daos_sys::dfs_obj_t>);
+pub(crate) struct DfsObj(NonNull<daos_sys::dfs_obj_t>);
+
+// SAFETY: libdfs lets several threads use one object at once (dfuse reads and writes an open
+// file from all its FUSE threads); the handle is released once, by Drop.
+unsafe impl Send for DfsObj {}
+// SAFETY: as above.
+unsafe impl Sync for DfsObj {}
 
 impl DfsObj {
-    fn as_ptr(&self) -> *mut daos_sys::dfs_obj_t {
+    pub(crate) fn as_ptr(&self) -> *mut daos_sys::dfs_obj_t {
         self.0.as_ptr()
     }
 }
@@ -380,7 +399,9 @@ struct SplitPath {
     display: String,
 }
 
-fn split_path(op: &'static str, path: &str) -> Result<SplitPath> {
+/// Splits a path; refusals name `method`, the Rust method that was given the path.
+fn split_path(method: &'static str, path: &str) -> Result<SplitPath> {
+    let op = method;
     let mut parts: Vec<String> = Vec::new();
     for part in path.split('/') {
         match part {
@@ -392,8 +413,13 @@ fn split_path(op: &'static str, path: &str) -> Result<SplitPath> {
                 ));
             }
             p if p.len() > daos_sys::DFS_MAX_NAME as usize => {
-                return Err(Error::from_errno(op, libc::ENAMETOOLONG)
-                    .with_context(format!("path {path:?}")));
+                return Err(Error::invalid(
+                    op,
+                    format!(
+                        "path {path:?}: a name is longer than DFS_MAX_NAME ({} bytes)",
+                        daos_sys::DFS_MAX_NAME
+                    ),
+                ));
             }
             p => parts.push(p.to_string()),
         }
@@ -412,26 +438,64 @@ fn split_path(op: &'static str, path: &str) -> Result<SplitPath> {
     })
 }
 
-/// A mounted POSIX container. Unmounted (`dfs_umount`) on drop, before its container can close.
-pub struct Dfs<'c> {
+/// The mount itself, shared by a [`Dfs`] and its clones; the last one to go unmounts.
+pub(crate) struct MountInner {
     raw: NonNull<daos_sys::dfs_t>,
-    container: &'c Container,
-    /// `O_RDONLY` or `O_RDWR`: objects are opened with the mount's own mode (libdfs refuses
-    /// read-write opens on a read-only mount, and writes through read-only parents).
+    /// Keeps the container handle (and through it the pool connection) open until after
+    /// `dfs_umount`: fields drop after `Drop::drop` has unmounted.
+    container: Container,
+    /// `O_RDONLY` or `O_RDWR`: directories are looked up with the mount's own mode (libdfs
+    /// refuses read-write opens on a read-only mount, and writes through read-only parents).
     amode: i32,
     unmounted: bool,
 }
 
 // SAFETY: a dfs_t is safe to use from several threads at once (libdfs protects its shared
-// state; dfuse serves all FUSE threads from one mount). The borrowed Container is Sync.
-unsafe impl Send for Dfs<'_> {}
+// state; dfuse serves all FUSE threads from one mount). Container is Send + Sync.
+unsafe impl Send for MountInner {}
 // SAFETY: as above.
-unsafe impl Sync for Dfs<'_> {}
+unsafe impl Sync for MountInner {}
 
-impl std::fmt::Debug for Dfs<'_> {
+impl MountInner {
+    pub(crate) fn ptr(&self) -> *mut daos_sys::dfs_t {
+        self.raw.as_ptr()
+    }
+
+    pub(crate) fn describe(&self) -> String {
+        self.container.describe()
+    }
+}
+
+impl Drop for MountInner {
+    fn drop(&mut self) {
+        if self.unmounted {
+            return;
+        }
+        // SAFETY: live mount; every object of it was released (they never outlive a method).
+        let rc = unsafe { daos_sys::dfs_umount(self.raw.as_ptr()) };
+        if rc != 0 {
+            tracing::warn!(error = %Error::from_errno("dfs_umount", rc).with_context(self.container.describe()), "DFS mount leaked");
+        }
+    }
+}
+
+/// A mounted POSIX container.
+///
+/// It owns what it needs: a clone of its [`Container`] (so the container handle stays open
+/// until the mount is gone: `daos_cont_close` would return `-DER_BUSY` before `dfs_umount`).
+/// So a mount can live in a struct beside other state, be moved into `tokio::spawn` or
+/// `spawn_blocking`, and be shared: it is `Send`, `Sync` and `Clone`, and clones share one
+/// `dfs_t`. The last clone to be dropped unmounts (`dfs_umount`).
+#[derive(Clone)]
+pub struct Dfs {
+    inner: Arc<MountInner>,
+}
+
+impl std::fmt::Debug for Dfs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Dfs")
-            .field("container", self.container)
+            .field("container", &self.inner.container)
+            .field("read_only", &(self.inner.amode == libc::O_RDONLY))
             .finish()
     }
 }
@@ -439,14 +503,14 @@ impl std::fmt::Debug for Dfs<'_> {
 impl Container {
     /// Mounts the container's POSIX file system (`dfs_mount`). The container must have been
     /// created as a POSIX container (`EINVAL` otherwise); a read-write mount needs a
-    /// read-write container handle.
-    pub fn mount_dfs(&self, access: ContainerAccess) -> Result<Dfs<'_>> {
+    /// read-write container handle. The mount keeps a clone of this `Container`.
+    pub fn mount_dfs(&self, access: ContainerAccess) -> Result<Dfs> {
         let flags = match access {
             ContainerAccess::ReadOnly => libc::O_RDONLY,
             ContainerAccess::ReadWrite | ContainerAccess::Exclusive => libc::O_RDWR,
         };
         let mut raw: *mut daos_sys::dfs_t = null_mut();
-        // SAFETY: both handles are live (we borrow the container, which holds its pool);
+        // SAFETY: both handles are live (we hold the container, which holds its pool);
         // `raw` is a valid out-pointer.
         let rc = unsafe {
             daos_sys::dfs_mount(self.pool().raw_handle(), self.raw_handle(), flags, &mut raw)
@@ -454,22 +518,29 @@ impl Container {
         check_errno("dfs_mount", rc).map_err(|e| e.with_context(self.describe()))?;
         let raw = NonNull::new(raw).ok_or_else(|| Error::from_errno("dfs_mount", libc::EIO))?;
         Ok(Dfs {
-            raw,
-            container: self,
-            amode: flags,
-            unmounted: false,
+            inner: Arc::new(MountInner {
+                raw,
+                container: self.clone(),
+                amode: flags,
+                unmounted: false,
+            }),
         })
     }
 }
 
-impl<'c> Dfs<'c> {
+impl Dfs {
     /// The container this file system lives in.
-    pub fn container(&self) -> &'c Container {
-        self.container
+    pub fn container(&self) -> &Container {
+        &self.inner.container
+    }
+
+    /// Whether the mount is read-only (writes fail with `EPERM`).
+    pub fn is_read_only(&self) -> bool {
+        self.inner.amode == libc::O_RDONLY
     }
 
     fn ptr(&self) -> *mut daos_sys::dfs_t {
-        self.raw.as_ptr()
+        self.inner.ptr()
     }
 
     fn lookup_dir(
@@ -491,7 +562,7 @@ impl<'c> Dfs<'c> {
                     self.ptr(),
                     parent,
                     name.as_ptr(),
-                    self.amode,
+                    self.inner.amode,
                     &mut obj,
                     &mut mode,
                     null_mut(),
@@ -503,9 +574,11 @@ impl<'c> Dfs<'c> {
                 .map(DfsObj)
                 .ok_or_else(|| Error::from_errno("dfs_lookup_rel", libc::EIO))?;
             if mode & libc::S_IFMT != libc::S_IFDIR {
-                return Err(
-                    Error::from_errno(op, libc::ENOTDIR).with_context(format!("path {display:?}"))
-                );
+                return Err(Error::raised(
+                    op,
+                    Der::Notdir,
+                    format!("path {display:?}: {component:?} is not a directory"),
+                ));
             }
             current = Some(obj);
         }
@@ -513,6 +586,7 @@ impl<'c> Dfs<'c> {
     }
 
     /// Resolves the parent of `path`; returns (parent object or None for root, last name).
+    /// `op` is the Rust method resolving it: checks made here name it.
     fn resolve(
         &self,
         op: &'static str,
@@ -530,7 +604,7 @@ impl<'c> Dfs<'c> {
     /// Status of a file or directory; `/` is the root.
     pub fn stat(&self, path: &str) -> Result<FileStat> {
         const OP: &str = "dfs_stat";
-        let (parent, name, display) = self.resolve(OP, path)?;
+        let (parent, name, display) = self.resolve("Dfs::stat", path)?;
         let mut st = daos_sys::stat::default();
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent/name NULL together mean the root; `st` is a valid buffer.
@@ -553,7 +627,7 @@ impl<'c> Dfs<'c> {
     /// records uid and gid; it does not enforce them.
     pub fn chown(&self, path: &str, uid: u32, gid: u32) -> Result<()> {
         const OP: &str = "dfs_chown";
-        let (parent, name, display) = self.resolve(OP, path)?;
+        let (parent, name, display) = self.resolve("Dfs::chown", path)?;
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent/name as in `stat`.
         let rc = unsafe {
@@ -570,7 +644,7 @@ impl<'c> Dfs<'c> {
     pub fn chmod(&self, path: &str, mode: u32) -> Result<()> {
         const OP: &str = "dfs_chmod";
         check_mode("Dfs::chmod", mode, &format!("path {path:?}"))?;
-        let (parent, name, display) = self.resolve(OP, path)?;
+        let (parent, name, display) = self.resolve("Dfs::chmod", path)?;
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent/name as in `stat`.
         let rc = unsafe {
@@ -583,9 +657,13 @@ impl<'c> Dfs<'c> {
     /// not.
     pub fn mkdir(&self, path: &str, mode: u32) -> Result<()> {
         const OP: &str = "dfs_mkdir";
-        let (parent, name, display) = self.resolve(OP, path)?;
+        let (parent, name, display) = self.resolve("Dfs::mkdir", path)?;
         let Some(name) = name else {
-            return Err(Error::from_errno(OP, libc::EEXIST).with_context("the root directory"));
+            return Err(Error::raised(
+                "Dfs::mkdir",
+                Der::Exist,
+                "the root directory exists",
+            ));
         };
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; parent NULL means root; class 0 = container default.
@@ -596,7 +674,7 @@ impl<'c> Dfs<'c> {
 
     /// Creates a directory and any missing parents; existing directories are fine.
     pub fn mkdir_all(&self, path: &str, mode: u32) -> Result<()> {
-        let split = split_path("dfs_mkdir", path)?;
+        let split = split_path("Dfs::mkdir_all", path)?;
         let mut prefix = String::new();
         for component in split
             .parent
@@ -630,7 +708,10 @@ impl<'c> Dfs<'c> {
     ) -> Result<DfsObj> {
         let (parent, name, display) = self.resolve(op, path)?;
         let Some(name) = name else {
-            return Err(Error::from_errno(op, libc::EISDIR).with_context("the root directory"));
+            return Err(Error::invalid(
+                op,
+                "the root directory is a directory, not a file",
+            ));
         };
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         let mut obj: *mut daos_sys::dfs_obj_t = null_mut();
@@ -658,10 +739,10 @@ impl<'c> Dfs<'c> {
     /// Creates a symbolic link at `path` to `target` (`dfs_open` with `S_IFLNK`); `EEXIST` if
     /// `path` exists. The target is stored as given and resolved inside the container.
     pub fn symlink(&self, path: &str, target: &str) -> Result<()> {
-        const OP: &str = "dfs_open";
-        let value = c_string(OP, "symbolic link target", target)?;
+        const METHOD: &str = "Dfs::symlink";
+        let value = c_string(METHOD, "symbolic link target", target)?;
         self.open_entry(
-            OP,
+            METHOD,
             path,
             libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
             libc::S_IFLNK | 0o777,
@@ -678,7 +759,12 @@ impl<'c> Dfs<'c> {
     /// [`Dfs::write_file`] with the mode a new file gets.
     pub fn write_file_with_mode(&self, path: &str, data: &[u8], mode: u32) -> Result<()> {
         const OP: &str = "dfs_write";
-        let obj = self.open(OP, path, libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC, mode)?;
+        let obj = self.open(
+            "Dfs::write_file",
+            path,
+            libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
+            mode,
+        )?;
         if data.is_empty() {
             return Ok(());
         }
@@ -702,7 +788,7 @@ impl<'c> Dfs<'c> {
     /// Reads a whole file.
     pub fn read_file(&self, path: &str) -> Result<Vec<u8>> {
         const OP: &str = "dfs_read";
-        let obj = self.open(OP, path, libc::O_RDONLY, 0)?;
+        let obj = self.open("Dfs::read_file", path, libc::O_RDONLY, 0)?;
         let mut size: daos_sys::daos_size_t = 0;
         // SAFETY: live mount and object; valid out pointer.
         let rc = unsafe { daos_sys::dfs_get_size(self.ptr(), obj.as_ptr(), &mut size) };
@@ -736,7 +822,7 @@ impl<'c> Dfs<'c> {
 
     /// Entries of a directory (without `.` and `..`), in the order DFS returns them.
     pub fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>> {
-        const OP: &str = "dfs_readdir";
+        const OP: &str = "Dfs::read_dir";
         let split = split_path(OP, path)?;
         let mut components = split.parent.clone();
         if let Some(name) = &split.name {
@@ -748,7 +834,7 @@ impl<'c> Dfs<'c> {
         let dir_ptr = match &dir {
             Some(d) => d.as_ptr(),
             None => {
-                root = self.lookup_root(OP)?;
+                root = self.lookup_root()?;
                 root.as_ptr()
             }
         };
@@ -796,7 +882,7 @@ impl<'c> Dfs<'c> {
         Ok(entries)
     }
 
-    fn lookup_root(&self, op: &'static str) -> Result<DfsObj> {
+    fn lookup_root(&self) -> Result<DfsObj> {
         let mut obj: *mut daos_sys::dfs_obj_t = null_mut();
         let mut mode: daos_sys::mode_t = 0;
         let root = c"/";
@@ -805,7 +891,7 @@ impl<'c> Dfs<'c> {
             daos_sys::dfs_lookup(
                 self.ptr(),
                 root.as_ptr(),
-                self.amode,
+                self.inner.amode,
                 &mut obj,
                 &mut mode,
                 null_mut(),
@@ -814,17 +900,20 @@ impl<'c> Dfs<'c> {
         check_errno("dfs_lookup", rc).map_err(|e| e.with_context("the root directory"))?;
         NonNull::new(obj)
             .map(DfsObj)
-            .ok_or_else(|| Error::from_errno(op, libc::EIO))
+            .ok_or_else(|| Error::from_errno("dfs_lookup", libc::EIO))
     }
 
     /// Removes a file or an empty directory; with `recursive`, a directory and everything in
     /// it (`dfs_remove` with `force`).
     pub fn remove(&self, path: &str, recursive: bool) -> Result<()> {
         const OP: &str = "dfs_remove";
-        let (parent, name, display) = self.resolve(OP, path)?;
+        let (parent, name, display) = self.resolve("Dfs::remove", path)?;
         let Some(name) = name else {
-            return Err(Error::from_errno(OP, libc::EBUSY)
-                .with_context("the root directory cannot be removed"));
+            return Err(Error::raised(
+                "Dfs::remove",
+                Der::Busy,
+                "the root directory cannot be removed",
+            ));
         };
         let parent_ptr = parent.as_ref().map_or(null_mut(), DfsObj::as_ptr);
         // SAFETY: live mount; valid name; the removed object's id is not wanted.
@@ -839,7 +928,7 @@ impl<'c> Dfs<'c> {
         let mut attr = daos_sys::dfs_attr_t::default();
         // SAFETY: live mount; `attr` is a valid buffer.
         let rc = unsafe { daos_sys::dfs_query(self.ptr(), &mut attr) };
-        check_errno("dfs_query", rc).map_err(|e| e.with_context(self.container.describe()))?;
+        check_errno("dfs_query", rc).map_err(|e| e.with_context(self.inner.describe()))?;
         // SAFETY: da_hints is a fixed array; CStr stops at its NUL or the array end.
         let hint_bytes: &[u8] = unsafe {
             std::slice::from_raw_parts(attr.da_hints.as_ptr() as *const u8, attr.da_hints.len())
@@ -860,32 +949,28 @@ impl<'c> Dfs<'c> {
 
     /// Size and free space, as `statfs` on a dfuse mount reports them (the pool's).
     pub fn statfs(&self) -> Result<FsUsage> {
-        let info = self.container.pool().query()?;
+        let info = self.inner.container.pool().query()?;
         Ok(FsUsage {
             total_bytes: info.total_bytes,
             free_bytes: info.free_bytes,
         })
     }
 
-    /// Unmounts now and reports the result (`dfs_umount`).
-    pub fn unmount(mut self) -> Result<()> {
-        // SAFETY: live mount, unmounted once (Drop sees `unmounted`).
-        let rc = unsafe { daos_sys::dfs_umount(self.ptr()) };
-        self.unmounted = rc == 0;
-        check_errno("dfs_umount", rc).map_err(|e| e.with_context(self.container.describe()))
-    }
-}
-
-impl Drop for Dfs<'_> {
-    fn drop(&mut self) {
-        if self.unmounted {
-            return;
-        }
-        // SAFETY: live mount; every DfsObj of it was released (they never outlive a method).
-        let rc = unsafe { daos_sys::dfs_umount(self.ptr()) };
-        if rc != 0 {
-            tracing::warn!(error = %Error::from_errno("dfs_umount", rc).with_context(self.container.describe()), "DFS mount leaked");
-        }
+    /// Unmounts now and reports the result (`dfs_umount`), if this is the last user of the
+    /// mount. Otherwise returns `-DER_BUSY` (other clones still use it), and only this clone
+    /// goes away.
+    pub fn unmount(self) -> Result<()> {
+        let mut inner = Arc::try_unwrap(self.inner).map_err(|_| {
+            Error::raised(
+                "Dfs::unmount",
+                Der::Busy,
+                "other clones of this mount are still alive",
+            )
+        })?;
+        // SAFETY: live mount, no other user; unmounted once (Drop sees `unmounted`).
+        let rc = unsafe { daos_sys::dfs_umount(inner.ptr()) };
+        inner.unmounted = rc == 0;
+        check_errno("dfs_umount", rc).map_err(|e| e.with_context(inner.describe()))
     }
 }
 
@@ -913,10 +998,12 @@ mod tests {
         assert!(split_path("op", "/a/../b").unwrap_err().is_invalid());
         assert!(split_path("op", "/a\0b").unwrap_err().is_invalid());
         let long = format!("/{}", "n".repeat(256));
-        assert_eq!(
-            split_path("op", &long).unwrap_err().errno(),
-            Some(libc::ENAMETOOLONG)
+        let too_long = split_path("Dfs::stat", &long).unwrap_err();
+        assert!(
+            too_long.is_invalid() && !too_long.is_from_daos(),
+            "{too_long}"
         );
+        assert_eq!(too_long.op(), "Dfs::stat");
     }
 
     #[test]

@@ -32,7 +32,7 @@
 //! Handles are released in `Drop` in the order libdaos needs (DFS unmount, container close,
 //! pool disconnect, `daos_fini`), because each value holds what it depends on: a
 //! [`Container`] holds its [`Pool`], every handle holds the [`Daos`] guard, and a [`Dfs`]
-//! mount borrows its container. `Pool` and `Container` are `Clone` (an `Arc` inside) and
+//! mount holds its container. `Pool` and `Container` are `Clone` (an `Arc` inside) and
 //! `Send + Sync`, like the libdaos handles behind them, so they can be shared across threads
 //! and moved into `'static` futures. See [`pool`] for why this crate uses `Arc`s where git2
 //! uses lifetimes.
@@ -141,7 +141,7 @@ mod send_sync {
         assert_send_sync::<Daos>();
         assert_send_sync::<Pool>();
         assert_send_sync::<Container>();
-        assert_send_sync::<Dfs<'static>>();
+        assert_send_sync::<Dfs>();
         assert_send_sync::<EventQueue>();
         assert_send_sync::<Error>();
         assert_send_sync::<Properties>();

@@ -13,8 +13,8 @@
 //! in-flight operation holds a clone of the handle it works on, and every handle holds the
 //! [`Daos`] guard. The resulting order of teardown is the one libdaos requires (containers
 //! closed, then the pool disconnected, then `daos_fini`) however the values are dropped.
-//! Only a DFS mount ([`Dfs<'c>`](crate::Dfs)) borrows its container, because `dfs_umount`
-//! must run before `daos_cont_close` and a mount is only used synchronously.
+//! A DFS mount ([`Dfs`](crate::Dfs)) holds a clone of its container the same way, so
+//! `dfs_umount` runs before `daos_cont_close`.
 
 use std::ffi::{CStr, CString};
 use std::sync::Arc;
