@@ -18,6 +18,7 @@ use std::ffi::CStr;
 
 use crate::error::{Result, check_errno};
 use crate::pool::{Pool, c_string};
+use crate::reference::ContainerRef;
 
 /// What a UNS path resolves to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +69,7 @@ pub fn resolve_path(path: &str) -> Result<DunsAttr> {
 /// [`resolve_path`] with [`flags`].
 pub fn resolve_path_with_flags(path: &str, flags: u32) -> Result<DunsAttr> {
     const OP: &str = "duns_resolve_path";
-    let c_path = c_string(OP, "path", path)?;
+    let c_path = c_string("duns::resolve_path", "path", path)?;
     let mut attr = daos_sys::duns_attr_t {
         da_flags: flags,
         ..Default::default()
@@ -91,20 +92,22 @@ pub fn resolve_path_with_flags(path: &str, flags: u32) -> Result<DunsAttr> {
 
 /// Makes `path` (a new directory) a UNS entry for the existing container `cont` (label or
 /// UUID) of `pool` (`duns_link_cont`). `EEXIST` if the path exists.
-pub fn link_container(pool: &Pool, cont: &str, path: &str) -> Result<()> {
+pub fn link_container(pool: &Pool, cont: impl Into<ContainerRef>, path: &str) -> Result<()> {
     const OP: &str = "duns_link_cont";
-    let c_cont = c_string(OP, "container", cont)?;
-    let c_path = c_string(OP, "path", path)?;
+    let cont = cont.into();
+    let c_cont = cont.to_c_string("duns::link_container")?;
+    let c_path = c_string("duns::link_container", "path", path)?;
     // SAFETY: live pool handle (borrowed), valid strings.
     let rc =
         unsafe { daos_sys::duns_link_cont(pool.raw_handle(), c_cont.as_ptr(), c_path.as_ptr()) };
-    check_errno(OP, rc).map_err(|e| e.with_context(format!("container {cont} at {path:?}")))
+    check_errno(OP, rc)
+        .map_err(|e| e.with_context(format!("container {:?} at path {path:?}", cont.to_string())))
 }
 
 /// Removes a UNS entry and destroys its container (`duns_destroy_path`).
 pub fn destroy_path(pool: &Pool, path: &str) -> Result<()> {
     const OP: &str = "duns_destroy_path";
-    let c_path = c_string(OP, "path", path)?;
+    let c_path = c_string("duns::destroy_path", "path", path)?;
     // SAFETY: live pool handle (borrowed), valid string.
     let rc = unsafe { daos_sys::duns_destroy_path(pool.raw_handle(), c_path.as_ptr()) };
     check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))
