@@ -1,16 +1,22 @@
-//! POSIX containers through libdfs (`daos_fs.h`): create one, mount it, and work with paths.
+//! POSIX containers through libdfs (`daos_fs.h`): create one, mount it, and work with paths
+//! and open files.
 //!
 //! libdfs functions return 0 or a **positive errno**; errors here carry it
 //! ([`Error::errno`](crate::Error::errno)), so `is_not_found()` is true for `ENOENT`. Checks
-//! this module makes before calling libdfs (a `..` in a path, a sticky bit libdfs would
-//! refuse) name the Rust method and raise a DER code of the same class
-//! ([`Error::is_from_daos`](crate::Error::is_from_daos) is false for them).
+//! this module makes before calling libdfs (a `..` in a path, a sticky bit libdfs would refuse,
+//! an offset past the largest file offset) name the Rust method and raise a DER code of the
+//! same class ([`Error::is_from_daos`](crate::Error::is_from_daos) is false for them).
 //!
 //! A [`Dfs`] mount owns a clone of its [`Container`], so it can be stored beside other state
 //! and moved into `'static` tasks; it is `Send + Sync + Clone` (libdfs handles are
-//! thread-safe). The last clone unmounts (`dfs_umount`), always before the container handle
-//! can be closed.
+//! thread-safe). An open [`File`] keeps the mount alive in turn; the last of them unmounts
+//! (`dfs_umount`), always before the container handle can be closed.
 //!
+//! - Files: [`Dfs::open_options`], [`Dfs::open_file`], [`Dfs::create_file`] give a [`File`]
+//!   with positioned I/O, `std::io::{Read, Write, Seek}`, punch and size, and asynchronous
+//!   reads and writes over an [`EventQueue`](crate::EventQueue), including
+//!   [`File::read_chunks`]/[`File::write_chunks`], which stream a range of any size with a
+//!   bounded number of extents in flight.
 //! - Directories: [`Dfs::read_dir`] lists entries with their types (`dfs_readdirplus`).
 //! - Whole files: [`Dfs::write_file`], [`Dfs::read_file`].
 //!
@@ -18,6 +24,7 @@
 //! `.` components are ignored; `..` is refused.
 //!
 //! ```no_run
+//! use std::io::{Read, Seek, SeekFrom, Write};
 //! use daos::{ContainerAccess, Daos, Pool, PoolAccess, PosixContainerSpec};
 //!
 //! let daos = Daos::init()?;
@@ -33,6 +40,12 @@
 //! fs.mkdir("/data", 0o755)?;
 //! fs.write_file("/data/hello.txt", b"hello")?;
 //! assert_eq!(fs.read_file("/data/hello.txt")?, b"hello");
+//!
+//! let mut log = fs.create_file("/data/log", 0o644)?;
+//! log.write_all(b"one\n").expect("write");
+//! log.seek(SeekFrom::Start(0)).expect("seek");
+//! let mut text = String::new();
+//! log.read_to_string(&mut text).expect("read");
 //! assert_eq!(fs.stat("/")?.uid, 1000);
 //! # Ok::<(), daos::Error>(())
 //! ```
@@ -47,6 +60,10 @@ use crate::error::{Der, Error, Result, check_errno};
 use crate::pool::{Pool, c_string};
 use crate::prop::{PropType, Properties, RawProp};
 use crate::uuid::Uuid;
+
+mod file;
+
+pub use file::{File, OpenOptions};
 
 /// Longest hints string in bytes (`DAOS_CONT_HINT_MAX_LEN` less the NUL).
 pub const MAX_HINTS_LEN: usize = daos_sys::DAOS_CONT_HINT_MAX_LEN as usize - 1;
@@ -438,7 +455,8 @@ fn split_path(method: &'static str, path: &str) -> Result<SplitPath> {
     })
 }
 
-/// The mount itself, shared by a [`Dfs`] and its clones; the last one to go unmounts.
+/// The mount itself, shared by a [`Dfs`], its clones, and every [`File`] of it; the last one
+/// to go unmounts.
 pub(crate) struct MountInner {
     raw: NonNull<daos_sys::dfs_t>,
     /// Keeps the container handle (and through it the pool connection) open until after
@@ -471,7 +489,8 @@ impl Drop for MountInner {
         if self.unmounted {
             return;
         }
-        // SAFETY: live mount; every object of it was released (they never outlive a method).
+        // SAFETY: live mount; every object of it was released (each File holds a clone of this
+        // value and releases its object first).
         let rc = unsafe { daos_sys::dfs_umount(self.raw.as_ptr()) };
         if rc != 0 {
             tracing::warn!(error = %Error::from_errno("dfs_umount", rc).with_context(self.container.describe()), "DFS mount leaked");
@@ -485,7 +504,7 @@ impl Drop for MountInner {
 /// until the mount is gone: `daos_cont_close` would return `-DER_BUSY` before `dfs_umount`).
 /// So a mount can live in a struct beside other state, be moved into `tokio::spawn` or
 /// `spawn_blocking`, and be shared: it is `Send`, `Sync` and `Clone`, and clones share one
-/// `dfs_t`. The last clone to be dropped unmounts (`dfs_umount`).
+/// `dfs_t`. The last clone or [`File`] to be dropped unmounts (`dfs_umount`).
 #[derive(Clone)]
 pub struct Dfs {
     inner: Arc<MountInner>,
@@ -537,6 +556,10 @@ impl Dfs {
     /// Whether the mount is read-only (writes fail with `EPERM`).
     pub fn is_read_only(&self) -> bool {
         self.inner.amode == libc::O_RDONLY
+    }
+
+    pub(crate) fn mount(&self) -> &Arc<MountInner> {
+        &self.inner
     }
 
     fn ptr(&self) -> *mut daos_sys::dfs_t {
@@ -693,10 +716,6 @@ impl Dfs {
         Ok(())
     }
 
-    fn open(&self, op: &'static str, path: &str, flags: i32, mode: u32) -> Result<DfsObj> {
-        self.open_entry(op, path, flags, libc::S_IFREG | (mode & 0o7777), None)
-    }
-
     /// `dfs_open` of any kind of entry; `value` is a new symbolic link's target.
     fn open_entry(
         &self,
@@ -758,65 +777,32 @@ impl Dfs {
 
     /// [`Dfs::write_file`] with the mode a new file gets.
     pub fn write_file_with_mode(&self, path: &str, data: &[u8], mode: u32) -> Result<()> {
-        const OP: &str = "dfs_write";
-        let obj = self.open(
-            "Dfs::write_file",
-            path,
-            libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC,
-            mode,
-        )?;
-        if data.is_empty() {
-            return Ok(());
-        }
-        let mut iov = daos_sys::d_iov_t {
-            iov_buf: null_mut(),
-            iov_buf_len: 0,
-            iov_len: 0,
-        };
-        // libdfs only reads a write's buffers.
-        daos_sys::d_iov_set(&mut iov, data.as_ptr() as *mut _, data.len());
-        let mut sgl = daos_sys::d_sg_list_t {
-            sg_nr: 1,
-            sg_nr_out: 0,
-            sg_iovs: &mut iov,
-        };
-        // SAFETY: live mount and object; the list points at `data`, valid for the blocking call.
-        let rc = unsafe { daos_sys::dfs_write(self.ptr(), obj.as_ptr(), &mut sgl, 0, null_mut()) };
-        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))
+        self.create_file(path, mode)?.write_at(data, 0)
     }
 
-    /// Reads a whole file.
+    /// Reads a whole file. For large files, use [`File::read_chunks`] or
+    /// [`std::io::Read`] on [`Dfs::open_file`].
     pub fn read_file(&self, path: &str) -> Result<Vec<u8>> {
-        const OP: &str = "dfs_read";
-        let obj = self.open("Dfs::read_file", path, libc::O_RDONLY, 0)?;
-        let mut size: daos_sys::daos_size_t = 0;
-        // SAFETY: live mount and object; valid out pointer.
-        let rc = unsafe { daos_sys::dfs_get_size(self.ptr(), obj.as_ptr(), &mut size) };
-        check_errno("dfs_get_size", rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
-        let len = usize::try_from(size).map_err(|_| Error::from_errno(OP, libc::EFBIG))?;
+        let file = self.open_file(path)?;
+        let size = file.len()?;
+        let len = usize::try_from(size).map_err(|_| {
+            Error::raised(
+                "Dfs::read_file",
+                Der::Overflow,
+                format!("path {path:?}: {size} bytes do not fit in memory"),
+            )
+        })?;
         let mut buf = vec![0u8; len];
-        if len == 0 {
-            return Ok(buf);
+        let mut filled = 0;
+        while filled < len {
+            let n = file.read_at(&mut buf[filled..], filled as u64)?;
+            if n == 0 {
+                // Shrunk since its size was read.
+                break;
+            }
+            filled += n;
         }
-        let mut iov = daos_sys::d_iov_t {
-            iov_buf: null_mut(),
-            iov_buf_len: 0,
-            iov_len: 0,
-        };
-        daos_sys::d_iov_set(&mut iov, buf.as_mut_ptr() as *mut _, len);
-        let mut sgl = daos_sys::d_sg_list_t {
-            sg_nr: 1,
-            sg_nr_out: 0,
-            sg_iovs: &mut iov,
-        };
-        let mut read: daos_sys::daos_size_t = 0;
-        // SAFETY: live mount and object; the list points at `buf` (len bytes) for the
-        // blocking call.
-        let rc = unsafe {
-            daos_sys::dfs_read(self.ptr(), obj.as_ptr(), &mut sgl, 0, &mut read, null_mut())
-        };
-        check_errno(OP, rc).map_err(|e| e.with_context(format!("path {path:?}")))?;
-        buf.truncate(read.min(size) as usize);
+        buf.truncate(filled);
         Ok(buf)
     }
 
@@ -957,14 +943,14 @@ impl Dfs {
     }
 
     /// Unmounts now and reports the result (`dfs_umount`), if this is the last user of the
-    /// mount. Otherwise returns `-DER_BUSY` (other clones still use it), and only this clone
-    /// goes away.
+    /// mount. Otherwise returns `-DER_BUSY` (other clones or open [`File`]s still use it),
+    /// and only this clone goes away.
     pub fn unmount(self) -> Result<()> {
         let mut inner = Arc::try_unwrap(self.inner).map_err(|_| {
             Error::raised(
                 "Dfs::unmount",
                 Der::Busy,
-                "other clones of this mount are still alive",
+                "other clones or files of this mount are still alive",
             )
         })?;
         // SAFETY: live mount, no other user; unmounted once (Drop sees `unmounted`).

@@ -22,7 +22,7 @@
 //! | [`snapshot`] | [`Epoch`], [`Snapshot`] | snapshots, named through attributes |
 //! | [`prop`] | [`Properties`] | `daos_prop_t` |
 //! | [`acl`] | [`Acl`] | `struct daos_acl`, ACE strings |
-//! | [`dfs`] | [`Dfs`], [`PosixContainerSpec`] | `dfs_t`, POSIX containers |
+//! | [`dfs`] | [`Dfs`], [`File`], [`PosixContainerSpec`] | `dfs_t`, `dfs_obj_t`, POSIX containers |
 //! | [`duns`] | functions | unified namespace paths |
 //! | [`eq`] | [`EventQueue`], [`OpFuture`] | event queues: asynchronous operations |
 //! | [`error`] | [`Error`], [`Der`] | DER codes and errnos |
@@ -113,7 +113,9 @@ pub use crate::uuid::Uuid;
 pub use acl::{Ace, Acl};
 pub use container::{Container, ContainerAccess, ContainerInfo};
 pub use dfs::Dfs;
-pub use dfs::{DfsAttributes, DirEntry, FileStat, FileType, FsUsage, PosixContainerSpec};
+pub use dfs::{
+    DfsAttributes, DirEntry, File, FileStat, FileType, FsUsage, OpenOptions, PosixContainerSpec,
+};
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};
 pub use init::Daos;
@@ -142,6 +144,7 @@ mod send_sync {
         assert_send_sync::<Pool>();
         assert_send_sync::<Container>();
         assert_send_sync::<Dfs>();
+        assert_send_sync::<dfs::File>();
         assert_send_sync::<EventQueue>();
         assert_send_sync::<Error>();
         assert_send_sync::<Properties>();
