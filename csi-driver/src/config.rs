@@ -100,6 +100,21 @@ pub struct Flags {
     #[arg(long, env = "DAOS_CSI_ALLOWED_POOLS", value_delimiter = ',')]
     pub allowed_pools: Vec<String>,
 
+    /// Advertise CREATE_DELETE_SNAPSHOT and LIST_SNAPSHOTS (VolumeSnapshots
+    /// as DAOS container snapshots). Off by default: this version cannot yet
+    /// restore a volume from a snapshot, and a CO that sees the capability
+    /// assumes it can. The snapshot calls are served either way.
+    #[arg(
+        long,
+        env = "DAOS_CSI_SNAPSHOTS",
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub snapshots: bool,
+
     /// Pools whose containers ListVolumes reports, besides the pools used
     /// through this process since it started.
     #[arg(long, env = "DAOS_CSI_LIST_POOLS", value_delimiter = ',')]
@@ -139,6 +154,8 @@ pub struct Config {
     pub mounter_socket: PathBuf,
     pub ephemeral_pools: Vec<String>,
     pub allowed_pools: Vec<String>,
+    /// Whether the controller advertises its snapshot capabilities.
+    pub snapshots: bool,
     pub list_pools: Vec<String>,
     pub default_system: Option<String>,
     pub dfuse_ready_timeout: Duration,
@@ -205,6 +222,7 @@ impl Config {
             mounter_socket: flags.mounter_socket,
             ephemeral_pools,
             allowed_pools,
+            snapshots: flags.snapshots,
             list_pools,
             default_system: flags.default_system.filter(|s| !s.is_empty()),
             dfuse_ready_timeout: flags.dfuse_ready_timeout,
@@ -442,6 +460,20 @@ mod tests {
         );
         // The filter must have matched: a child that ran nothing also succeeds.
         assert!(stdout.contains("1 passed"), "child ran no test:\n{stdout}");
+    }
+
+    #[test]
+    fn snapshots_are_off_unless_asked_for() {
+        let parse = |extra: &[&str]| {
+            let mut argv = vec!["daos-csi", "--roles", "controller"];
+            argv.extend_from_slice(extra);
+            Flags::try_parse_from(argv).map(|f| f.snapshots)
+        };
+        assert!(!parse(&[]).unwrap());
+        assert!(parse(&["--snapshots"]).unwrap());
+        assert!(parse(&["--snapshots=true"]).unwrap());
+        assert!(!parse(&["--snapshots=false"]).unwrap());
+        assert!(parse(&["--snapshots=maybe"]).is_err());
     }
 
     #[test]

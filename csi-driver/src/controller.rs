@@ -956,16 +956,23 @@ impl Controller for ControllerService {
         _request: Request<ControllerGetCapabilitiesRequest>,
     ) -> Result<Response<ControllerGetCapabilitiesResponse>, Status> {
         use controller_service_capability::rpc::Type;
+        // A CO that sees CREATE_DELETE_SNAPSHOT restores from snapshots,
+        // which this version cannot: snapshots are advertised only when an
+        // admin asks for them (--snapshots).
+        let snapshots: &[Type] = if self.cfg.snapshots {
+            &[Type::CreateDeleteSnapshot, Type::ListSnapshots]
+        } else {
+            &[]
+        };
         let capabilities = [
             Type::CreateDeleteVolume,
             Type::ListVolumes,
             Type::GetCapacity,
             Type::SingleNodeMultiWriter,
-            Type::CreateDeleteSnapshot,
-            Type::ListSnapshots,
             Type::ExpandVolume,
         ]
         .into_iter()
+        .chain(snapshots.iter().copied())
         .map(|t| ControllerServiceCapability {
             r#type: Some(controller_service_capability::Type::Rpc(
                 controller_service_capability::Rpc { r#type: t as i32 },

@@ -343,28 +343,21 @@ fn parse_mode(key: &str, v: &str) -> Result<u32, Status> {
                 "{key}={v:?}: expected octal permission bits such as 0775"
             ))
         })?;
-    let special = special_mode_bits(mode);
-    if !special.is_empty() {
-        // libdfs answers ENOTSUP for these (dfs_chmod, dfs_osetattr): say so
-        // here instead of failing deep inside CreateVolume.
+    if mode & STICKY_BIT != 0 {
+        // libdfs answers ENOTSUP for it (dfs_chmod and dfs_osetattr,
+        // src/client/dfs/obj.c): say so here instead of failing deep inside
+        // CreateVolume.
         return Err(invalid(format!(
-            "{key}={v:?}: DAOS file systems do not support the {} bit{}; use permission bits \
-             only (0000-0777), such as 0775",
-            special.join(" and "),
-            if special.len() > 1 { "s" } else { "" }
+            "{key}={v:?}: DAOS file systems do not support the sticky bit (01000); use a mode \
+             without it, such as {:04o}",
+            mode & !STICKY_BIT
         )));
     }
     Ok(mode)
 }
 
-/// The setuid, setgid and sticky bits set in `mode`, by name.
-fn special_mode_bits(mode: u32) -> Vec<&'static str> {
-    [(0o4000, "setuid"), (0o2000, "setgid"), (0o1000, "sticky")]
-        .into_iter()
-        .filter(|(bit, _)| mode & bit != 0)
-        .map(|(_, name)| name)
-        .collect()
-}
+/// The sticky bit, which libdfs refuses on every file and directory.
+const STICKY_BIT: u32 = 0o1000;
 
 /// Root directory mode when a StorageClass does not set `rootMode`: group-
 /// writable so an fsGroup-based pod can write, not world-writable.
@@ -828,7 +821,7 @@ mod tests {
                 ("redundancyFactor", "1"),
                 ("rootUid", "1000"),
                 ("rootGid", "2000"),
-                ("rootMode", "0770"),
+                ("rootMode", "2770"),
                 ("acl", "A::OWNER@:rwdtTaAo, A:G:GROUP@:rwtT"),
                 ("property.cksum", "crc32"),
                 ("dfuseCaching", "off"),
@@ -844,7 +837,7 @@ mod tests {
         assert_eq!(p.redundancy_factor, Some(1));
         assert_eq!(
             (p.root_uid, p.root_gid, p.root_mode),
-            (Some(1000), Some(2000), 0o770)
+            (Some(1000), Some(2000), 0o2770)
         );
         assert_eq!(p.acl.len(), 2);
         assert_eq!(
@@ -888,11 +881,7 @@ mod tests {
             (&[("pool", "tank"), ("rootMode", "999")], "rootMode"),
             (&[("pool", "tank"), ("rootMode", "17777")], "rootMode"),
             (&[("pool", "tank"), ("rootMode", "1777")], "sticky bit"),
-            (&[("pool", "tank"), ("rootMode", "2770")], "setgid bit"),
-            (
-                &[("pool", "tank"), ("rootMode", "6755")],
-                "setuid and setgid bits",
-            ),
+            (&[("pool", "tank"), ("rootMode", "3770")], "such as 2770"),
             (&[("pool", "tank"), ("rootUid", "-1")], "rootUid"),
             (
                 &[("pool", "tank"), ("redundancyFactor", "5")],

@@ -434,34 +434,61 @@ async fn list_snapshots_filters_and_pages() {
     .await;
 }
 
+async fn advertised(cluster: &Cluster) -> Vec<i32> {
+    use csi::controller_service_capability::Type;
+    cluster
+        .controller()
+        .controller_get_capabilities(csi::ControllerGetCapabilitiesRequest {})
+        .await
+        .must("ControllerGetCapabilities")
+        .into_inner()
+        .capabilities
+        .iter()
+        .filter_map(|c| c.r#type.as_ref().map(|Type::Rpc(r)| r.r#type))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshot_requests_are_validated() {
-    within(Duration::from_secs(120), "snapshot validation", async {
-        let cluster = Cluster::start(ClusterConfig::default()).await;
-        let caps = cluster
-            .controller()
-            .controller_get_capabilities(csi::ControllerGetCapabilitiesRequest {})
-            .await
-            .must("ControllerGetCapabilities")
-            .into_inner();
-        use csi::controller_service_capability::{Type, rpc::Type as Rpc};
-        let advertised: Vec<i32> = caps
-            .capabilities
-            .iter()
-            .filter_map(|c| c.r#type.as_ref().map(|Type::Rpc(r)| r.r#type))
-            .collect();
+async fn snapshots_are_advertised_only_when_asked_for() {
+    use csi::controller_service_capability::rpc::Type as Rpc;
+    within(Duration::from_secs(60), "snapshot capabilities", async {
+        // A CO that sees CREATE_DELETE_SNAPSHOT restores from snapshots, which this version
+        // cannot: by default the capability is not advertised.
+        let mut cluster = Cluster::start(ClusterConfig::default()).await;
+        let by_default = advertised(&cluster).await;
+        for not_offered in [
+            Rpc::CreateDeleteSnapshot,
+            Rpc::ListSnapshots,
+            Rpc::CloneVolume,
+            Rpc::GetSnapshot,
+        ] {
+            assert!(
+                !by_default.contains(&(not_offered as i32)),
+                "{not_offered:?} advertised by default"
+            );
+        }
+        cluster.restart_csi_process_with(&["--snapshots"]).await;
+        let asked = advertised(&cluster).await;
         for wanted in [Rpc::CreateDeleteSnapshot, Rpc::ListSnapshots] {
             assert!(
-                advertised.contains(&(wanted as i32)),
-                "{wanted:?} advertised"
+                asked.contains(&(wanted as i32)),
+                "{wanted:?} advertised with --snapshots"
             );
         }
         for not_offered in [Rpc::CloneVolume, Rpc::GetSnapshot] {
             assert!(
-                !advertised.contains(&(not_offered as i32)),
-                "{not_offered:?} not advertised"
+                !asked.contains(&(not_offered as i32)),
+                "{not_offered:?} advertised with --snapshots"
             );
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_requests_are_validated() {
+    within(Duration::from_secs(120), "snapshot validation", async {
+        let cluster = Cluster::start(ClusterConfig::default()).await;
 
         let volume = cluster
             .create_volume(&format!("pvc-{}", unique_label("v")), &[])
