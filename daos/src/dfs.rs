@@ -1,5 +1,5 @@
-//! POSIX containers through libdfs (`daos_fs.h`): create one, mount it, and work with paths
-//! and open files.
+//! POSIX containers through libdfs (`daos_fs.h`): create one, mount it, and work with paths,
+//! open files and directory listings.
 //!
 //! libdfs functions return 0 or a **positive errno**; errors here carry it
 //! ([`Error::errno`](crate::Error::errno)), so `is_not_found()` is true for `ENOENT`. Checks
@@ -9,15 +9,16 @@
 //!
 //! A [`Dfs`] mount owns a clone of its [`Container`], so it can be stored beside other state
 //! and moved into `'static` tasks; it is `Send + Sync + Clone` (libdfs handles are
-//! thread-safe). An open [`File`] keeps the mount alive in turn; the last of them unmounts
-//! (`dfs_umount`), always before the container handle can be closed.
+//! thread-safe). An open [`File`] and a [`ReadDir`] listing keep the mount alive in turn; the
+//! last of them unmounts (`dfs_umount`), always before the container handle can be closed.
 //!
 //! - Files: [`Dfs::open_options`], [`Dfs::open_file`], [`Dfs::create_file`] give a [`File`]
 //!   with positioned I/O, `std::io::{Read, Write, Seek}`, punch and size, and asynchronous
 //!   reads and writes over an [`EventQueue`](crate::EventQueue), including
 //!   [`File::read_chunks`]/[`File::write_chunks`], which stream a range of any size with a
 //!   bounded number of extents in flight.
-//! - Directories: [`Dfs::read_dir`] lists entries with their types (`dfs_readdirplus`).
+//! - Directories: [`Dfs::entries`] iterates in batches (`dfs_readdirplus`), with each entry's
+//!   type and status; [`Dfs::read_dir`] collects them.
 //! - Whole files: [`Dfs::write_file`], [`Dfs::read_file`].
 //!
 //! Paths are absolute within the container (`/`, `/dir/file`; a leading `/` is optional).
@@ -46,6 +47,10 @@
 //! log.seek(SeekFrom::Start(0)).expect("seek");
 //! let mut text = String::new();
 //! log.read_to_string(&mut text).expect("read");
+//! for entry in fs.entries("/data")? {
+//!     let entry = entry?;
+//!     println!("{} {:?} {} bytes", entry.name, entry.file_type, entry.stat.size);
+//! }
 //! assert_eq!(fs.stat("/")?.uid, 1000);
 //! # Ok::<(), daos::Error>(())
 //! ```
@@ -61,8 +66,10 @@ use crate::pool::{Pool, c_string};
 use crate::prop::{PropType, Properties, RawProp};
 use crate::uuid::Uuid;
 
+mod dir;
 mod file;
 
+pub use dir::{DEFAULT_BATCH, DirEntry, ReadDir};
 pub use file::{File, OpenOptions};
 
 /// Longest hints string in bytes (`DAOS_CONT_HINT_MAX_LEN` less the NUL).
@@ -374,15 +381,6 @@ impl FileType {
     }
 }
 
-/// One entry of [`Dfs::read_dir`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirEntry {
-    /// Name within the directory.
-    pub name: String,
-    /// Kind.
-    pub file_type: FileType,
-}
-
 /// An object opened with `dfs_open`/`dfs_lookup`, released on drop.
 pub(crate) struct DfsObj(NonNull<daos_sys::dfs_obj_t>);
 
@@ -455,8 +453,8 @@ fn split_path(method: &'static str, path: &str) -> Result<SplitPath> {
     })
 }
 
-/// The mount itself, shared by a [`Dfs`], its clones, and every [`File`] of it; the last one
-/// to go unmounts.
+/// The mount itself, shared by a [`Dfs`], its clones, and every [`File`] and [`ReadDir`] of it;
+/// the last one to go unmounts.
 pub(crate) struct MountInner {
     raw: NonNull<daos_sys::dfs_t>,
     /// Keeps the container handle (and through it the pool connection) open until after
@@ -489,8 +487,8 @@ impl Drop for MountInner {
         if self.unmounted {
             return;
         }
-        // SAFETY: live mount; every object of it was released (each File holds a clone of this
-        // value and releases its object first).
+        // SAFETY: live mount; every object of it was released (each File and ReadDir holds a
+        // clone of this value and releases its object first).
         let rc = unsafe { daos_sys::dfs_umount(self.raw.as_ptr()) };
         if rc != 0 {
             tracing::warn!(error = %Error::from_errno("dfs_umount", rc).with_context(self.container.describe()), "DFS mount leaked");
@@ -504,7 +502,7 @@ impl Drop for MountInner {
 /// until the mount is gone: `daos_cont_close` would return `-DER_BUSY` before `dfs_umount`).
 /// So a mount can live in a struct beside other state, be moved into `tokio::spawn` or
 /// `spawn_blocking`, and be shared: it is `Send`, `Sync` and `Clone`, and clones share one
-/// `dfs_t`. The last clone or [`File`] to be dropped unmounts (`dfs_umount`).
+/// `dfs_t`. The last clone, [`File`] or [`ReadDir`] to be dropped unmounts (`dfs_umount`).
 #[derive(Clone)]
 pub struct Dfs {
     inner: Arc<MountInner>,
@@ -806,68 +804,6 @@ impl Dfs {
         Ok(buf)
     }
 
-    /// Entries of a directory (without `.` and `..`), in the order DFS returns them.
-    pub fn read_dir(&self, path: &str) -> Result<Vec<DirEntry>> {
-        const OP: &str = "Dfs::read_dir";
-        let split = split_path(OP, path)?;
-        let mut components = split.parent.clone();
-        if let Some(name) = &split.name {
-            components.push(name.to_string_lossy().into_owned());
-        }
-        let dir = self.lookup_dir(OP, &components, &split.display)?;
-        // The root needs an object too: look "/" up explicitly.
-        let root;
-        let dir_ptr = match &dir {
-            Some(d) => d.as_ptr(),
-            None => {
-                root = self.lookup_root()?;
-                root.as_ptr()
-            }
-        };
-        let mut anchor = daos_sys::DAOS_ANCHOR_INIT;
-        let mut entries = Vec::new();
-        const BATCH: usize = 64;
-        let mut dirents = vec![daos_sys::dirent::default(); BATCH];
-        let mut stats = vec![daos_sys::stat::default(); BATCH];
-        while !daos_sys::daos_anchor_is_eof(&anchor) {
-            let mut nr = BATCH as u32;
-            // libdfs fills only d_name (d_type stays DT_UNKNOWN), so the types come from the
-            // stat of each entry that dfs_readdirplus adds.
-            // SAFETY: live mount and directory object; `dirents` and `stats` have room for
-            // `nr` entries each.
-            let rc = unsafe {
-                daos_sys::dfs_readdirplus(
-                    self.ptr(),
-                    dir_ptr,
-                    &mut anchor,
-                    &mut nr,
-                    dirents.as_mut_ptr(),
-                    stats.as_mut_ptr(),
-                )
-            };
-            check_errno("dfs_readdirplus", rc)
-                .map_err(|e| e.with_context(format!("path {path:?}")))?;
-            for (d, st) in dirents.iter().zip(&stats).take((nr as usize).min(BATCH)) {
-                // SAFETY: libdfs NUL-terminates d_name within its 256 bytes.
-                let name = unsafe { CStr::from_ptr(d.d_name.as_ptr()) }
-                    .to_string_lossy()
-                    .into_owned();
-                if name == "." || name == ".." {
-                    continue;
-                }
-                entries.push(DirEntry {
-                    name,
-                    file_type: FileType::of_mode(st.st_mode),
-                });
-            }
-            if nr == 0 && !daos_sys::daos_anchor_is_eof(&anchor) {
-                // Defensive: a listing that neither advances nor ends would spin forever.
-                break;
-            }
-        }
-        Ok(entries)
-    }
-
     fn lookup_root(&self) -> Result<DfsObj> {
         let mut obj: *mut daos_sys::dfs_obj_t = null_mut();
         let mut mode: daos_sys::mode_t = 0;
@@ -943,14 +879,14 @@ impl Dfs {
     }
 
     /// Unmounts now and reports the result (`dfs_umount`), if this is the last user of the
-    /// mount. Otherwise returns `-DER_BUSY` (other clones or open [`File`]s still use it),
-    /// and only this clone goes away.
+    /// mount. Otherwise returns `-DER_BUSY` (other clones, open [`File`]s or [`ReadDir`]s
+    /// still use it), and only this clone goes away.
     pub fn unmount(self) -> Result<()> {
         let mut inner = Arc::try_unwrap(self.inner).map_err(|_| {
             Error::raised(
                 "Dfs::unmount",
                 Der::Busy,
-                "other clones or files of this mount are still alive",
+                "other clones, files or listings of this mount are still alive",
             )
         })?;
         // SAFETY: live mount, no other user; unmounted once (Drop sees `unmounted`).

@@ -22,7 +22,7 @@
 //! | [`snapshot`] | [`Epoch`], [`Snapshot`] | snapshots, named through attributes |
 //! | [`prop`] | [`Properties`] | `daos_prop_t` |
 //! | [`acl`] | [`Acl`] | `struct daos_acl`, ACE strings |
-//! | [`dfs`] | [`Dfs`], [`File`], [`PosixContainerSpec`] | `dfs_t`, `dfs_obj_t`, POSIX containers |
+//! | [`dfs`] | [`Dfs`], [`File`], [`ReadDir`], [`PosixContainerSpec`] | `dfs_t`, `dfs_obj_t`, POSIX containers |
 //! | [`duns`] | functions | unified namespace paths |
 //! | [`eq`] | [`EventQueue`], [`OpFuture`] | event queues: asynchronous operations |
 //! | [`error`] | [`Error`], [`Der`] | DER codes and errnos |
@@ -115,6 +115,7 @@ pub use container::{Container, ContainerAccess, ContainerInfo};
 pub use dfs::Dfs;
 pub use dfs::{
     DfsAttributes, DirEntry, File, FileStat, FileType, FsUsage, OpenOptions, PosixContainerSpec,
+    ReadDir,
 };
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};
@@ -145,6 +146,7 @@ mod send_sync {
         assert_send_sync::<Container>();
         assert_send_sync::<Dfs>();
         assert_send_sync::<dfs::File>();
+        assert_send_sync::<dfs::ReadDir>();
         assert_send_sync::<EventQueue>();
         assert_send_sync::<Error>();
         assert_send_sync::<Properties>();

@@ -1,5 +1,5 @@
-//! DFS as a library for long-running tools: mounts that own what they need, and open files with
-//! positioned, streaming and asynchronous I/O.
+//! DFS as a library for long-running tools: mounts that own what they need, open files with
+//! positioned, streaming and asynchronous I/O, and directory listings in batches.
 
 mod common;
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{TempContainer, daos, fault_lock, inject};
-use daos::{ContainerAccess, Der, Dfs, EventQueue};
+use daos::{ContainerAccess, Der, Dfs, EventQueue, FileType};
 
 /// Every test of this binary takes the fault lock: one of them injects a `dfs_write` fault,
 /// and fault rules are system-wide.
@@ -351,4 +351,49 @@ fn large_ranges_stream_with_a_bounded_number_of_extents_in_flight() {
         .block_on(f.write_chunks(&eq, 0, 10, 0, |_| Ok(0)))
         .unwrap_err();
     assert!(err.is_invalid(), "{err}");
+}
+
+#[test]
+fn directories_are_listed_in_batches_with_types() {
+    let _serial = serial();
+    let (_c, fs) = rw_mount("listing");
+    fs.mkdir("/d", 0o755).unwrap();
+    for i in 0..50 {
+        fs.write_file(&format!("/d/f{i:02}"), &vec![0; i]).unwrap();
+    }
+    fs.mkdir("/d/sub", 0o700).unwrap();
+    fs.symlink("/d/ln", "/d/f01").unwrap();
+    let mut listing = fs.entries_batched("/d", 7).unwrap();
+    let first = listing.next().unwrap().unwrap();
+    assert!(!first.name.is_empty());
+    let mut all: Vec<_> = std::iter::once(Ok(first))
+        .chain(listing)
+        .collect::<daos::Result<Vec<_>>>()
+        .unwrap();
+    assert_eq!(all.len(), 52);
+    all.sort_by(|a, b| a.name.cmp(&b.name));
+    let f07 = all.iter().find(|e| e.name == "f07").unwrap();
+    assert_eq!((f07.file_type, f07.stat.size), (FileType::File, 7));
+    let sub = all.iter().find(|e| e.name == "sub").unwrap();
+    assert_eq!(
+        (sub.file_type, sub.stat.permissions()),
+        (FileType::Directory, 0o700)
+    );
+    let ln = all.iter().find(|e| e.name == "ln").unwrap();
+    assert_eq!(ln.file_type, FileType::Symlink, "a link is not followed");
+    // The same through read_dir, and for the root.
+    assert_eq!(fs.read_dir("/d").unwrap().len(), 52);
+    assert_eq!(fs.entries("/").unwrap().count(), 1);
+    // An empty directory, a missing one, a file, a zero batch.
+    fs.mkdir("/empty", 0o755).unwrap();
+    assert!(fs.entries("/empty").unwrap().next().is_none());
+    assert!(fs.entries("/nothing").unwrap_err().is_not_found());
+    let err = fs.entries("/d/f01").unwrap_err();
+    assert!(err.is_invalid(), "{err}");
+    assert!(fs.entries_batched("/d", 0).unwrap_err().is_invalid());
+    // The listing keeps the mount alive and can move to another thread.
+    let listing = fs.entries_batched("/d", 3).unwrap();
+    drop(fs);
+    let n = std::thread::spawn(move || listing.count()).join().unwrap();
+    assert_eq!(n, 52);
 }
