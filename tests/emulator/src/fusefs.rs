@@ -414,6 +414,11 @@ impl fuser::Filesystem for ContainerFs {
         let raw = fd.as_raw_fd();
         let st = tri!(reply, stat_fd(raw));
         let is_link = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
+        // dfuse hands a mode change to dfs_osetattr (src/client/dfuse/ops/setattr.c), which
+        // refuses the sticky bit before changing anything.
+        if mode.is_some_and(|m| m & libc::S_ISVTX != 0) {
+            return reply.error(Errno::from_i32(libc::ENOTSUP));
+        }
         if let Some(m) = mode
             && !is_link
         {

@@ -93,6 +93,15 @@ fn mount_statfs_io_and_unmount() {
     std::fs::rename(mnt.join("file"), mnt.join("d/moved")).unwrap();
     std::os::unix::fs::symlink("d/moved", mnt.join("ln")).unwrap();
     assert_eq!(std::fs::read(mnt.join("ln")).unwrap().len(), data.len());
+    // dfs_osetattr refuses the sticky bit, so chmod through dfuse does too; setgid is kept.
+    let err = std::fs::set_permissions(&mnt, std::fs::Permissions::from_mode(0o1777)).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(libc::ENOTSUP), "{err}");
+    assert_eq!(std::fs::metadata(&mnt).unwrap().mode() & 0o7777, 0o755);
+    std::fs::set_permissions(mnt.join("d"), std::fs::Permissions::from_mode(0o2775)).unwrap();
+    assert_eq!(
+        std::fs::metadata(mnt.join("d")).unwrap().mode() & 0o7777,
+        0o2775
+    );
     std::fs::set_permissions(mnt.join("d/moved"), std::fs::Permissions::from_mode(0o600)).unwrap();
     std::os::unix::fs::chown(mnt.join("d/moved"), Some(4321), Some(4321)).unwrap();
     let m = std::fs::metadata(mnt.join("d/moved")).unwrap();
