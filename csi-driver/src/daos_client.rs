@@ -48,7 +48,10 @@ impl DaosClient {
                 let daos = tokio::task::spawn_blocking(Daos::init)
                     .await
                     .map_err(|e| {
-                        daos::Error::invalid("daos_init", format!("init task failed: {e}"))
+                        daos::Error::invalid(
+                            "DaosClient::daos",
+                            format!("the daos_init task failed: {e}"),
+                        )
                     })
                     .and_then(|r| r);
                 crate::metrics::global().daos_call("init", &daos);
@@ -92,7 +95,12 @@ impl DaosClient {
             let f = Arc::clone(&f);
             let result = tokio::task::spawn_blocking(move || f(&pool))
                 .await
-                .map_err(|e| daos::Error::invalid("daos call", format!("worker task failed: {e}")))
+                .map_err(|e| {
+                    daos::Error::invalid(
+                        "DaosClient::with_pool",
+                        format!("the worker task failed: {e}"),
+                    )
+                })
                 .and_then(|r| r);
             crate::metrics::global().daos_call(operation, &result);
             match result {
@@ -136,7 +144,10 @@ impl DaosClient {
         })
         .await
         .map_err(|e| {
-            daos::Error::invalid("daos_pool_connect2", format!("connect task failed: {e}"))
+            daos::Error::invalid(
+                "DaosClient::pool",
+                format!("the pool connect task failed: {e}"),
+            )
         })
         .and_then(|r| r);
         crate::metrics::global().daos_call("pool_connect", &connected);
