@@ -512,10 +512,15 @@ fn dfs_create_with_label_rc(poh: daos_handle_t, l: &str) -> i32 {
 fn a_fault_on_a_function_applies_to_the_functions_built_on_it_as_one_call() {
     let _faults = FAULTS.lock().unwrap_or_else(|e| e.into_inner());
     sys().dmg(&["fault", "clear"]);
-    let poh = connect("tank");
+    // A pool of its own: the rules below name it, so the containers other tests create
+    // meanwhile (in tank) neither use the counts nor fail.
+    sys().dmg(&["pool", "create", "--size", "1GiB", "wrapped"]);
+    let poh = connect("wrapped");
     // The daos crate creates through daos_cont_create_with_label, which libdaos implements
     // with daos_cont_create: a rule on the latter must catch it, and use one count.
-    fault_set(&["--op", "daos_cont_create", "--der=-1007", "--count", "2"]);
+    let on_pool = ["--pool", "wrapped"];
+    let rule = |args: &[&str]| fault_set(&[args, &on_pool[..]].concat());
+    rule(&["--op", "daos_cont_create", "--der=-1007", "--count", "2"]);
     let (a, b, d) = (label("wrap-a"), label("wrap-b"), label("wrap-d"));
     assert_eq!(create_with_label_rc(poh, &a), NOSPACE);
     assert_eq!(
@@ -526,7 +531,7 @@ fn a_fault_on_a_function_applies_to_the_functions_built_on_it_as_one_call() {
     assert_eq!(create_with_label_rc(poh, &b), 0, "two calls, two uses");
     sys().dmg(&["fault", "clear"]);
     // A rule on the wrapper does not reach the function underneath.
-    fault_set(&["--op", "daos_cont_create_with_label", "--der=-1007"]);
+    rule(&["--op", "daos_cont_create_with_label", "--der=-1007"]);
     let mut u: uuid_t = [0; 16];
     // SAFETY: valid arguments; blocking call.
     let rc = unsafe { daos_cont_create2(poh, &mut u, null_mut(), null_mut()) };
