@@ -39,15 +39,13 @@ const PROVIDER_LIBS: &[&str] = &["cart", "isal", "isal_crypto", "protobuf-c", "l
 /// one of them means the link will likely fail, which deserves a warning.
 const ESSENTIAL_PROVIDERS: &[&str] = &["cart", "isal", "isal_crypto", "protobuf-c"];
 
-/// Directories the dynamic loader and the linker search without being told.
-const SYSTEM_LIB_DIRS: &[&str] = &[
-    "/lib",
-    "/lib64",
-    "/usr/lib",
-    "/usr/lib64",
-    "/usr/local/lib",
-    "/usr/local/lib64",
-];
+/// Directories the dynamic loader and the linker search without being told;
+/// 64-bit ones first, since /usr/lib holds 32-bit libraries on some systems.
+const SYSTEM_LIB_DIRS: &[&str] = &["/usr/lib64", "/lib64", "/usr/lib", "/lib"];
+
+/// Also searched for providers, but passed to the linker with `-L` (it does
+/// not always look there by itself).
+const LOCAL_LIB_DIRS: &[&str] = &["/usr/local/lib64", "/usr/local/lib"];
 
 const ALLOWLIST: &str = "daos_.*|dfs_.*|duns_.*|d_.*|DAOS_.*|DFS_.*|DUNS_.*|DER_.*|DPI_.*|D_.*";
 /// Items outside the common prefixes that the API needs by name.
@@ -421,8 +419,8 @@ fn link_install(prefix: &Path, lib: &Path) {
     if !missing.is_empty() {
         println!(
             "cargo::warning=daos-sys: could not find {} (searched {}); libdaos uses their symbols \
-             without naming them, so linking with rust-lld may fail with \"undefined symbol ... \
-             --no-allow-shlib-undefined\". Install them, or link with \
+             without naming them, so linking with rust-lld may fail with \"undefined reference: \
+             ... disallowed by --no-allow-shlib-undefined\". Install them, or link with \
              RUSTFLAGS=\"-C link-arg=-Wl,--allow-shlib-undefined\".",
             missing.join(", "),
             search
@@ -471,11 +469,12 @@ fn add_search_dir(dirs: &mut Vec<PathBuf>, dir: &Path) {
 }
 
 fn system_dirs() -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = SYSTEM_LIB_DIRS.iter().map(PathBuf::from).collect();
+    let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(triple) = multiarch_triple() {
         dirs.push(Path::new("/usr/lib").join(&triple));
         dirs.push(Path::new("/lib").join(&triple));
     }
+    dirs.extend(SYSTEM_LIB_DIRS.iter().map(PathBuf::from));
     dirs
 }
 
@@ -499,6 +498,7 @@ fn provider_search_dirs(prefix: &Path, lib: &Path) -> Vec<PathBuf> {
         }
     }
     dirs.extend(system_dirs());
+    dirs.extend(LOCAL_LIB_DIRS.iter().map(PathBuf::from));
     let mut unique: Vec<PathBuf> = Vec::new();
     for dir in dirs {
         if dir.is_dir() && !unique.contains(&dir) {

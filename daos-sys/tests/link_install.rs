@@ -38,24 +38,31 @@ fn cc(args: &[&str], cwd: &Path) {
     );
 }
 
-/// A library built as `lib<name>.so` in `dir` from `source`, linked against `needs`.
-fn shared_lib(dir: &Path, name: &str, source: &str, needs: &[&str]) {
+/// A library `lib<name>.so` in `dir` built from `source` and linked against
+/// `needs` (`-l` arguments). With `run_time_only`, the file and soname are
+/// `lib<name>.so.1` and there is no `lib<name>.so`, as on a node without the
+/// development package.
+fn shared_lib(dir: &Path, name: &str, source: &str, needs: &[&str], run_time_only: bool) {
     let c = format!("{name}.c");
     fs::write(dir.join(&c), source).expect("write C source");
-    let out = format!("lib{name}.so");
-    let soname = format!("-Wl,-soname,lib{name}.so");
+    let file = if run_time_only {
+        format!("lib{name}.so.1")
+    } else {
+        format!("lib{name}.so")
+    };
+    let _ = fs::remove_file(dir.join(format!("lib{name}.so")));
+    let soname = format!("-Wl,-soname,{file}");
     let mut args = vec![
         "-shared",
         "-fPIC",
         "-o",
-        &out,
+        &file,
         &c,
         &soname,
         "-L.",
         "-Wl,--no-as-needed",
     ];
-    let libs: Vec<String> = needs.iter().map(|n| format!("-l{n}")).collect();
-    args.extend(libs.iter().map(String::as_str));
+    args.extend(needs.iter().copied());
     cc(&args, dir);
 }
 
@@ -73,37 +80,67 @@ fn fake_install(prefix: &Path, with_libdaos: bool) {
                 .expect("copy header");
         }
     }
+    // The libraries libdaos leans on: one only as a run-time .so.1 (linked by
+    // file name), one with its development link.
     shared_lib(
         &lib,
         "cart",
         "int crt_progress(void *ctx, long timeout) { (void)ctx; return (int)timeout + 7; }\n",
         &[],
+        true,
+    );
+    shared_lib(
+        &lib,
+        "isal",
+        "int ec_encode_data(int len) { return len * 2; }\n",
+        &[],
+        false,
     );
     shared_lib(
         &lib,
         "daos_common",
-        "int crt_progress(void *, long);\nint daos_common_ready(void) { return crt_progress(0, 0) == 7; }\n",
-        &["cart"],
+        "int crt_progress(void *, long);\nint ec_encode_data(int);\n\
+         int daos_common_ready(void) { return crt_progress(0, 0) == 7 && ec_encode_data(1) == 2; }\n",
+        &["-l:libcart.so.1", "-lisal"],
+        false,
     );
-    shared_lib(&lib, "gurt", "int d_hlc_ready(void) { return 1; }\n", &[]);
+    shared_lib(
+        &lib,
+        "gurt",
+        "int d_hlc_ready(void) { return 1; }\n",
+        &[],
+        false,
+    );
     if !with_libdaos {
         return;
     }
-    // crt_progress is used but libcart is not linked: the upstream defect.
+    // crt_progress and ec_encode_data are used, but only libdaos_common is
+    // linked: the upstream defect.
     shared_lib(
         &lib,
         "daos",
-        "int crt_progress(void *, long);\nint daos_common_ready(void);\n\
-         int daos_init(void) { return daos_common_ready() && crt_progress(0, 35) == 42 ? 0 : -1003; }\n\
+        "int crt_progress(void *, long);\nint ec_encode_data(int);\nint daos_common_ready(void);\n\
+         int daos_init(void) {\n\
+             return daos_common_ready() && crt_progress(0, 35) == 42 && ec_encode_data(3) == 6\n\
+                 ? 0 : -1003;\n\
+         }\n\
          int daos_fini(void) { return 0; }\n",
-        &["daos_common"],
+        &["-ldaos_common"],
+        false,
     );
-    shared_lib(&lib, "dfs", "int dfs_init(void) { return 0; }\n", &["daos"]);
+    shared_lib(
+        &lib,
+        "dfs",
+        "int dfs_init(void) { return 0; }\n",
+        &["-ldaos"],
+        false,
+    );
     shared_lib(
         &lib,
         "duns",
         "int duns_ready(void) { return 1; }\n",
-        &["daos"],
+        &["-ldaos"],
+        false,
     );
 }
 
