@@ -331,6 +331,24 @@ fn large_ranges_stream_with_a_bounded_number_of_extents_in_flight() {
     assert_eq!(delivered.unwrap(), TOTAL as u64 - 1000);
     assert!(peak.load(Ordering::Relaxed) <= IN_FLIGHT, "{peak:?}");
 
+    // The stream is a 'static, Send future: a task of its own on a multi-threaded runtime,
+    // owning its file and queue.
+    let (file, queue) = (f.clone(), eq.clone());
+    let copied = rt
+        .block_on(rt.spawn(async move {
+            let mut sum = 0u64;
+            file.read_chunks(&queue, 0..TOTAL as u64, CHUNK, IN_FLIGHT, |_, chunk| {
+                sum += chunk.iter().map(|b| u64::from(*b)).sum::<u64>();
+                Ok(())
+            })
+            .await
+            .map(|n| (n, sum))
+        }))
+        .unwrap()
+        .unwrap();
+    let expected: u64 = (0..TOTAL).map(|i| (i % 251) as u64).sum();
+    assert_eq!(copied, (TOTAL as u64, expected));
+
     // A failing sink stops the stream with its error.
     let err = rt
         .block_on(f.read_chunks(&eq, 0..TOTAL as u64, CHUNK, 2, |offset, _| {
