@@ -216,19 +216,41 @@ begin "metrics port moved without its containerPort" && edit "$t/base/mounter.ya
         'base/mounter.yaml.*container daos-csi listens on 19816 \(DAOS_CSI_METRICS_ADDR\) but no container declares containerPort 19816' \
         'base/mounter.yaml.*container daos-csi declares containerPort 9816 \(metrics\) but nothing in the pod listens there'
 
-begin "health port moved without its containerPort" && edit "$t/base/controller.yaml" 'value: "9817"' 'value: "19817"' &&
+begin "health port moved without its containerPort" && edit "$t/base/controller.yaml" 'value: "9818"' 'value: "19818"' &&
     expect_failure \
-        'base/controller.yaml.*container csi-snapshotter listens on 19817 \(--http-endpoint\) but no container declares containerPort 19817'
+        'base/controller.yaml.*container csi-resizer listens on 19818 \(--http-endpoint\) but no container declares containerPort 19818'
+
+begin "an overlay's sidecar port moved without its containerPort" &&
+    edit "$t/overlays/snapshots/controller-snapshots.yaml" 'value: "9817"' 'value: "19817"' &&
+    expect_failure \
+        'base/controller.yaml \(patched by overlays/snapshots/controller-snapshots.yaml\).*container csi-snapshotter listens on 19817 \(--http-endpoint\) but no container declares containerPort 19817'
 
 begin "scrape annotation names another port" && edit "$t/base/mounter.yaml" 'prometheus.io/port: "9816"' 'prometheus.io/port: "9815"' &&
     expect_failure \
         'base/mounter.yaml.*annotation prometheus.io/port=9815 is not the containerPort named metrics'
 
-begin "csi-snapshotter beside a driver that does not advertise snapshots" &&
-    edit "$t/base/controller.yaml" $'            - name: DAOS_CSI_SNAPSHOTS\n              value: "true"' \
+# Snapshots are an overlay: the base has neither the sidecar nor the variable, and the overlay
+# must add both.
+begin "snapshots overlay without DAOS_CSI_SNAPSHOTS" &&
+    edit "$t/overlays/snapshots/controller-snapshots.yaml" \
+        $'            - name: DAOS_CSI_SNAPSHOTS\n              value: "true"\n' '' &&
+    edit "$t/overlays/snapshots/controller-snapshots.yaml" \
+        $'        - name: daos-csi\n          env:\n' '' &&
+    expect_failure \
+        'base/controller.yaml \(patched by overlays/snapshots/controller-snapshots.yaml\): Deployment/daos-csi/daos-csi-controller: csi-snapshotter runs beside a daos-csi that does not advertise snapshots'
+
+begin "snapshots overlay with DAOS_CSI_SNAPSHOTS=false" &&
+    edit "$t/overlays/snapshots/controller-snapshots.yaml" \
+        $'            - name: DAOS_CSI_SNAPSHOTS\n              value: "true"' \
         $'            - name: DAOS_CSI_SNAPSHOTS\n              value: "false"' &&
     expect_failure \
-        'base/controller.yaml.*csi-snapshotter runs beside a daos-csi that does not advertise snapshots'
+        'overlays/snapshots/controller-snapshots.yaml.*csi-snapshotter runs beside a daos-csi that does not advertise snapshots'
+
+begin "csi-snapshotter added to the base, where snapshots are off" &&
+    edit "$t/base/controller.yaml" $'        - name: csi-resizer\n          image: registry.k8s.io/sig-storage/csi-resizer:v2.2.1' \
+        $'        - name: csi-snapshotter\n          image: registry.k8s.io/sig-storage/csi-snapshotter:v8.6.0\n          args: [--csi-address=/csi/csi.sock]\n          volumeMounts:\n            - name: socket-dir\n              mountPath: /csi\n        - name: csi-resizer\n          image: registry.k8s.io/sig-storage/csi-resizer:v2.2.1' &&
+    expect_failure \
+        'base/controller.yaml: Deployment/daos-csi/daos-csi-controller: csi-snapshotter runs beside a daos-csi that does not advertise snapshots'
 
 begin "example claim larger than the documented pool" && edit "$t/examples/pvc.yaml" "storage: 1Gi" "storage: 10Gi" &&
     expect_failure \
