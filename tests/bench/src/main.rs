@@ -8,12 +8,15 @@
 //!    a time against 256 in flight.
 //! 5. Shelling out: 1,000 creates in process against a CLI process per create.
 //! 6. Data path: dd through the published bind mount against the dfuse mount itself.
+//! 7. Streaming a 1 GiB file through the `daos` crate (many chunks in flight, and one call at
+//!    a time) against dfuse on the same container.
 //!
 //! Items 1-3 and 6 run the real `daos-csi` binary (found beside this executable, or
-//! `$DAOS_CSI_BIN`) over its unix socket; 4 and 5 call the `daos` crate in this process.
+//! `$DAOS_CSI_BIN`) over its unix socket; 4, 5 and 7 call the `daos` crate in this process.
 //! Build everything in release first: `ci/bench.sh` does, then runs this.
 
 mod csi;
+mod fileio;
 mod host;
 mod inproc;
 mod report;
@@ -33,8 +36,8 @@ use std::time::Instant;
     about = "Benchmarks of daos-csi on the DAOS emulator"
 )]
 struct Args {
-    /// Run only these items (1-6), e.g. `--only 4` or `--only 1,2`.
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=6))]
+    /// Run only these items (1-7), e.g. `--only 4` or `--only 1,2`.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=7))]
     only: Vec<u8>,
     /// Smaller sample counts: a smoke run of every item in about a minute.
     #[arg(long)]
@@ -72,9 +75,9 @@ fn main() -> ExitCode {
     let mut figures = Vec::new();
     let mut failures = 0;
 
-    // Items 4 and 5 call libdaos in this process: its system must be in the environment
+    // Items 4, 5 and 7 call libdaos in this process: its system must be in the environment
     // before any other thread exists, so they run first.
-    if args.wants(4) || args.wants(5) {
+    if args.wants(4) || args.wants(5) || args.wants(7) {
         let system = daos_csi_e2e::daos_system("8G");
         if system.is_emulated() {
             // SAFETY: no thread of ours exists yet; the harness's only thread drains the
@@ -90,6 +93,11 @@ fn main() -> ExitCode {
         if args.wants(5) {
             run_item(5, &mut figures, &mut failures, || {
                 inproc::shell_out(&system, args.quick)
+            });
+        }
+        if args.wants(7) {
+            run_item(7, &mut figures, &mut failures, || {
+                fileio::streaming(&system, args.quick)
             });
         }
     }
