@@ -16,7 +16,9 @@ use std::path::PathBuf;
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let headers = manifest.join("../../vendor-headers");
+    // A symlink to the workspace's vendor-headers/, which `cargo package` follows, so the
+    // published crate carries the declarations it implements.
+    let headers = manifest.join("vendor-headers");
     let wrapper = headers.join("wrapper.h");
     println!("cargo:rerun-if-changed={}", headers.display());
     println!("cargo:rerun-if-env-changed=DAOS_VENDOR_VERSION");
