@@ -297,7 +297,7 @@ fn answers_to(op: &str, name: &str) -> bool {
 
 /// The fault to apply to a call of `op` on `pool` (label and/or UUID), consuming one use of a
 /// counted rule: the first rule that matches the call under any of the names it answers to
-/// ([`BUILT_ON`]).
+/// (`BUILT_ON`).
 pub fn check(sys: &System, op: &str, pool: &[&str]) -> FaultAction {
     let mut guard = CACHE.lock();
     if guard.as_ref().is_some_and(|c| c.root != sys.root()) {

@@ -1221,7 +1221,7 @@ unsafe fn readdir_int(
     0
 }
 
-/// `dfs_readdir`: entry names only (see [`readdir_int`]).
+/// `dfs_readdir`: entry names only (see `readdir_int`).
 ///
 /// # Safety
 /// `dfs` a mount, `obj` a directory object; `anchor`, `nr` valid; `dirs` holds `*nr` entries.
@@ -1238,7 +1238,7 @@ pub unsafe extern "C" fn dfs_readdir(
 }
 
 /// `dfs_readdirplus`: names and, at the same index of `stbufs`, each entry's stat (see
-/// [`readdir_int`]).
+/// `readdir_int`).
 ///
 /// # Safety
 /// As [`dfs_readdir`]; `stbufs` holds `*nr` entries.
