@@ -268,6 +268,10 @@ impl ControllerService {
                 "volume_content_source: {what} does not exist (not an id this driver issues)"
             )));
         };
+        // Reading a source is a use of its pool: one outside --allowed-pools
+        // is not even looked at (nor connected to).
+        self.check_pool_allowed(&volume.system, &volume.pool)
+            .await?;
         let (system, pool, cont) = snapshots::volume_parts(&volume);
         let driver = self.cfg.driver_name.clone();
         let looked = self

@@ -173,3 +173,64 @@ async fn allowed_pools_gate_new_uses_and_never_removal() {
     })
     .await;
 }
+
+/// A content source is a use of its pool too: a CreateVolume into an allowed pool from a
+/// volume in a pool outside --allowed-pools is refused before the driver looks at (or
+/// connects to) that pool, so the answer tells nothing about what is in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_content_source_outside_allowed_pools_is_refused() {
+    if !emulator_only_or_skip("a_content_source_outside_allowed_pools_is_refused") {
+        return;
+    }
+    within(Duration::from_secs(60), "content source policy", async {
+        let mut cluster = Cluster::start(ClusterConfig::default()).await;
+        cluster.daos.create_pool("other", "4G");
+        let in_other = create_request(
+            &format!("pvc-{}", unique_label("other")),
+            params(&[("pool", "other")]),
+        );
+        let source = cluster
+            .controller()
+            .create_volume(in_other)
+            .await
+            .must("CreateVolume in the other pool")
+            .into_inner()
+            .volume
+            .expect("a volume");
+
+        let pool = cluster.pool().to_string();
+        cluster
+            .restart_csi_process_with(&["--allowed-pools", &pool])
+            .await;
+        let mut clone = create_request(
+            &format!("pvc-{}", unique_label("clone")),
+            cluster.storage_class(&[]),
+        );
+        let no_such = format!("{}/00000000-0000-0000-0000-00000000beef", {
+            let parts = parse_volume_id(&source.volume_id);
+            format!("{}/{}", parts.system, parts.pool)
+        });
+        for (id, what) in [
+            (source.volume_id.clone(), "a volume that exists"),
+            (no_such, "a volume that does not exist"),
+        ] {
+            clone.volume_content_source = Some(csi::VolumeContentSource {
+                r#type: Some(csi::volume_content_source::Type::Volume(
+                    csi::volume_content_source::VolumeSource { volume_id: id },
+                )),
+            });
+            assert_status(
+                cluster.controller().create_volume(clone.clone()).await,
+                Code::PermissionDenied,
+                &["--allowed-pools"],
+                &format!("CreateVolume from {what} in a pool outside --allowed-pools"),
+            );
+        }
+        // Removing it is never refused.
+        cluster
+            .delete_volume(&source.volume_id)
+            .await
+            .must("DeleteVolume in a pool not allowed");
+    })
+    .await;
+}
