@@ -126,12 +126,16 @@ impl NodeService {
             return failed;
         }
         let cont = id.container.to_string();
-        let looked = self
+        let lookup = self
             .daos
             .with_pool("volume_lookup", &id.system, &id.pool, move |pool| {
                 containers::lookup(pool, &cont).map(|found| found.is_some())
-            })
-            .await;
+            });
+        // Only an explanation: a DAOS that does not answer must not hold the
+        // stage up; dfuse's own reason stands then.
+        let Ok(looked) = tokio::time::timeout(MOUNT_FAILURE_LOOKUP, lookup).await else {
+            return failed;
+        };
         match mount_failure_cause(&looked) {
             Some(missing) => Status::not_found(format!(
                 "volume {id}: {missing}; dfuse said: {}",
@@ -1022,6 +1026,9 @@ impl Node for NodeService {
         }))
     }
 }
+
+/// How long a failed stage may spend asking DAOS why.
+const MOUNT_FAILURE_LOOKUP: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// What is missing when a container lookup after a failed mount says so:
 /// the container (`Ok(false)`) or its pool (a not-found error, which the
