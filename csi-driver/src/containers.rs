@@ -314,8 +314,14 @@ fn is_blank(pool: &Pool, uuid: Uuid) -> Result<bool, daos::Error> {
         return Ok(false);
     }
     let empty = match cont.mount_dfs(ContainerAccess::ReadOnly) {
-        // One small batch is enough to tell empty from not.
-        Ok(dfs) => dfs.entries_batched("/", 1)?.next().transpose()?.is_none(),
+        // One small batch is enough to tell empty from not. An entry removed
+        // while it is listed (ENOENT from dfs_readdirplus) means someone is
+        // using the file system: not blank.
+        Ok(dfs) => match dfs.entries_batched("/", 1)?.next().transpose() {
+            Ok(first) => first.is_none(),
+            Err(e) if e.errno() == Some(libc::ENOENT) => false,
+            Err(e) => return Err(e),
+        },
         // Not a POSIX container at all: not one dfs_cont_create made.
         Err(e) if e.is_invalid() => false,
         // No DFS superblock: dfs_cont_create stopped between creating the

@@ -27,8 +27,11 @@ pub struct DirEntry {
 /// ends.
 ///
 /// libdfs lists entries in the order of their keys, not sorted; `.` and `..` are not listed.
-/// Entries added or removed while iterating may or may not be seen. The iterator holds the
-/// directory open and the mount alive; it is `Send`.
+/// Entries added while iterating may or may not be seen. An entry removed between libdfs'
+/// listing of a batch and its stat of that entry fails the fetch with `ENOENT`, as
+/// `dfs_readdirplus` does (`src/client/dfs/readdir.c`): the iterator then yields that error
+/// and ends, and a caller that wants the rest lists again. The iterator holds the directory
+/// open and the mount alive; it is `Send`.
 pub struct ReadDir {
     /// Released before the mount can go (fields drop in order).
     dir: DfsObj,
@@ -88,8 +91,8 @@ impl ReadDir {
                 stat: FileStat::from(st),
             });
         }
-        // A batch that is not full means the end, whatever the anchor says; one that neither
-        // advances nor ends would otherwise be asked for again forever.
+        // The end is the anchor's EOF; a batch of nothing that does not reach it would
+        // otherwise be asked for again forever, so it ends the listing too.
         if daos_sys::daos_anchor_is_eof(&self.anchor) || got == 0 {
             self.finished = true;
         }

@@ -114,7 +114,8 @@ impl OpenOptions {
     }
 
     /// Opens (or creates) the regular file at `path` (`dfs_open`). A directory or symbolic
-    /// link at `path` is refused (`-DER_INVAL`, raised here after looking at what was opened).
+    /// link at `path` is refused: libdfs answers `EINVAL` (and this crate checks the type of
+    /// what was opened as well).
     pub fn open(&self, path: &str) -> Result<File> {
         const METHOD: &str = "OpenOptions::open";
         let flags = self.flags()?;
@@ -472,8 +473,17 @@ impl File {
                     break;
                 }
                 buf.truncate(n);
+                // Checked before the write is launched: on overflow the writes already in
+                // flight are still waited for, as for any other error.
+                let end = match end_of("File::write_chunks", next, n) {
+                    Ok(end) => end,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                };
                 pending.push_back(self.write_at_async(eq, next, buf));
-                next = end_of("File::write_chunks", next, n)?;
+                next = end;
             }
             let Some(write) = pending.pop_front() else {
                 break;

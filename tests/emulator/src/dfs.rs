@@ -437,6 +437,13 @@ impl Dfs {
         } else if !exists {
             return Err(libc::ENOENT);
         }
+        // open_file (src/client/dfs/obj.c) refuses an existing entry that is not a regular
+        // file with EINVAL, created or not.
+        if mode & libc::S_IFMT == libc::S_IFREG
+            && std::fs::symlink_metadata(&host).is_ok_and(|m| !m.file_type().is_file())
+        {
+            return Err(libc::EINVAL);
+        }
         let obj = self.open_obj(rel, flags & libc::O_ACCMODE)?;
         if flags & libc::O_TRUNC != 0
             && let Some(f) = &obj.file
