@@ -282,10 +282,30 @@ fn versioned_lib(dir: &Path, name: &str) -> Option<PathBuf> {
                 .is_some_and(|n| n.starts_with(&prefix))
         })
         .collect();
-    // Shortest name first: libisal.so.2 is the soname link, libisal.so.2.0.31
-    // the file; either works, the soname is what the binary should record.
-    found.sort_by_key(|p| p.as_os_str().len());
+    // The highest major version; within it the shortest name: libisal.so.2 is
+    // the soname link, libisal.so.2.0.31 the file; either works, the soname is
+    // what the binary should record.
+    found.sort_by_key(|p| {
+        let version = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix(&prefix))
+            .map(version_numbers)
+            .unwrap_or_default();
+        (
+            std::cmp::Reverse(version.first().copied()),
+            p.as_os_str().len(),
+        )
+    });
     found.into_iter().next()
+}
+
+/// The numbers of a dotted version (`2.0.31` is `[2, 0, 31]`); parsing stops at the first
+/// part that is not a number.
+fn version_numbers(text: &str) -> Vec<u64> {
+    text.split('.')
+        .map_while(|part| part.parse().ok())
+        .collect()
 }
 
 fn read_version(source: &HeaderSource) -> DaosVersion {
