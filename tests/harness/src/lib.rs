@@ -352,6 +352,11 @@ pub fn sweep_dead_emulated_systems(dir: &Path) -> Vec<PathBuf> {
             continue;
         }
         let path = entry.path();
+        // A pid is only a pid in its own namespace: a run in another PID namespace sharing
+        // this temp dir looks dead from here. Its agent still answers.
+        if std::os::unix::net::UnixStream::connect(path.join(AGENT_SOCKET)).is_ok() {
+            continue;
+        }
         detach_mounts_under(&path);
         if std::fs::remove_dir_all(&path).is_ok() {
             removed.push(path);

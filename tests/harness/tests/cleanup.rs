@@ -1,30 +1,14 @@
 //! The harness leaves no emulated system behind: the static one of `system()` is removed when
 //! its process exits, and those of processes that died without exiting are swept by the next.
 //!
-//! The exit test runs this test binary again as a child (the static system is per process);
-//! it needs the emulator programs built, as every emulated test does
+//! The exit test runs `harness-static-system` (this crate's program) as a child: the static
+//! system is per process. It needs the workspace's programs built, as every emulated test does
 //! (`cargo build --workspace --features emulator --bins`).
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use daos_test_harness::{fresh_dir, sweep_dead_emulated_systems, system};
-
-const CHILD_RUN: &str = "DAOS_TEST_HARNESS_CLEANUP_CHILD";
-
-/// Run only as the child of `static_system_is_removed_when_its_process_exits`: starts the
-/// static system and says where it lives.
-#[test]
-#[ignore = "the child half of static_system_is_removed_when_its_process_exits"]
-fn child_starts_the_static_system() {
-    assert!(
-        std::env::var_os(CHILD_RUN).is_some(),
-        "run by static_system_is_removed_when_its_process_exits only"
-    );
-    let system = system();
-    assert!(system.emulated && system.agent_socket().exists());
-    println!("AGENT_DIR={}", system.agent_dir.display());
-}
+use daos_test_harness::{fresh_dir, sweep_dead_emulated_systems, workspace_bin};
 
 #[test]
 fn static_system_is_removed_when_its_process_exits() {
@@ -32,15 +16,7 @@ fn static_system_is_removed_when_its_process_exits() {
         eprintln!("SKIP: DAOS_TEST_POOL names a real system; the harness creates no directory");
         return;
     }
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_starts_the_static_system",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_RUN, "1")
+    let out = Command::new(workspace_bin("harness-static-system"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -51,7 +27,6 @@ fn static_system_is_removed_when_its_process_exits() {
     );
     let dir = stdout
         .lines()
-        // libtest prints the test's name on the same line, before its output.
         .find_map(|l| l.split_once("AGENT_DIR=").map(|(_, dir)| dir.trim()))
         .map(PathBuf::from)
         .unwrap_or_else(|| panic!("the child did not say where its system was:\n{stdout}"));
@@ -80,10 +55,22 @@ fn systems_of_dead_processes_are_swept_and_live_ones_kept() {
     std::fs::create_dir_all(&live_dir).unwrap();
     let other_dir = tmp.join(format!("something-{dead}-0-1"));
     std::fs::create_dir_all(&other_dir).unwrap();
+    // A dead-looking pid whose agent still answers: a run in another PID namespace.
+    let mut elsewhere = Command::new("true").spawn().unwrap();
+    let elsewhere_pid = elsewhere.id();
+    elsewhere.wait().unwrap();
+    let answering_dir = tmp.join(format!("daos-emu-{elsewhere_pid}-0-2"));
+    std::fs::create_dir_all(&answering_dir).unwrap();
+    let _agent =
+        std::os::unix::net::UnixListener::bind(answering_dir.join("daos_agent.sock")).unwrap();
 
     let removed = sweep_dead_emulated_systems(&tmp);
 
     assert_eq!(removed, vec![dead_dir.clone()]);
+    assert!(
+        answering_dir.exists(),
+        "a system whose agent answers was removed"
+    );
     assert!(!dead_dir.exists());
     assert!(
         live_dir.exists(),
