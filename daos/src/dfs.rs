@@ -545,6 +545,44 @@ impl Container {
     }
 }
 
+impl Container {
+    /// Mounts snapshot `epoch` of this POSIX container read-only (`dfs_mount_snap`, DAOS 2.8
+    /// on). The mount shows the tree as it was when the snapshot was taken; writes through it
+    /// fail with `EPERM`, as on any read-only mount. libdfs does not check that `epoch` names
+    /// a snapshot (src/client/dfs/mnt.c and `dc_tx_open_snap`, v2.8.0): an epoch from before
+    /// the container's root existed fails with `ENOENT`; [`Epoch`] 0 and `DAOS_EPOCH_MAX` with
+    /// `EINVAL`. Take epochs from [`Container::list_snapshots`] or
+    /// [`Container::find_snapshot`]. The mount keeps a clone of this `Container`.
+    #[cfg(not(daos_api_2_6))]
+    pub fn mount_dfs_snapshot(&self, epoch: crate::snapshot::Epoch) -> Result<Dfs> {
+        const OP: &str = "dfs_mount_snap";
+        let mut raw: *mut daos_sys::dfs_t = null_mut();
+        // SAFETY: both handles are live (we hold the container, which holds its pool); the
+        // name is NULL (the epoch is given); `raw` is a valid out-pointer.
+        let rc = unsafe {
+            daos_sys::dfs_mount_snap(
+                self.pool().raw_handle(),
+                self.raw_handle(),
+                libc::O_RDONLY,
+                epoch.value(),
+                null(),
+                &mut raw,
+            )
+        };
+        check_errno(OP, rc)
+            .map_err(|e| e.with_context(format!("{}, snapshot {epoch}", self.describe())))?;
+        let raw = NonNull::new(raw).ok_or_else(|| Error::from_errno(OP, libc::EIO))?;
+        Ok(Dfs {
+            inner: Arc::new(MountInner {
+                raw,
+                container: self.clone(),
+                amode: libc::O_RDONLY,
+                unmounted: false,
+            }),
+        })
+    }
+}
+
 impl Dfs {
     /// The container this file system lives in.
     pub fn container(&self) -> &Container {

@@ -375,16 +375,19 @@ pub unsafe extern "C" fn dfs_mount(
     })
 }
 
+/// The epoch `dfs_mount_snap`/`dfs_connect_snap` mount (src/client/dfs/mnt.c, v2.8.0):
+/// `DAOS_EPOCH_MAX` is refused, 0 means "by name".
 fn snap_epoch(epoch: daos_epoch_t, name: Option<&str>) -> Result<u64, c_int> {
     match (epoch, name) {
-        (0, None) => Err(libc::EINVAL),
+        (u64::MAX, _) | (0, None) => Err(libc::EINVAL),
         // Snapshots have no names in DAOS 2.8: a name can never be found.
         (0, Some(_)) => Err(libc::ENOENT),
         (e, _) => Ok(e),
     }
 }
 
-/// `dfs_mount_snap` (2.8): a read-only view of a snapshot.
+/// `dfs_mount_snap` (2.8): a read-only view of a snapshot. libdfs ignores `flags` and mounts
+/// `O_RDONLY` (src/client/dfs/mnt.c, v2.8.0).
 ///
 /// # Safety
 /// `name` NULL or a string; `dfs` a valid out-pointer.
@@ -398,7 +401,8 @@ pub unsafe extern "C" fn dfs_mount_snap(
     dfs: *mut *mut dfs_t,
 ) -> c_int {
     dfs_guard(|| {
-        if dfs.is_null() || flags & libc::O_ACCMODE != libc::O_RDONLY {
+        let _ = flags;
+        if dfs.is_null() {
             return libc::EINVAL;
         }
         // SAFETY: per the function contract.
@@ -565,7 +569,9 @@ pub unsafe extern "C" fn dfs_connect_snap(
         }) else {
             return libc::EINVAL;
         };
-        if dfs.is_null() || flags & libc::O_ACCMODE != libc::O_RDONLY {
+        // libdfs connects O_RDONLY whatever `flags` say (src/client/dfs/mnt.c, v2.8.0).
+        let _ = flags;
+        if dfs.is_null() {
             return libc::EINVAL;
         }
         // SAFETY: per the function contract.
