@@ -124,6 +124,10 @@ int dfs_mkdir(dfs_t *dfs, dfs_obj_t *parent, const char *name, mode_t mode,
 int dfs_remove(dfs_t *dfs, dfs_obj_t *parent, const char *name, bool force,
 	       daos_obj_id_t *oid);
 int dfs_get_mode(dfs_obj_t *obj, mode_t *mode);
+/* The target of a symbolic link object (src/include/daos_fs.h, v2.6.5 and v2.8.0): *size is
+ * the buffer's size in and the target's length plus its NUL out; a smaller buffer gets the
+ * target cut short and NUL-terminated; EINVAL for an object that is not a symbolic link. */
+int dfs_get_symlink_value(dfs_obj_t *obj, char *buf, daos_size_t *size);
 
 /* Attributes. With parent == NULL and name == NULL they act on the root. */
 int dfs_stat(dfs_t *dfs, dfs_obj_t *parent, const char *name, struct stat *stbuf);

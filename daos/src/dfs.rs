@@ -68,9 +68,11 @@ use crate::uuid::Uuid;
 
 mod dir;
 mod file;
+mod meta;
 
 pub use dir::{DEFAULT_BATCH, DirEntry, ReadDir};
 pub use file::{File, OpenOptions};
+pub use meta::SetAttributes;
 
 /// Longest hints string in bytes (`DAOS_CONT_HINT_MAX_LEN` less the NUL).
 pub const MAX_HINTS_LEN: usize = daos_sys::DAOS_CONT_HINT_MAX_LEN as usize - 1;

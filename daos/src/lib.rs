@@ -115,7 +115,7 @@ pub use container::{Container, ContainerAccess, ContainerInfo};
 pub use dfs::Dfs;
 pub use dfs::{
     DfsAttributes, DirEntry, File, FileStat, FileType, FsUsage, OpenOptions, PosixContainerSpec,
-    ReadDir,
+    ReadDir, SetAttributes,
 };
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};

@@ -8,7 +8,7 @@
 use std::ffi::OsStr;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -173,6 +173,8 @@ pub struct DfsObj {
     pub readable: bool,
     /// Mode at lookup time.
     pub mode: u32,
+    /// A symbolic link's target, read when it was opened (libdfs keeps it in the object).
+    pub symlink_value: Option<Vec<u8>>,
 }
 
 /// libdfs does not support the sticky bit: `dfs_chmod` and `dfs_osetattr` with
@@ -318,9 +320,12 @@ impl Dfs {
             return Err(libc::EPERM);
         }
         let ft = m.file_type();
+        let mut symlink_value = None;
         let (kind, file) = if ft.is_dir() {
             (ObjKind::Dir, None)
         } else if ft.is_symlink() {
+            let target = std::fs::read_link(&host).map_err(errno)?;
+            symlink_value = Some(target.into_os_string().into_vec());
             (ObjKind::Symlink, None)
         } else {
             let f = OpenOptions::new()
@@ -337,6 +342,7 @@ impl Dfs {
             writable: want_write,
             readable: flags & libc::O_ACCMODE != libc::O_WRONLY,
             mode: m.mode(),
+            symlink_value,
         })
     }
 
@@ -698,7 +704,9 @@ impl Dfs {
             refuse_sticky(st.st_mode)?;
         }
         let path = self.host(&obj.rel);
-        if flags & 1 != 0 {
+        // The host keeps no mode for a symbolic link (and chmod would follow it out of the
+        // container): accepted and not stored, see the README.
+        if flags & 1 != 0 && obj.kind != ObjKind::Symlink {
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(st.st_mode & 0o7777))
                 .map_err(errno)?;
         }

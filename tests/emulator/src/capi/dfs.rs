@@ -1532,3 +1532,49 @@ pub unsafe extern "C" fn dfs_osetattr(
         }
     })
 }
+
+/// `dfs_get_symlink_value` (src/client/dfs/obj.c, 2.6 and 2.8): `*size` is the target's length
+/// plus its NUL; with `*size` 0 or a NULL `buf` only that is reported; a smaller buffer gets
+/// the start of the target, NUL-terminated. `EINVAL` for an object that is not a symbolic link
+/// or a NULL `size`.
+///
+/// # Safety
+/// `obj` NULL or an object; `size` NULL or valid; `buf` NULL or valid for `*size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dfs_get_symlink_value(
+    obj: *mut dfs_obj_t,
+    buf: *mut c_char,
+    size: *mut daos_size_t,
+) -> c_int {
+    dfs_guard(|| {
+        // SAFETY: per the function contract.
+        let Some(o) = (unsafe { self::obj(obj) }) else {
+            return libc::EINVAL;
+        };
+        let Some(value) = o
+            .symlink_value
+            .as_deref()
+            .filter(|_| o.kind == ObjKind::Symlink)
+        else {
+            return libc::EINVAL;
+        };
+        if size.is_null() {
+            return libc::EINVAL;
+        }
+        let needed = value.len() + 1;
+        // SAFETY: valid per the function contract.
+        let room = unsafe { *size } as usize;
+        if room > 0 && !buf.is_null() {
+            let copied = value.len().min(room - 1);
+            // SAFETY: `buf` holds `room` bytes; `copied` + 1 <= room; the source is our own
+            // vector, which cannot overlap the caller's buffer.
+            unsafe {
+                std::ptr::copy_nonoverlapping(value.as_ptr(), buf as *mut u8, copied);
+                *buf.add(copied) = 0;
+            }
+        }
+        // SAFETY: valid per the function contract.
+        unsafe { *size = needed as daos_size_t };
+        0
+    })
+}
