@@ -945,24 +945,70 @@ pub fn copy_tree(src: &Path, dst: &Path) -> io::Result<()> {
         let e = e?;
         let from = e.path();
         let to = dst.join(e.file_name());
-        let m = std::fs::symlink_metadata(&from)?;
-        let ft = m.file_type();
-        if ft.is_dir() {
-            copy_tree(&from, &to)?;
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&from)?, &to)?;
-        } else if ft.is_file() {
-            std::fs::copy(&from, &to)?;
-        } else {
-            continue;
-        }
-        let _ = std::os::unix::fs::lchown(&to, Some(m.uid()), Some(m.gid()));
-        if !ft.is_symlink() {
-            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+        // A DAOS snapshot is one epoch: an entry removed or renamed while this walks was
+        // not there at the epoch this copy stands for.
+        match copy_entry(&from, &to) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            other => other?,
         }
     }
     let _ = std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()));
-    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(meta.mode() & 0o7777))?;
+    // Last, so that the copying of its entries does not move it.
+    set_times(dst, &meta)
+}
+
+/// Copies one entry (recursively for a directory) with its owner, mode and times.
+fn copy_entry(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let m = std::fs::symlink_metadata(from)?;
+    let ft = m.file_type();
+    if ft.is_dir() {
+        return copy_tree(from, to);
+    } else if ft.is_symlink() {
+        std::os::unix::fs::symlink(std::fs::read_link(from)?, to)?;
+    } else if ft.is_file() {
+        std::fs::copy(from, to)?;
+    } else {
+        return Ok(());
+    }
+    let _ = std::os::unix::fs::lchown(to, Some(m.uid()), Some(m.gid()));
+    if !ft.is_symlink() {
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
+    }
+    set_times(to, &m)
+}
+
+/// Gives `path` (not following a symbolic link) the access and modification times of `m`.
+fn set_times(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::MetadataExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let times = [
+        libc::timespec {
+            tv_sec: m.atime(),
+            tv_nsec: m.atime_nsec(),
+        },
+        libc::timespec {
+            tv_sec: m.mtime(),
+            tv_nsec: m.mtime_nsec(),
+        },
+    ];
+    // SAFETY: a NUL-terminated path and an array of two timespecs, as utimensat requires.
+    let rc = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 #[cfg(test)]
@@ -1071,6 +1117,43 @@ mod tests {
         sys.destroy_pool(&NameOrUuid::Label("tank".into()), false, true)
             .unwrap();
         assert!(sys.list_pools().is_empty());
+    }
+
+    #[test]
+    fn a_namespace_copy_keeps_times_and_skips_what_vanished() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("src");
+        std::fs::create_dir_all(src.join("d")).unwrap();
+        std::fs::write(src.join("d/f"), b"x").unwrap();
+        std::os::unix::fs::symlink("d/f", src.join("l")).unwrap();
+        let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(src.join("d/f"))
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let dst = dir.path().join("dst");
+        copy_tree(&src, &dst).unwrap();
+        for rel in ["", "d", "d/f", "l"] {
+            let (a, b) = (
+                std::fs::symlink_metadata(src.join(rel)).unwrap(),
+                std::fs::symlink_metadata(dst.join(rel)).unwrap(),
+            );
+            assert_eq!(
+                (a.mtime(), a.mtime_nsec()),
+                (b.mtime(), b.mtime_nsec()),
+                "{rel:?}"
+            );
+        }
+        assert_eq!(
+            std::fs::symlink_metadata(dst.join("d/f")).unwrap().mtime(),
+            1_500_000_000
+        );
+        // An entry that is gone by the time it is copied was not there at the epoch.
+        assert!(copy_entry(&src.join("gone"), &dir.path().join("x")).is_err());
+        std::fs::remove_dir_all(&dst).unwrap();
     }
 
     #[test]
