@@ -34,7 +34,7 @@ failed=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/)
 [ "$test_status" -eq 0 ] || { echo "tests: ${passed:-0} passed, ${failed:-0} failed"; exit "$test_status"; }
 
 step "the DAOS 2.6 ABI builds, and daos-sys's tests pass against it"
-DAOS_VENDOR_VERSION=2.6 cargo check -p daos --features emulator --target-dir target/daos-2.6
+DAOS_VENDOR_VERSION=2.6 cargo check -p daos -p daos-csi --features emulator --target-dir target/daos-2.6
 DAOS_VENDOR_VERSION=2.6 cargo test -p daos-sys --features emulator --target-dir target/daos-2.6
 
 step "daos-sys, daos-emulator and daos package and build as published (crates.io index)"

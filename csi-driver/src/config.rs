@@ -101,9 +101,10 @@ pub struct Flags {
     pub allowed_pools: Vec<String>,
 
     /// Advertise CREATE_DELETE_SNAPSHOT and LIST_SNAPSHOTS (VolumeSnapshots
-    /// as DAOS container snapshots). Off by default: this version cannot yet
-    /// restore a volume from a snapshot, and a CO that sees the capability
-    /// assumes it can. The snapshot calls are served either way.
+    /// as DAOS container snapshots, restorable into new volumes). Off by
+    /// default: it needs the VolumeSnapshot CRDs and csi-snapshotter in the
+    /// cluster. Refused by a build for DAOS 2.6, which cannot read a snapshot
+    /// and so cannot restore one (a CO that sees the capability restores).
     #[arg(
         long,
         env = "DAOS_CSI_SNAPSHOTS",
@@ -136,6 +137,12 @@ pub struct Flags {
     #[arg(long, env = "DAOS_CSI_STATS_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub stats_timeout: Duration,
 
+    /// How long a CreateVolume from a snapshot or a volume waits for its copy
+    /// before answering ABORTED ("in progress"; the provisioner retries). Keep
+    /// it below the provisioner's --timeout.
+    #[arg(long, env = "DAOS_CSI_COPY_WAIT", default_value = "20s", value_parser = parse_duration)]
+    pub copy_wait: Duration,
+
     /// Address of the Prometheus /metrics endpoint (IP:PORT or :PORT); off when unset.
     #[arg(long, env = "DAOS_CSI_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
@@ -160,6 +167,8 @@ pub struct Config {
     pub default_system: Option<String>,
     pub dfuse_ready_timeout: Duration,
     pub stats_timeout: Duration,
+    /// How long CreateVolume waits for a content copy.
+    pub copy_wait: Duration,
     /// Where libdaos will look for the agent socket (for Probe).
     pub agent_socket: PathBuf,
     /// The /metrics endpoint, when enabled.
@@ -204,6 +213,13 @@ impl Config {
             crate::volume::EntityName::parse(pool)
                 .map_err(|e| format!("pool list entry {pool:?}: {e}"))?;
         }
+        if flags.snapshots && !crate::copies::CAN_COPY {
+            return Err(
+                "--snapshots: this build is for DAOS 2.6, which cannot read a snapshot \
+                 (dfs_mount_snap is DAOS 2.8), so snapshots could not be restored"
+                    .into(),
+            );
+        }
         let metrics_addr = match flags.metrics_addr.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(a) => Some(crate::metrics::parse_addr(a)?),
@@ -227,6 +243,7 @@ impl Config {
             default_system: flags.default_system.filter(|s| !s.is_empty()),
             dfuse_ready_timeout: flags.dfuse_ready_timeout,
             stats_timeout: flags.stats_timeout,
+            copy_wait: flags.copy_wait,
             agent_socket,
             metrics_addr,
         })

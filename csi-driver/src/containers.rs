@@ -19,8 +19,14 @@ pub const ATTR_EPHEMERAL: &str = "csi.daos.io/ephemeral";
 /// The creation request stays in [`ATTR_REQUESTED_BYTES`], which a repeated
 /// CreateVolume is compared with.
 pub const ATTR_CAPACITY_BYTES: &str = "csi.daos.io/capacity-bytes";
+/// The CSI content source of a volume made from a snapshot (`snapshot:<id>`)
+/// or a volume (`volume:<id>`).
+pub const ATTR_CONTENT_SOURCE: &str = "csi.daos.io/content-source";
+/// Written once the content of [`ATTR_CONTENT_SOURCE`] is all copied: a
+/// staging container without it holds a partial copy.
+pub const ATTR_CONTENT_COPIED: &str = "csi.daos.io/content-copied";
 
-const ALL_ATTRS: [&str; 7] = [
+const ALL_ATTRS: [&str; 9] = [
     ATTR_CREATED_BY,
     ATTR_VOLUME_NAME,
     ATTR_PARAMETERS_HASH,
@@ -28,6 +34,8 @@ const ALL_ATTRS: [&str; 7] = [
     ATTR_VOLUME_CONTEXT,
     ATTR_EPHEMERAL,
     ATTR_CAPACITY_BYTES,
+    ATTR_CONTENT_SOURCE,
+    ATTR_CONTENT_COPIED,
 ];
 
 /// What the tags on a driver-made container say.
@@ -41,6 +49,10 @@ pub struct VolumeTags {
     pub ephemeral: bool,
     /// Set once the volume has been expanded.
     pub expanded_bytes: Option<u64>,
+    /// What the volume was made from (see [`ATTR_CONTENT_SOURCE`]).
+    pub content_source: Option<String>,
+    /// Whether all of the content source has been copied in.
+    pub content_copied: bool,
 }
 
 impl VolumeTags {
@@ -74,6 +86,13 @@ impl VolumeTags {
                 },
             ),
         ]
+        .into_iter()
+        .chain(
+            self.content_source
+                .as_ref()
+                .map(|source| (ATTR_CONTENT_SOURCE, source.as_bytes().to_vec())),
+        )
+        .collect()
     }
 
     /// `None` when the container carries no `created-by` tag (not made by a
@@ -96,6 +115,8 @@ impl VolumeTags {
                 .unwrap_or_default(),
             ephemeral: text(values.get(5)?).is_some_and(|s| s == "true"),
             expanded_bytes: values.get(6).and_then(text).and_then(|s| s.parse().ok()),
+            content_source: values.get(7).and_then(text),
+            content_copied: values.get(8).and_then(text).is_some_and(|s| s == "true"),
         })
     }
 }
@@ -168,6 +189,7 @@ fn same_request(found: &VolumeTags, wanted: &VolumeTags) -> bool {
         && found.parameters_hash == wanted.parameters_hash
         && found.requested_bytes == wanted.requested_bytes
         && found.ephemeral == wanted.ephemeral
+        && found.content_source == wanted.content_source
 }
 
 /// Creates a volume's container so that a crash at any step leaves
@@ -179,11 +201,15 @@ fn same_request(found: &VolumeTags, wanted: &VolumeTags) -> bool {
 /// 3. rename it to the final label (`daos_cont_set_prop` of the label,
 ///    `-DER_EXIST` if that label has been taken meanwhile).
 ///
+/// A volume with a content source is filled between steps 2 and 3 (`fill`
+/// copies it in), then marked [`ATTR_CONTENT_COPIED`].
+///
 /// Only step 3 makes the container visible under the name a retry looks
 /// for, and it is a single property update, so a volume is either complete
 /// or still at its staging label. A retry that finds the staging label:
 /// - tagged by this driver for this volume and request: goes on from
-///   step 3 (after step 2 if needed);
+///   step 3 (after step 2 if needed), unless it has a content source not
+///   marked copied: a partial copy, destroyed, and creation starts again;
 /// - tagged by this driver for this volume with other parameters: an
 ///   attempt that was never answered (only a renamed container is ever
 ///   returned), so it is destroyed and creation starts again;
@@ -203,6 +229,7 @@ pub fn create(
     spec: &PosixContainerSpec,
     staging: &str,
     tags_for: impl Fn(Uuid) -> VolumeTags,
+    fill: &mut dyn FnMut(Uuid) -> Result<(), daos::Error>,
 ) -> Result<Creation, daos::Error> {
     // Each round removes at most one stale leftover, so three rounds are
     // enough unless another process keeps recreating the staging label.
@@ -218,12 +245,20 @@ pub fn create(
                     Err(e) if e.is_exists() => continue,
                     Err(e) => return Err(e),
                 };
-                let tags = tags_for(uuid);
-                if let Err(e) = tag(pool, uuid, &tags) {
+                let mut tags = tags_for(uuid);
+                let filled = tag(pool, uuid, &tags).and_then(|()| {
+                    if tags.content_source.is_some() {
+                        fill(uuid)?;
+                        mark_copied(pool, uuid)?;
+                        tags.content_copied = true;
+                    }
+                    Ok(())
+                });
+                if let Err(e) = filled {
                     // Best effort: a retry handles whatever is left.
-                    if let Err(undo) = pool.destroy_container(&uuid.to_string(), false) {
+                    if let Err(undo) = destroy_when_closed(pool, uuid) {
                         tracing::warn!(container = %uuid, label = staging, error = %undo,
-                            "could not remove a container whose tagging failed; the next attempt will");
+                            "could not remove a container whose tagging or filling failed; the next attempt will");
                     }
                     return Err(e);
                 }
@@ -231,7 +266,15 @@ pub fn create(
             }
             Some((uuid, Some(found))) => {
                 let wanted = tags_for(uuid);
-                if same_request(&found, &wanted) {
+                if same_request(&found, &wanted)
+                    && found.content_source.is_some()
+                    && !found.content_copied
+                {
+                    tracing::info!(container = %uuid, label = staging,
+                        "removing the partial copy of an interrupted attempt; copying again");
+                    discard(pool, uuid)?;
+                    continue;
+                } else if same_request(&found, &wanted) {
                     tracing::info!(container = %uuid, label = staging, "finishing a container an earlier attempt created");
                     (uuid, found)
                 } else if found.created_by == wanted.created_by
@@ -289,6 +332,32 @@ fn tag(pool: &Pool, uuid: Uuid, tags: &VolumeTags) -> Result<(), daos::Error> {
     let attrs = tags.to_attrs();
     let pairs: Vec<(&str, &[u8])> = attrs.iter().map(|(k, v)| (*k, v.as_slice())).collect();
     cont.set_attrs(&pairs)?;
+    cont.close()
+}
+
+/// Destroys `uuid`, waiting a little while it is still open (`DER_BUSY`):
+/// a failed fill's handles are closing, and a retry may never come to remove
+/// what is left (its source may be gone).
+fn destroy_when_closed(pool: &Pool, uuid: Uuid) -> Result<(), daos::Error> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match pool.destroy_container(&uuid.to_string(), false) {
+            Err(e) if e.is_busy() && std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The `fill` of [`create`] for a volume without a content source.
+pub fn nothing_to_fill(_: Uuid) -> Result<(), daos::Error> {
+    Ok(())
+}
+
+fn mark_copied(pool: &Pool, uuid: Uuid) -> Result<(), daos::Error> {
+    let cont = pool.open_container(&uuid.to_string(), ContainerAccess::ReadWrite)?;
+    cont.set_attrs(&[(ATTR_CONTENT_COPIED, b"true".as_slice())])?;
     cont.close()
 }
 
@@ -504,9 +573,34 @@ mod tests {
             volume_context: [("pool".to_string(), "tank".to_string())].into(),
             ephemeral: true,
             expanded_bytes: None,
+            content_source: None,
+            content_copied: false,
         };
-        let values = tags.to_attrs().into_iter().map(|(_, v)| Some(v)).collect();
-        assert_eq!(VolumeTags::from_values(values), Some(tags));
+        // As read back: the values of ALL_ATTRS, in that order.
+        let read_back = |tags: &VolumeTags| {
+            let attrs = tags.to_attrs();
+            ALL_ATTRS
+                .iter()
+                .map(|name| {
+                    attrs
+                        .iter()
+                        .find(|(n, _)| n == name)
+                        .map(|(_, v)| v.clone())
+                })
+                .collect()
+        };
+        assert_eq!(
+            VolumeTags::from_values(read_back(&tags)),
+            Some(tags.clone())
+        );
+        let restored = VolumeTags {
+            content_source: Some("snapshot:sys/pool/cont@7".into()),
+            ..tags
+        };
+        assert_eq!(
+            VolumeTags::from_values(read_back(&restored)),
+            Some(restored)
+        );
     }
 
     #[test]
@@ -563,13 +657,23 @@ mod emulated {
             volume_context: HashMap::new(),
             ephemeral,
             expanded_bytes: None,
+            content_source: None,
+            content_copied: false,
         }
     }
 
     fn make(pool: &Pool, name: &str, ephemeral: bool) -> Uuid {
         let spec = PosixContainerSpec::new(name);
         let staging = staging_label("csi.daos.io", name);
-        match create(pool, &spec, &staging, |_| tags(name, ephemeral)).expect("create") {
+        match create(
+            pool,
+            &spec,
+            &staging,
+            |_| tags(name, ephemeral),
+            &mut nothing_to_fill,
+        )
+        .expect("create")
+        {
             Creation::Created(uuid, _) => uuid,
             Creation::Blocked(why) => panic!("blocked: {why}"),
         }

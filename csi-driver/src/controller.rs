@@ -15,6 +15,7 @@ use tonic::{Request, Response, Status};
 
 use crate::config::Config;
 use crate::containers::{self, Creation, Destroyed, Expansion, VolumeTags};
+use crate::copies::{self, CopyJob, CopyJobs, CopySource, Joined};
 use crate::daos_client::DaosClient;
 use crate::errors::daos_status;
 use crate::locks::OpLocks;
@@ -32,6 +33,8 @@ pub struct ControllerService {
     /// --allowed-pools: the pools new volumes, snapshots, expansions and
     /// capacity reports may use.
     allowed_pools: PoolList,
+    /// Volumes being copied from a content source, by name.
+    copies: CopyJobs<Created>,
 }
 
 fn unimplemented(what: &str) -> Status {
@@ -39,13 +42,17 @@ fn unimplemented(what: &str) -> Status {
 }
 
 /// A volume as stored on its container.
+#[derive(Clone)]
 struct Found {
     id: VolumeId,
     capacity: u64,
     context: HashMap<String, String>,
+    /// The `content-source` tag of a volume made from one.
+    content_source: Option<String>,
 }
 
 /// Result of the create step that ran against DAOS.
+#[derive(Clone)]
 enum Created {
     Volume(Found),
     /// A request-level refusal (ALREADY_EXISTS, OUT_OF_RANGE) decided with
@@ -73,6 +80,7 @@ impl ControllerService {
             default_system,
             pools_seen: Mutex::new(seen),
             allowed_pools,
+            copies: CopyJobs::default(),
         }
     }
 
@@ -140,6 +148,7 @@ impl ControllerService {
     }
 
     /// Find-or-create against DAOS, on a blocking thread.
+    #[allow(clippy::too_many_arguments)]
     fn create_in_pool(
         pool: &Pool,
         name: &str,
@@ -147,6 +156,8 @@ impl ControllerService {
         params: &CreateParams,
         requested: u64,
         driver: &str,
+        source: Option<&str>,
+        fill: &mut dyn FnMut(uuid::Uuid) -> Result<(), daos::Error>,
     ) -> Result<Created, daos::Error> {
         let label = spec.label.as_str();
         let id_of = |cont| VolumeId::new(params.system.clone(), pool.uuid(), cont);
@@ -158,9 +169,7 @@ impl ControllerService {
                     id_of(uuid),
                     label,
                     tags,
-                    name,
-                    params,
-                    requested,
+                    (name, params, requested, source),
                     driver,
                 ));
             }
@@ -180,14 +189,17 @@ impl ControllerService {
                 volume_context: Self::volume_context(params, pool, label, uuid),
                 ephemeral: false,
                 expanded_bytes: None,
+                content_source: source.map(str::to_string),
+                content_copied: false,
             };
             let staging = containers::staging_label(driver, name);
-            match containers::create(pool, spec, &staging, tags_for) {
+            match containers::create(pool, spec, &staging, tags_for, fill) {
                 Ok(Creation::Created(uuid, tags)) => {
                     return Ok(Created::Volume(Found {
                         id: id_of(uuid),
                         capacity: requested,
                         context: tags.volume_context,
+                        content_source: tags.content_source,
                     }));
                 }
                 Ok(Creation::Blocked(why)) => {
@@ -210,9 +222,7 @@ impl ControllerService {
         id: VolumeId,
         label: &str,
         tags: Option<VolumeTags>,
-        name: &str,
-        params: &CreateParams,
-        requested: u64,
+        (name, params, requested, source): (&str, &CreateParams, u64, Option<&str>),
         driver: &str,
     ) -> Created {
         let Some(tags) = tags.filter(|t| t.created_by == driver && !t.ephemeral) else {
@@ -239,10 +249,18 @@ impl ControllerService {
                 tags.requested_bytes
             )));
         }
+        if tags.content_source.as_deref() != source {
+            return Created::Refused(Status::already_exists(format!(
+                "volume {name:?} already exists with content source {}, not {}",
+                tags.content_source.as_deref().unwrap_or("none"),
+                source.unwrap_or("none")
+            )));
+        }
         Created::Volume(Found {
             id,
             capacity: tags.capacity(),
             context: tags.volume_context,
+            content_source: tags.content_source,
         })
     }
 
@@ -253,6 +271,152 @@ impl ControllerService {
             self.cfg.driver_name,
             created_by.unwrap_or("nobody we know")
         ))
+    }
+
+    /// Volume `name`, already made from `source` with these parameters, if
+    /// it exists (nothing is copied or looked up at the source).
+    async fn finished_copy(
+        &self,
+        name: &str,
+        params: &CreateParams,
+        requested: u64,
+        source: &VolumeContentSource,
+    ) -> Result<Option<Found>, Status> {
+        let Some(tag) = content_source_tag(source, &self.default_system) else {
+            return Ok(None);
+        };
+        let label = volume::container_label_for(name);
+        let driver = self.cfg.driver_name.clone();
+        let (system, label2) = (params.system.clone(), label.clone());
+        let found = self
+            .daos
+            .with_pool("volume_lookup", &params.system, &params.pool, move |pool| {
+                Ok(containers::lookup(pool, &label2)?
+                    .map(|(uuid, tags)| (VolumeId::new(system.clone(), pool.uuid(), uuid), tags)))
+            })
+            .await
+            .map_err(|e| create_failure(name, &label, params, &e))?;
+        Ok(found.and_then(|(id, tags)| {
+            let tags = tags.filter(|t| {
+                t.created_by == driver
+                    && !t.ephemeral
+                    && t.volume_name == name
+                    && t.parameters_hash == params.hash
+                    && (requested == 0 || t.requested_bytes == requested)
+                    && t.content_source.as_deref() == Some(tag.as_str())
+            })?;
+            Some(Found {
+                id,
+                capacity: tags.capacity(),
+                context: tags.volume_context,
+                content_source: tags.content_source,
+            })
+        }))
+    }
+
+    /// Creates volume `name` from `copy`: the copy runs in the background
+    /// (a retry joins it) and this waits for it only so long
+    /// (`--copy-wait`), then answers ABORTED with its progress.
+    async fn create_copy(
+        &self,
+        name: &str,
+        label: &str,
+        spec: PosixContainerSpec,
+        params: &CreateParams,
+        requested: u64,
+        copy: CopySource,
+    ) -> Result<Created, Status> {
+        let job = match self.copies.join(name, &copy.tag())? {
+            Joined::Running(job) => job,
+            Joined::Started(job) => {
+                tracing::info!(name, source = %copy.tag(), requested, "copying a volume's content");
+                match self
+                    .start_copy(&job, name, spec, params, requested, copy)
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(status) => job.finish(Err(status)),
+                }
+                job
+            }
+        };
+        self.copies
+            .wait(name, &job, self.cfg.copy_wait)
+            .await
+            .inspect_err(|s| {
+                if s.code() != tonic::Code::Aborted {
+                    tracing::warn!(name, label, error = %s.message(), "volume copy failed");
+                }
+            })
+    }
+
+    /// Spawns the copy of `job`: the creation of the volume's container,
+    /// filled from `copy` before it gets its final label.
+    async fn start_copy(
+        &self,
+        job: &Arc<CopyJob<Created>>,
+        name: &str,
+        spec: PosixContainerSpec,
+        params: &CreateParams,
+        requested: u64,
+        copy: CopySource,
+    ) -> Result<(), Status> {
+        let lib = self
+            .daos
+            .daos()
+            .await
+            .map_err(|e| daos_status("initialising libdaos for a copy", &e))?;
+        let (src_system, src_pool, _) = snapshots::volume_parts(&copy.volume);
+        let source_pool = self
+            .daos
+            .with_pool("content_source_connect", &src_system, &src_pool, |p| {
+                Ok(p.clone())
+            })
+            .await
+            .map_err(|e| daos_status(format!("connecting to the pool of {}", copy.tag()), &e))?;
+        let driver = self.cfg.driver_name.clone();
+        let clone_snapshot = copies::clone_snapshot_name(&driver, name);
+        let (name, params) = (name.to_string(), params.clone());
+        let label = volume::container_label_for(&name);
+        let (daos, job) = (Arc::clone(&self.daos), Arc::clone(job));
+        tokio::spawn(async move {
+            let tag = copy.tag();
+            let progress_job = Arc::clone(&job);
+            let (n, p) = (name.clone(), params.clone());
+            let created = daos
+                .with_pool("volume_copy", &params.system, &params.pool, move |pool| {
+                    let mut fill = |uuid| {
+                        copies::copy_into(
+                            &lib,
+                            &source_pool,
+                            &copy,
+                            pool,
+                            uuid,
+                            &clone_snapshot,
+                            &mut |bytes, entries| progress_job.advance(bytes, entries),
+                        )
+                    };
+                    Self::create_in_pool(
+                        pool,
+                        &n,
+                        &spec,
+                        &p,
+                        requested,
+                        &driver,
+                        Some(&tag),
+                        &mut fill,
+                    )
+                })
+                .await
+                .map_err(|e| create_failure(&name, &label, &params, &e));
+            match &created {
+                Ok(_) => tracing::info!(name, "volume copy done"),
+                Err(s) => tracing::warn!(name, code = ?s.code(), error = %s.message(),
+                    "volume copy failed; the next CreateVolume of this name gets this error"),
+            }
+            job.finish(created);
+        });
+        Ok(())
     }
 
     /// Whether the content source of a CreateVolume exists and is a
@@ -280,7 +444,10 @@ impl ControllerService {
                 match snapshots::open_source(p, &cont, &driver, daos::ContainerAccess::ReadOnly)? {
                     snapshots::Source::Missing => Ok(None),
                     snapshots::Source::NotOurs { created_by } => Ok(Some(Err(created_by))),
-                    snapshots::Source::Ours(c) => Ok(Some(Ok(c.list_snapshots()?))),
+                    snapshots::Source::Ours(c) => {
+                        let capacity = containers::read_tags(&c)?.map_or(0, |t| t.capacity());
+                        Ok(Some(Ok((snapshots::csi_epochs(&c)?, capacity))))
+                    }
                 }
             })
             .await;
@@ -302,12 +469,16 @@ impl ControllerService {
                 self.cfg.driver_name,
                 created_by.as_deref().unwrap_or("nobody we know")
             ))),
-            Ok(Some(Ok(epochs))) => match epoch {
+            Ok(Some(Ok((epochs, capacity)))) => match epoch {
                 Some(epoch) if !epochs.contains(&epoch) => missing(&format!(
                     "volume {volume} has no snapshot at epoch {}",
                     epoch.0
                 )),
-                _ => Ok(SourceLookup::Exists),
+                _ => Ok(SourceLookup::Exists(CopySource {
+                    volume,
+                    epoch,
+                    capacity,
+                })),
             },
         }
     }
@@ -463,6 +634,7 @@ impl ControllerService {
                 id: VolumeId::new(system.clone(), pool.uuid(), uuid),
                 capacity: tags.capacity(),
                 context: tags.volume_context,
+                content_source: tags.content_source,
             });
         }
         Ok(out)
@@ -497,7 +669,7 @@ fn oclass_hint(params: &CreateParams) -> Option<String> {
 /// What a CreateVolume's content source names, once looked up.
 enum SourceLookup {
     /// A snapshot or volume of this driver that exists.
-    Exists,
+    Exists(CopySource),
     /// Nothing: a malformed id, a missing container or a missing epoch.
     Missing(String),
     /// A container this driver did not make as a volume (static, foreign,
@@ -547,16 +719,82 @@ fn content_source_name(source: &VolumeContentSource) -> String {
     }
 }
 
-/// CreateVolume from a snapshot or a volume that exists: DAOS 2.6 cannot
-/// read a snapshot through DFS, and `daos cont clone` is neither
-/// point-in-time nor in-process, so neither is offered yet (CLONE_VOLUME is
-/// not advertised).
-fn content_source_refusal(source: &VolumeContentSource) -> Status {
-    Status::invalid_argument(format!(
-        "volume_content_source: creating a volume from {} is not supported by this version of the \
-         DAOS CSI driver; snapshots can be taken, listed and deleted only",
-        content_source_name(source)
-    ))
+/// The status of a failed volume creation, with the object class hint when
+/// libdfs refused the classes.
+fn create_failure(name: &str, label: &str, params: &CreateParams, e: &daos::Error) -> Status {
+    if e.is_busy() {
+        // The leftover of an interrupted attempt is still open: by a process
+        // that died (DAOS keeps its handle until daos_agent evicts it, within
+        // seconds) or by one still finishing. Not a failure of this request.
+        return Status::aborted(format!(
+            "creating volume {name:?}: what an earlier, interrupted attempt left (container \
+             {label:?} or its staging container in pool {}) is still open; retry shortly ({e})",
+            params.pool
+        ));
+    }
+    let status = daos_status(
+        format!(
+            "creating volume {name:?} (container {label:?}) in pool {}",
+            params.pool
+        ),
+        e,
+    );
+    match oclass_hint(params) {
+        Some(hint) if e.is_invalid() => {
+            Status::new(status.code(), format!("{}; {hint}", status.message()))
+        }
+        _ => status,
+    }
+}
+
+/// The CreateVolume answer for `found`.
+fn created_response(found: Found) -> CreateVolumeResponse {
+    CreateVolumeResponse {
+        volume: Some(Volume {
+            capacity_bytes: to_i64(found.capacity),
+            volume_id: found.id.to_string(),
+            volume_context: found.context,
+            content_source: found
+                .content_source
+                .as_deref()
+                .and_then(copies::content_source_of),
+            accessible_topology: Vec::new(),
+        }),
+    }
+}
+
+/// The `content-source` tag a volume made from `source` carries, if the
+/// source is an id this driver issues.
+fn content_source_tag(source: &VolumeContentSource, default: &SystemName) -> Option<String> {
+    let (volume, epoch) = content_source_parts(source, default).ok()??;
+    Some(
+        CopySource {
+            volume,
+            epoch,
+            capacity: 0,
+        }
+        .tag(),
+    )
+}
+
+/// The size of a volume made from `source`: at least the source's (none
+/// asked for: the source's).
+fn copy_size(requested: u64, limit: i64, source: &CopySource, what: &str) -> Result<u64, Status> {
+    let too_small = |asked: u64| {
+        Status::out_of_range(format!(
+            "a volume made from {what} must be at least as large as its source ({} bytes); \
+             {asked} bytes were asked for",
+            source.capacity
+        ))
+    };
+    if limit > 0 && limit.unsigned_abs() < source.capacity {
+        return Err(too_small(limit.unsigned_abs()));
+    }
+    match requested {
+        0 => Ok(source.capacity),
+        asked if asked < source.capacity => Err(too_small(asked)),
+        asked => Ok(asked),
+    }
 }
 
 /// The CSI form of snapshot `epoch` of `volume`.
@@ -586,18 +824,39 @@ impl Controller for ControllerService {
         if req.name.is_empty() {
             return Err(Status::invalid_argument("name is required"));
         }
-        let requested = volume::requested_bytes(req.capacity_range.as_ref())?;
+        let mut requested = volume::requested_bytes(req.capacity_range.as_ref())?;
         volume::check_capabilities("volume_capabilities", &req.volume_capabilities)?;
         let params = CreateParams::parse(&req.parameters, &self.default_system)?;
         self.check_pool_allowed(&params.system, &params.pool)
             .await?;
-        if let Some(source) = &req.volume_content_source {
-            match self.look_up_content_source(source).await? {
+        // A volume made from a source is itself once made, even if its source
+        // has gone since: a repeated CreateVolume gets it back.
+        if let Some(source) = &req.volume_content_source
+            && let Some(found) = self
+                .finished_copy(&req.name, &params, requested, source)
+                .await?
+        {
+            return Ok(Response::new(created_response(found)));
+        }
+        let copy = match &req.volume_content_source {
+            None => None,
+            Some(source) => match self.look_up_content_source(source).await? {
                 SourceLookup::Missing(why) => return Err(Status::not_found(why)),
                 SourceLookup::NotOurs(why) => return Err(Status::invalid_argument(why)),
-                SourceLookup::Exists => return Err(content_source_refusal(source)),
-            }
-        }
+                SourceLookup::Exists(copy) => {
+                    let what = content_source_name(source);
+                    if !copies::CAN_COPY {
+                        return Err(Status::invalid_argument(format!(
+                            "volume_content_source: creating a volume from {what} needs a DAOS \
+                             2.8 client (dfs_mount_snap); this driver is built for DAOS 2.6"
+                        )));
+                    }
+                    let limit = req.capacity_range.as_ref().map_or(0, |r| r.limit_bytes);
+                    requested = copy_size(requested, limit, &copy, &what)?;
+                    Some(copy)
+                }
+            },
+        };
         if !req.mutable_parameters.is_empty() {
             return Err(Status::invalid_argument(
                 "mutable_parameters are not supported",
@@ -609,29 +868,31 @@ impl Controller for ControllerService {
         self.remember_pool(&params.system, &params.pool);
 
         let spec = Self::container_spec(&label, &params)?;
-        let driver = self.cfg.driver_name.clone();
-        let (name, params2) = (req.name.clone(), params.clone());
-        let created = self
-            .daos
-            .with_pool("volume_create", &params.system, &params.pool, move |pool| {
-                Self::create_in_pool(pool, &name, &spec, &params2, requested, &driver)
-            })
-            .await
-            .map_err(|e| {
-                let status = daos_status(
-                    format!(
-                        "creating volume {:?} (container {label:?}) in pool {}",
-                        req.name, params.pool
-                    ),
-                    &e,
-                );
-                match oclass_hint(&params) {
-                    Some(hint) if e.is_invalid() => {
-                        Status::new(status.code(), format!("{}; {hint}", status.message()))
-                    }
-                    _ => status,
-                }
-            })?;
+        let created = match copy {
+            Some(copy) => {
+                self.create_copy(&req.name, &label, spec, &params, requested, copy)
+                    .await?
+            }
+            None => {
+                let driver = self.cfg.driver_name.clone();
+                let (name, params2) = (req.name.clone(), params.clone());
+                self.daos
+                    .with_pool("volume_create", &params.system, &params.pool, move |pool| {
+                        Self::create_in_pool(
+                            pool,
+                            &name,
+                            &spec,
+                            &params2,
+                            requested,
+                            &driver,
+                            None,
+                            &mut containers::nothing_to_fill,
+                        )
+                    })
+                    .await
+                    .map_err(|e| create_failure(&req.name, &label, &params, &e))?
+            }
+        };
         match created {
             Created::Refused(s) => Err(s),
             Created::Volume(found) => {
@@ -641,15 +902,7 @@ impl Controller for ControllerService {
                 // starts later from destroying it (DeleteVolume takes it).
                 let _volume_guard = self.locks.try_lock(&[&format!("volume:{}", found.id)])?;
                 tracing::info!(name = %req.name, volume_id = %found.id, "volume ready");
-                Ok(Response::new(CreateVolumeResponse {
-                    volume: Some(Volume {
-                        capacity_bytes: to_i64(found.capacity),
-                        volume_id: found.id.to_string(),
-                        volume_context: found.context,
-                        content_source: None,
-                        accessible_topology: Vec::new(),
-                    }),
-                }))
+                Ok(Response::new(created_response(found)))
             }
         }
     }
@@ -895,7 +1148,10 @@ impl Controller for ControllerService {
                     capacity_bytes: to_i64(v.capacity),
                     volume_id: v.id.to_string(),
                     volume_context: v.context,
-                    content_source: None,
+                    content_source: v
+                        .content_source
+                        .as_deref()
+                        .and_then(copies::content_source_of),
                     accessible_topology: Vec::new(),
                 }),
                 status: None,
@@ -960,11 +1216,16 @@ impl Controller for ControllerService {
         _request: Request<ControllerGetCapabilitiesRequest>,
     ) -> Result<Response<ControllerGetCapabilitiesResponse>, Status> {
         use controller_service_capability::rpc::Type;
-        // A CO that sees CREATE_DELETE_SNAPSHOT restores from snapshots,
-        // which this version cannot: snapshots are advertised only when an
-        // admin asks for them (--snapshots).
+        // Snapshots need the VolumeSnapshot CRDs and csi-snapshotter: an
+        // admin asks for them (--snapshots, refused where they could not be
+        // restored). Clones need nothing more than this driver can read.
         let snapshots: &[Type] = if self.cfg.snapshots {
             &[Type::CreateDeleteSnapshot, Type::ListSnapshots]
+        } else {
+            &[]
+        };
+        let clones: &[Type] = if copies::CAN_COPY {
+            &[Type::CloneVolume]
         } else {
             &[]
         };
@@ -977,6 +1238,7 @@ impl Controller for ControllerService {
         ]
         .into_iter()
         .chain(snapshots.iter().copied())
+        .chain(clones.iter().copied())
         .map(|t| ControllerServiceCapability {
             r#type: Some(controller_service_capability::Type::Rpc(
                 controller_service_capability::Rpc { r#type: t as i32 },

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod containers;
 pub mod controller;
+pub mod copies;
 pub mod daos_client;
 pub mod errors;
 pub mod fsworkers;

@@ -148,6 +148,9 @@ struct Counters {
     dfuse_restarted: u64,
     dfuse_exited: BTreeMap<String, u64>,
     pool_bytes: BTreeMap<(String, String), PoolBytes>,
+    /// Volumes made from a content source: bytes and entries copied.
+    copy_bytes: u64,
+    copy_entries: u64,
 }
 
 /// Which families a process exports, by the roles it runs.
@@ -226,6 +229,15 @@ impl Registry {
         });
     }
 
+    /// A content copy (CreateVolume from a snapshot or a volume) moved
+    /// `bytes` more bytes and `entries` more files, directories and links.
+    pub fn copied(&self, bytes: u64, entries: u64) {
+        self.with(|c| {
+            c.copy_bytes += bytes;
+            c.copy_entries += entries;
+        });
+    }
+
     /// The text exposition of the recorded families in `families`.
     pub fn render(&self, families: Families, out: &mut String) {
         let c = self.with(|c| c.clone());
@@ -247,6 +259,7 @@ impl Registry {
         }
         if families.pools {
             c.render_pools(out);
+            c.render_copies(out);
         }
         if families.dfuse {
             c.render_dfuse(out);
@@ -303,6 +316,24 @@ impl Counters {
                 &labels,
                 h.count,
             );
+        }
+    }
+
+    fn render_copies(&self, out: &mut String) {
+        for (name, help, value) in [
+            (
+                "daos_csi_copy_bytes_total",
+                "Bytes copied into volumes made from a snapshot or another volume.",
+                self.copy_bytes,
+            ),
+            (
+                "daos_csi_copy_entries_total",
+                "Files, directories and symbolic links copied into volumes made from a snapshot or another volume.",
+                self.copy_entries,
+            ),
+        ] {
+            family(out, name, "counter", help);
+            sample(out, name, &[], value);
         }
     }
 

@@ -624,6 +624,8 @@ fn ephemeral_container(
         volume_context: Default::default(),
         ephemeral: true,
         expanded_bytes: None,
+        content_source: None,
+        content_copied: false,
     };
     let staging = containers::staging_label(driver, volume_id);
     // Two rounds: the label may be taken between our lookup and our rename.
@@ -640,7 +642,13 @@ fn ephemeral_container(
                 )))
             });
         }
-        match containers::create(pool, &spec, &staging, tags_for) {
+        match containers::create(
+            pool,
+            &spec,
+            &staging,
+            tags_for,
+            &mut containers::nothing_to_fill,
+        ) {
             Ok(containers::Creation::Created(..)) => return Ok(Ok(true)),
             Ok(containers::Creation::Blocked(why)) => {
                 return Ok(Err(Status::failed_precondition(why)));

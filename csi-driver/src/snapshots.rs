@@ -291,7 +291,7 @@ pub fn list_in_pool(
 ) -> Result<Vec<VolumeSnapshots>, daos::Error> {
     let mut out = Vec::new();
     for c in our_volumes(pool, driver)? {
-        let epochs = match c.list_snapshots() {
+        let epochs = match csi_epochs(&c) {
             Ok(e) => e,
             Err(e) if e.is_not_found() => continue,
             Err(e) => return Err(e),
@@ -316,18 +316,34 @@ pub fn list_in_volume(
     match open_source(pool, cont, driver, ContainerAccess::ReadOnly)? {
         Source::Ours(c) => Ok(Some(VolumeSnapshots {
             volume: canonical_volume(system, pool, &c),
-            epochs: c.list_snapshots()?,
+            epochs: csi_epochs(&c)?,
         })),
         _ => Ok(None),
     }
 }
 
-/// How many snapshots `cont` holds, if it is a volume of `driver`.
+/// How many CSI snapshots `cont` holds, if it is a volume of `driver`. The
+/// temporary snapshot of a clone in progress does not count: deleting the
+/// source ends that copy with an error, and leaves nothing behind.
 pub fn count_if_ours(pool: &Pool, cont: &str, driver: &str) -> Result<usize, daos::Error> {
     match open_source(pool, cont, driver, ContainerAccess::ReadOnly)? {
-        Source::Ours(c) => Ok(c.list_snapshots()?.len()),
+        Source::Ours(c) => Ok(csi_epochs(&c)?.len()),
         _ => Ok(0),
     }
+}
+
+/// The epochs of the snapshots of `c` that are CSI snapshots: all but the
+/// temporary ones clones copy from ([`crate::copies`]).
+pub fn csi_epochs(c: &Container) -> Result<Vec<Epoch>, daos::Error> {
+    Ok(c.list_named_snapshots()?
+        .into_iter()
+        .filter(|s| {
+            !s.name
+                .as_deref()
+                .is_some_and(|n| n.starts_with(crate::copies::CLONE_SNAPSHOT_PREFIX))
+        })
+        .map(|s| s.epoch)
+        .collect())
 }
 
 /// How DeleteSnapshot ended (every case is OK to the caller).

@@ -66,10 +66,12 @@ use crate::pool::{Pool, c_string};
 use crate::prop::{PropType, Properties, RawProp};
 use crate::uuid::Uuid;
 
+mod copy;
 mod dir;
 mod file;
 mod meta;
 
+pub use copy::{CopyOptions, CopyProgress, copy_tree};
 pub use dir::{DEFAULT_BATCH, DirEntry, ReadDir};
 pub use file::{File, OpenOptions};
 pub use meta::SetAttributes;
@@ -582,6 +584,19 @@ impl Container {
                 unmounted: false,
             }),
         })
+    }
+
+    /// DAOS 2.6 has no `dfs_mount_snap`: a build for it answers `DER_NOSYS`, raised here
+    /// (no C call), so code written for both versions compiles against either.
+    #[cfg(daos_api_2_6)]
+    pub fn mount_dfs_snapshot(&self, epoch: crate::snapshot::Epoch) -> Result<Dfs> {
+        Err(Error::raised(
+            "Container::mount_dfs_snapshot",
+            crate::Der::Nosys,
+            format!(
+                "reading snapshot {epoch} needs DAOS 2.8 (dfs_mount_snap); this build is for DAOS 2.6"
+            ),
+        ))
     }
 }
 

@@ -114,8 +114,8 @@ pub use acl::{Ace, Acl};
 pub use container::{Container, ContainerAccess, ContainerInfo};
 pub use dfs::Dfs;
 pub use dfs::{
-    DfsAttributes, DirEntry, File, FileStat, FileType, FsUsage, OpenOptions, PosixContainerSpec,
-    ReadDir, SetAttributes,
+    CopyOptions, CopyProgress, DfsAttributes, DirEntry, File, FileStat, FileType, FsUsage,
+    OpenOptions, PosixContainerSpec, ReadDir, SetAttributes, copy_tree,
 };
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};

@@ -169,3 +169,106 @@ fn attribute_changes_that_libdfs_refuses() {
     assert_eq!(err.errno(), Some(libc::EPERM), "{err}");
     assert_eq!(fs.stat("/f").unwrap().uid, 0);
 }
+
+/// Every entry under `path` of `fs` with what a copy must keep: type and mode, owner, size,
+/// mtime, and the content of files and targets of links.
+fn listing(fs: &Dfs, path: &str, out: &mut Vec<(String, String)>) {
+    let st = fs.stat(path).unwrap();
+    let kind = st.mode & libc::S_IFMT;
+    let content = if kind == libc::S_IFLNK {
+        fs.read_link(path).unwrap()
+    } else if kind == libc::S_IFREG {
+        format!("{:?}", fs.read_file(path).unwrap())
+    } else {
+        String::new()
+    };
+    let size = if kind == libc::S_IFDIR { 0 } else { st.size };
+    out.push((
+        path.to_string(),
+        format!(
+            "{:o} {}:{} {size} {:?} {content}",
+            st.mode, st.uid, st.gid, st.mtime
+        ),
+    ));
+    if kind == libc::S_IFDIR {
+        let mut names: Vec<String> = fs
+            .read_dir(path)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        for name in names {
+            let child = if path == "/" {
+                format!("/{name}")
+            } else {
+                format!("{path}/{name}")
+            };
+            listing(fs, &child, out);
+        }
+    }
+}
+
+#[test]
+fn copy_tree_keeps_content_and_metadata_of_every_entry() {
+    let (_src_c, src) = rw_mount("copy-src");
+    let (_dst_c, dst) = rw_mount("copy-dst");
+    src.mkdir("/a", 0o755).unwrap();
+    src.mkdir("/a/b", 0o750).unwrap();
+    src.mkdir("/empty", 0o700).unwrap();
+    src.write_file("/empty-file", b"").unwrap();
+    src.write_file("/a/small", b"small").unwrap();
+    // Several chunks of the copy, and a tail.
+    let big: Vec<u8> = (0..(3 << 20) + 4321).map(|i| (i * 7 % 251) as u8).collect();
+    src.write_file("/a/b/big", &big).unwrap();
+    src.symlink("/link", "a/small").unwrap();
+    src.symlink("/dangling", "nowhere").unwrap();
+    let old = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    src.set_attributes(
+        "/a/small",
+        &SetAttributes {
+            mode: Some(0o640),
+            uid: Some(1234),
+            gid: Some(5678),
+            mtime: Some(old),
+        },
+    )
+    .unwrap();
+    for dir in ["/a/b", "/a", "/empty", "/"] {
+        src.set_attributes(
+            dir,
+            &SetAttributes {
+                mtime: Some(old),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+
+    let (_, lib) = common::daos();
+    let eq = daos::EventQueue::new(&lib).unwrap();
+    let mut reports = Vec::new();
+    let total = daos::copy_tree(
+        &src,
+        &dst,
+        &eq,
+        &daos::CopyOptions {
+            in_flight: 4,
+            chunk_size: 1 << 20,
+        },
+        &mut |p| reports.push(*p),
+    )
+    .unwrap();
+
+    let (mut want, mut got) = (Vec::new(), Vec::new());
+    listing(&src, "/", &mut want);
+    listing(&dst, "/", &mut got);
+    assert_eq!(want, got);
+    assert_eq!((total.files, total.directories, total.symlinks), (3, 3, 2));
+    assert_eq!(total.bytes, big.len() as u64 + 5);
+    assert_eq!(reports.last(), Some(&total), "progress ends at the totals");
+    assert!(
+        reports.windows(2).all(|w| w[0].bytes <= w[1].bytes),
+        "progress only grows"
+    );
+}

@@ -14,6 +14,7 @@ pub mod mounts;
 pub mod procs;
 pub mod rpc;
 pub mod system;
+pub mod tree;
 
 pub use cluster::{Cluster, ClusterConfig, Layout};
 pub use kubelet::{Kubelet, sha256_hex};

@@ -18,6 +18,7 @@ mod lifecycle;
 mod metrics;
 mod policy;
 mod restart;
+mod restore;
 mod review_fixes;
 mod scale;
 mod snapshots;

@@ -12,14 +12,14 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A port nobody listens on right now (the driver binds it a moment later).
-fn free_port() -> SocketAddr {
+pub(crate) fn free_port() -> SocketAddr {
     let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("binding a probe port");
     probe.local_addr().expect("probe address")
 }
 
 /// One scrape: samples keyed by `name{k="v",...}` with the labels sorted, plus the names
 /// that have a `# TYPE` line.
-struct Scrape {
+pub(crate) struct Scrape {
     samples: HashMap<String, f64>,
     typed: Vec<String>,
     text: String,
@@ -105,7 +105,7 @@ impl Scrape {
     }
 
     /// The value, 0 when the series is absent (a counter not yet incremented).
-    fn count(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
+    pub(crate) fn count(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
         self.get(name, labels).unwrap_or(0.0) as u64
     }
 
@@ -147,7 +147,7 @@ impl Scrape {
     }
 }
 
-async fn scrape(addr: SocketAddr) -> Scrape {
+pub(crate) async fn scrape(addr: SocketAddr) -> Scrape {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .unwrap_or_else(|e| panic!("connecting to the metrics endpoint {addr}: {e}"));

@@ -1,0 +1,532 @@
+//! Volumes made from a snapshot (restore) or from another volume (clone): the content and
+//! metadata of the source at one point in time, copied in process; crash safe, and never a
+//! partial copy handed out.
+
+use daos_csi_e2e::csi::volume_content_source::{SnapshotSource, Type, VolumeSource};
+use daos_csi_e2e::csi::{CreateSnapshotRequest, DeleteSnapshotRequest, VolumeContentSource};
+use daos_csi_e2e::tree::{describe, differences, write_sample};
+use daos_csi_e2e::*;
+use daos_test_harness::unique_label;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A volume with a published target, for writing or reading its files.
+struct Mounted {
+    volume: csi::Volume,
+    staging: PathBuf,
+    target: PathBuf,
+}
+
+async fn mount(cluster: &Cluster, volume: csi::Volume, pod: &str) -> Mounted {
+    let staging = cluster.stage(&volume).await.must("NodeStageVolume");
+    let target = cluster
+        .publish(&volume, &staging, pod, false)
+        .await
+        .must("NodePublishVolume");
+    Mounted {
+        volume,
+        staging,
+        target,
+    }
+}
+
+async fn unmount(cluster: &Cluster, m: &Mounted) {
+    cluster
+        .unpublish(&m.volume.volume_id, &m.target)
+        .await
+        .must("NodeUnpublishVolume");
+    cluster
+        .unstage(&m.volume.volume_id, &m.staging)
+        .await
+        .must("NodeUnstageVolume");
+}
+
+async fn snapshot(cluster: &Cluster, name: &str, source: &str) -> csi::Snapshot {
+    cluster
+        .controller()
+        .create_snapshot(CreateSnapshotRequest {
+            source_volume_id: source.to_string(),
+            name: name.to_string(),
+            ..Default::default()
+        })
+        .await
+        .must("CreateSnapshot")
+        .into_inner()
+        .snapshot
+        .expect("a snapshot")
+}
+
+fn from_snapshot(id: &str) -> VolumeContentSource {
+    VolumeContentSource {
+        r#type: Some(Type::Snapshot(SnapshotSource {
+            snapshot_id: id.to_string(),
+        })),
+    }
+}
+
+fn from_volume(id: &str) -> VolumeContentSource {
+    VolumeContentSource {
+        r#type: Some(Type::Volume(VolumeSource {
+            volume_id: id.to_string(),
+        })),
+    }
+}
+
+/// CreateVolume of `name` from `source`, retried while the driver answers ABORTED (a copy
+/// in progress), as the provisioner does.
+async fn create_from(
+    cluster: &Cluster,
+    name: &str,
+    source: VolumeContentSource,
+    bytes: i64,
+    limit: Duration,
+) -> Result<csi::Volume, Status> {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut request = create_request(name, cluster.storage_class(&[]));
+        request.capacity_range = Some(csi::CapacityRange {
+            required_bytes: bytes,
+            limit_bytes: 0,
+        });
+        request.volume_content_source = Some(source.clone());
+        match cluster.controller().create_volume(request).await {
+            Err(s) if s.code() == Code::Aborted && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            other => return other.map(|r| r.into_inner().volume.expect("a volume")),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_from_a_snapshot_is_that_snapshot() {
+    if !privileged_or_skip("restore_from_a_snapshot_is_that_snapshot") {
+        return;
+    }
+    within(Duration::from_secs(180), "restore", async {
+        let metrics = crate::metrics::free_port();
+        let cluster = Cluster::start(ClusterConfig {
+            extra_args: vec!["--metrics-addr".into(), metrics.to_string()],
+            ..Default::default()
+        })
+        .await;
+        let name = format!("pvc-{}", unique_label("orig"));
+        let source = cluster.create_volume(&name, &[]).await.must("CreateVolume");
+        let original = mount(&cluster, source.clone(), "pod-w").await;
+        write_sample(&original.target, 1).expect("writing the sample tree");
+        // What the snapshot holds, kept aside by copying the description.
+        let at_snapshot = describe(&original.target).expect("describing the source");
+        let snap = snapshot(
+            &cluster,
+            &format!("snap-{}", unique_label("s")),
+            &source.volume_id,
+        )
+        .await;
+        // The source moves on after the snapshot.
+        std::fs::write(original.target.join("a/small.txt"), b"changed after").expect("change");
+        std::fs::remove_file(original.target.join("owned.txt")).expect("remove");
+        std::fs::write(original.target.join("new.txt"), b"new after").expect("add");
+
+        // Smaller than the source: refused.
+        let small = create_from(
+            &cluster,
+            &format!("pvc-{}", unique_label("small")),
+            from_snapshot(&snap.snapshot_id),
+            source.capacity_bytes / 2,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_status(
+            small,
+            Code::OutOfRange,
+            &["at least"],
+            "a restore smaller than its source",
+        );
+
+        // Larger than the source: fine.
+        let restored_name = format!("pvc-{}", unique_label("restored"));
+        let restored = create_from(
+            &cluster,
+            &restored_name,
+            from_snapshot(&snap.snapshot_id),
+            2 * source.capacity_bytes,
+            Duration::from_secs(120),
+        )
+        .await
+        .must("CreateVolume from the snapshot");
+        assert_eq!(restored.capacity_bytes, 2 * source.capacity_bytes);
+        assert_eq!(
+            restored.content_source,
+            Some(from_snapshot(&snap.snapshot_id)),
+            "the response names its content source"
+        );
+        // Idempotent: the same request again is the same volume.
+        let again = create_from(
+            &cluster,
+            &restored_name,
+            from_snapshot(&snap.snapshot_id),
+            2 * source.capacity_bytes,
+            Duration::from_secs(60),
+        )
+        .await
+        .must("CreateVolume from the snapshot, repeated");
+        assert_eq!(again.volume_id, restored.volume_id);
+        // The same name from another source is another volume: refused.
+        assert_status(
+            create_from(
+                &cluster,
+                &restored_name,
+                from_volume(&source.volume_id),
+                2 * source.capacity_bytes,
+                Duration::from_secs(60),
+            )
+            .await,
+            Code::AlreadyExists,
+            &["content source"],
+            "the same name from another source",
+        );
+
+        // The copy is counted: every byte of data of the snapshot's files (a hole need not
+        // be), every entry.
+        let scraped = crate::metrics::scrape(metrics).await;
+        let files_bytes: u64 = at_snapshot
+            .iter()
+            .filter(|(path, e)| e.kind == "file" && !path.ends_with("sparse.bin"))
+            .map(|(_, e)| e.size)
+            .sum();
+        assert!(
+            scraped.count("daos_csi_copy_bytes_total", &[]) >= files_bytes,
+            "daos_csi_copy_bytes_total below the {files_bytes} bytes copied"
+        );
+        assert!(
+            scraped.count("daos_csi_copy_entries_total", &[]) >= at_snapshot.len() as u64 - 1,
+            "daos_csi_copy_entries_total below the {} entries copied",
+            at_snapshot.len() - 1
+        );
+        let copy = mount(&cluster, restored.clone(), "pod-r").await;
+        let got = describe(&copy.target).expect("describing the restore");
+        let diff = differences(&at_snapshot, &got);
+        assert!(
+            diff.is_empty(),
+            "the restore differs from the snapshot:\n{}",
+            diff.join("\n")
+        );
+
+        // A restored volume is a volume like any other: written, snapshotted, deleted.
+        std::fs::write(copy.target.join("after-restore.txt"), b"mine").expect("write");
+        let second = snapshot(
+            &cluster,
+            &format!("snap-{}", unique_label("r")),
+            &restored.volume_id,
+        )
+        .await;
+        assert_eq!(second.source_volume_id, restored.volume_id);
+        unmount(&cluster, &copy).await;
+        unmount(&cluster, &original).await;
+        for s in [&second, &snap] {
+            cluster
+                .controller()
+                .delete_snapshot(DeleteSnapshotRequest {
+                    snapshot_id: s.snapshot_id.clone(),
+                    ..Default::default()
+                })
+                .await
+                .must("DeleteSnapshot");
+        }
+        // Once made, the volume is itself: repeating its CreateVolume after the snapshot is
+        // gone gives it back.
+        let repeated = create_from(
+            &cluster,
+            &restored_name,
+            from_snapshot(&snap.snapshot_id),
+            2 * source.capacity_bytes,
+            Duration::from_secs(30),
+        )
+        .await
+        .must("CreateVolume repeated after its snapshot was deleted");
+        assert_eq!(repeated.volume_id, restored.volume_id);
+        for v in [&restored, &source] {
+            cluster
+                .delete_volume(&v.volume_id)
+                .await
+                .must("DeleteVolume");
+        }
+    })
+    .await;
+}
+
+/// A clone copies one point in time of a volume that is being written: a writer adds
+/// numbered files (each written in full, then renamed into place); the clone holds files
+/// 0..n, every one complete, and no later write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_of_a_volume_being_written_is_one_point_in_time() {
+    if !privileged_or_skip("clone_of_a_volume_being_written_is_one_point_in_time") {
+        return;
+    }
+    within(Duration::from_secs(180), "clone", async {
+        let cluster = Cluster::start(ClusterConfig::default()).await;
+        let source = cluster
+            .create_volume(&format!("pvc-{}", unique_label("src")), &[])
+            .await
+            .must("CreateVolume");
+        let original = mount(&cluster, source.clone(), "pod-w").await;
+        write_sample(&original.target, 2).expect("writing the sample tree");
+        let before = describe(&original.target).expect("describing the source");
+
+        let dir = original.target.join("stream");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (dir, stop) = (dir.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let tmp = dir.join(format!("{n}.tmp"));
+                    std::fs::write(&tmp, n.to_string().repeat(1000)).expect("write");
+                    std::fs::rename(&tmp, dir.join(n.to_string())).expect("rename");
+                    n += 1;
+                }
+                n
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let clone = create_from(
+            &cluster,
+            &format!("pvc-{}", unique_label("clone")),
+            from_volume(&source.volume_id),
+            0,
+            Duration::from_secs(120),
+        )
+        .await
+        .must("CreateVolume from the volume");
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let written = writer.join().expect("writer");
+        assert_eq!(clone.content_source, Some(from_volume(&source.volume_id)));
+        assert_eq!(
+            clone.capacity_bytes, source.capacity_bytes,
+            "the source's size by default"
+        );
+
+        let copy = mount(&cluster, clone.clone(), "pod-c").await;
+        let mut numbers: Vec<u64> = std::fs::read_dir(copy.target.join("stream"))
+            .expect("the stream directory was cloned")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        numbers.sort_unstable();
+        assert!(
+            numbers.iter().enumerate().all(|(i, n)| *n == i as u64),
+            "the clone holds files 0..n without a gap: {numbers:?}"
+        );
+        assert!(
+            (numbers.len() as u64) < written,
+            "the clone is a point in time: {} files, the writer went on to {written}",
+            numbers.len()
+        );
+        for n in &numbers {
+            let content = std::fs::read_to_string(copy.target.join("stream").join(n.to_string()))
+                .expect("read");
+            assert_eq!(content, n.to_string().repeat(1000), "file {n} is complete");
+        }
+        // Everything written before the writer started is there, as it was.
+        std::fs::remove_dir_all(copy.target.join("stream")).expect("remove the stream");
+        let mut got = describe(&copy.target).expect("describing the clone");
+        // The root's mtime moved with the stream directory, in both.
+        got.remove(Path::new(""));
+        let mut want = before;
+        want.remove(Path::new(""));
+        let diff = differences(&want, &got);
+        assert!(diff.is_empty(), "the clone differs:\n{}", diff.join("\n"));
+        // The clone's temporary snapshot is gone, and no CSI snapshot appeared.
+        let listed = cluster
+            .controller()
+            .list_snapshots(csi::ListSnapshotsRequest::default())
+            .await
+            .must("ListSnapshots")
+            .into_inner()
+            .entries;
+        assert!(listed.is_empty(), "snapshots left: {listed:?}");
+
+        unmount(&cluster, &copy).await;
+        unmount(&cluster, &original).await;
+        cluster
+            .delete_volume(&clone.volume_id)
+            .await
+            .must("DeleteVolume clone");
+        cluster
+            .delete_volume(&source.volume_id)
+            .await
+            .must("DeleteVolume source (no snapshot left behind)");
+    })
+    .await;
+}
+
+/// The controller dies in the middle of a copy: the provisioner's retry, to the next
+/// controller, makes exactly one complete volume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry() {
+    if !emulator_only_or_skip("a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry")
+        || !privileged_or_skip("a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry")
+    {
+        return;
+    }
+    within(Duration::from_secs(180), "copy and crash", async {
+        // CreateVolume answers at once while the copy runs; the mounter lives apart, so the
+        // controller dies alone.
+        let mut cluster = Cluster::start(ClusterConfig {
+            layout: Layout::SplitMounter,
+            extra_args: vec!["--copy-wait".into(), "10ms".into()],
+            ..Default::default()
+        })
+        .await;
+        let source = cluster
+            .create_volume(&format!("pvc-{}", unique_label("src")), &[])
+            .await
+            .must("CreateVolume");
+        let original = mount(&cluster, source.clone(), "pod-w").await;
+        write_sample(&original.target, 3).expect("writing the sample tree");
+        let want = describe(&original.target).expect("describing the source");
+        let snap = snapshot(
+            &cluster,
+            &format!("snap-{}", unique_label("s")),
+            &source.volume_id,
+        )
+        .await;
+        let containers_before = cluster.container_count();
+
+        // Every file write of the copy takes 2 s: the copy is still running when the
+        // controller is killed.
+        assert!(
+            cluster
+                .daos
+                .inject_fault("dfs_write", None, None, Some(2000))
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let name = format!("pvc-{}", unique_label("restore"));
+        let mut request = create_request(&name, cluster.storage_class(&[]));
+        request.volume_content_source = Some(from_snapshot(&snap.snapshot_id));
+        let first = cluster.controller().create_volume(request).await;
+        assert_status(
+            first,
+            Code::Aborted,
+            &["being copied"],
+            "CreateVolume while copying",
+        );
+        cluster.kill_csi_process();
+        cluster.daos.clear_faults();
+        cluster.start_csi_process().await;
+
+        let restored = create_from(
+            &cluster,
+            &name,
+            from_snapshot(&snap.snapshot_id),
+            0,
+            Duration::from_secs(120),
+        )
+        .await
+        .must("CreateVolume retried after the crash");
+        assert_eq!(
+            cluster.container_count(),
+            containers_before + 1,
+            "one new container: the partial copy is gone"
+        );
+        let copy = mount(&cluster, restored.clone(), "pod-r").await;
+        let diff = differences(
+            &want,
+            &describe(&copy.target).expect("describing the restore"),
+        );
+        assert!(
+            diff.is_empty(),
+            "the restore after a crash differs:\n{}",
+            diff.join("\n")
+        );
+        unmount(&cluster, &copy).await;
+        unmount(&cluster, &original).await;
+    })
+    .await;
+}
+
+/// The snapshot being copied is deleted in the middle: the CreateVolume fails saying so, and
+/// nothing of the copy is left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_deleted_during_the_copy_fails_it_cleanly() {
+    if !emulator_only_or_skip("a_source_deleted_during_the_copy_fails_it_cleanly")
+        || !privileged_or_skip("a_source_deleted_during_the_copy_fails_it_cleanly")
+    {
+        return;
+    }
+    within(Duration::from_secs(180), "source deleted", async {
+        let cluster = Cluster::start(ClusterConfig {
+            extra_args: vec!["--copy-wait".into(), "10ms".into()],
+            ..Default::default()
+        })
+        .await;
+        let source = cluster
+            .create_volume(&format!("pvc-{}", unique_label("src")), &[])
+            .await
+            .must("CreateVolume");
+        let original = mount(&cluster, source.clone(), "pod-w").await;
+        write_sample(&original.target, 4).expect("writing the sample tree");
+        let snap = snapshot(
+            &cluster,
+            &format!("snap-{}", unique_label("s")),
+            &source.volume_id,
+        )
+        .await;
+        let containers_before = cluster.container_count();
+
+        assert!(
+            cluster
+                .daos
+                .inject_fault("dfs_write", None, None, Some(2000))
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let name = format!("pvc-{}", unique_label("restore"));
+        let mut request = create_request(&name, cluster.storage_class(&[]));
+        request.volume_content_source = Some(from_snapshot(&snap.snapshot_id));
+        let first = cluster.controller().create_volume(request).await;
+        assert_status(
+            first,
+            Code::Aborted,
+            &["being copied"],
+            "CreateVolume while copying",
+        );
+        cluster
+            .controller()
+            .delete_snapshot(DeleteSnapshotRequest {
+                snapshot_id: snap.snapshot_id.clone(),
+                ..Default::default()
+            })
+            .await
+            .must("DeleteSnapshot during the copy");
+        cluster.daos.clear_faults();
+
+        // The retry is refused: the snapshot is gone (and the copy that was reading it fails).
+        assert_status(
+            create_from(
+                &cluster,
+                &name,
+                from_snapshot(&snap.snapshot_id),
+                0,
+                Duration::from_secs(30),
+            )
+            .await,
+            Code::NotFound,
+            &["does not exist"],
+            "CreateVolume from the deleted snapshot",
+        );
+        // The copy cleans up after itself: its container goes once its reads fail.
+        let cleaned = {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let count = cluster.container_count();
+                if count == containers_before || Instant::now() > deadline {
+                    break count;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        };
+        assert_eq!(cleaned, containers_before, "nothing of the copy is left");
+        unmount(&cluster, &original).await;
+    })
+    .await;
+}
