@@ -38,7 +38,11 @@ DAOS_VENDOR_VERSION=2.6 cargo check -p daos -p daos-csi --features emulator --ta
 DAOS_VENDOR_VERSION=2.6 cargo test -p daos-sys --features emulator --target-dir target/daos-2.6
 
 step "daos-sys, daos-emulator and daos package and build as published (crates.io index)"
-cargo publish --dry-run -p daos-sys -p daos-emulator -p daos
+# cargo takes a registry crate of a given name and version as immutable: it keeps its unpacked
+# sources under $CARGO_HOME/registry/src and its build outputs in the target directory, so an
+# earlier dry run's copies would be verified instead of these. Both start afresh.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/{daos-sys,daos-emulator,daos}-0.1.0 target/publish
+CARGO_TARGET_DIR=target/publish cargo publish --dry-run -p daos-sys -p daos-emulator -p daos
 
 step "docs"
 RUSTDOCFLAGS="-D warnings" cargo doc "${features[@]}" --no-deps
