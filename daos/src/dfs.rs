@@ -554,7 +554,7 @@ impl Container {
     /// on). The mount shows the tree as it was when the snapshot was taken; writes through it
     /// fail with `EPERM`, as on any read-only mount. libdfs does not check that `epoch` names
     /// a snapshot (src/client/dfs/mnt.c and `dc_tx_open_snap`, v2.8.0): an epoch from before
-    /// the container's root existed fails with `ENOENT`; [`Epoch`] 0 and `DAOS_EPOCH_MAX` with
+    /// the container's root existed fails with `ENOENT`; [`Epoch`](crate::Epoch) 0 and `DAOS_EPOCH_MAX` with
     /// `EINVAL`. Take epochs from [`Container::list_snapshots`] or
     /// [`Container::find_snapshot`]. The mount keeps a clone of this `Container`.
     #[cfg(not(daos_api_2_6))]
