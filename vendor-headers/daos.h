@@ -23,6 +23,8 @@
 #include "daos_security.h"
 #include "daos_cont.h"
 #include "daos_pool.h"
+#include "daos_obj.h"
+#include "daos_api.h"
 
 #if defined(__cplusplus)
 extern "C" {

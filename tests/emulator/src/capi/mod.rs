@@ -19,6 +19,7 @@ mod dfs;
 mod duns;
 mod eq;
 mod gurt;
+mod obj;
 mod pool;
 mod prop;
 
@@ -28,6 +29,7 @@ pub use dfs::*;
 pub use duns::*;
 pub use eq::*;
 pub use gurt::*;
+pub use obj::*;
 pub use pool::*;
 pub use prop::*;
 
