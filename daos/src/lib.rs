@@ -20,6 +20,9 @@
 //! | [`container`] | [`Container`] | container handle: query, properties, close |
 //! | [`attr`] | methods of [`Container`] | user attributes |
 //! | [`snapshot`] | [`Epoch`], [`Snapshot`] | snapshots, named through attributes |
+//! | [`object`] | [`Object`], [`ObjectId`], [`Extents`] | objects: keys, single values, arrays, OID allocation |
+//! | [`tx`] | [`Transaction`], [`Tx`] | transactions and snapshot readers |
+//! | [`oit`] | [`ObjectIndex`] | object index tables of snapshots |
 //! | [`prop`] | [`Properties`] | `daos_prop_t` |
 //! | [`acl`] | [`Acl`] | `struct daos_acl`, ACE strings |
 //! | [`dfs`] | [`Dfs`], [`File`], [`ReadDir`], [`PosixContainerSpec`] | `dfs_t`, `dfs_obj_t`, POSIX containers |
@@ -103,10 +106,13 @@ pub mod eq;
 pub mod error;
 pub mod init;
 pub mod label;
+pub mod object;
+pub mod oit;
 pub mod pool;
 pub mod prop;
 pub mod reference;
 pub mod snapshot;
+pub mod tx;
 pub mod uuid;
 
 pub use crate::uuid::Uuid;
@@ -120,10 +126,16 @@ pub use dfs::{
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};
 pub use init::Daos;
+pub use object::{
+    Anchor, Cond, Extents, MaxRecord, Object, ObjectAccess, ObjectClass, ObjectId, ObjectType,
+    Recx, ValueKind,
+};
+pub use oit::ObjectIndex;
 pub use pool::{ContainerEntry, Destroy, Pool, PoolAccess, PoolInfo, RebuildState};
 pub use prop::{PropType, PropValue, Properties};
 pub use reference::{ContainerRef, PoolRef};
 pub use snapshot::{Epoch, Snapshot};
+pub use tx::{Transaction, Tx};
 
 /// The raw bindings this crate is built on, for calls it does not wrap.
 pub use daos_sys as sys;
@@ -150,6 +162,9 @@ mod send_sync {
         assert_send_sync::<EventQueue>();
         assert_send_sync::<Error>();
         assert_send_sync::<Properties>();
+        assert_send_sync::<Object>();
+        assert_send_sync::<Transaction>();
+        assert_send_sync::<ObjectIndex>();
         fn assert_send<T: Send>() {}
         assert_send::<OpFuture<Pool>>();
     }
