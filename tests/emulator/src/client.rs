@@ -487,13 +487,14 @@ pub fn cont_open(pool: &Arc<PoolHandle>, cont: &str, flags: u32) -> DerResult<Ar
     Ok(h)
 }
 
-/// `daos_cont_close`: `-DER_BUSY` while DFS is mounted on the handle.
+/// `daos_cont_close`: `-DER_BUSY` while DFS is mounted on the handle or objects are open
+/// through it (`dc_cont_close`, src/container/cli.c:1141).
 pub fn cont_close(cookie: u64) -> DerResult<()> {
     let h = match HANDLES.lock().as_ref().and_then(|m| m.get(&cookie)) {
         Some(Handle::Cont(c)) => c.clone(),
         _ => return Err(Der::NO_HDL),
     };
-    if h.dfs_mounts.load(Ordering::Acquire) > 0 {
+    if h.dfs_mounts.load(Ordering::Acquire) > 0 || crate::objects::open_objects_of(cookie) > 0 {
         return Err(Der::BUSY);
     }
     let _ = std::fs::remove_file(&h.file);
@@ -727,11 +728,17 @@ fn remove_attrs(attrs: &mut std::collections::BTreeMap<String, String>, names: &
     }
 }
 
-/// `daos_cont_create_snap[_opt]`: a new epoch; the POSIX namespace is frozen under it.
-pub fn cont_create_snap(h: &ContHandle) -> DerResult<u64> {
+/// `daos_cont_create_snap[_opt]`: a new epoch; the POSIX namespace and the raw objects are
+/// frozen under it; `oit` gives it an object index table (`DAOS_SNAP_OPT_OIT`).
+pub fn cont_create_snap(h: &ContHandle, oit: bool) -> DerResult<u64> {
     require(h, perm::WRITE)?;
-    h.dir.update(|meta| {
-        let epoch = crate::hlc::now();
+    let epoch = crate::hlc::now();
+    // Before the metadata lock: the objects lock is always taken first.
+    if let Err(e) = crate::objects::freeze(&h.dir, epoch) {
+        let _ = fsutil::remove_tree(&crate::objects::snap_objs_dir(&h.dir, epoch));
+        return Err(e);
+    }
+    let r = h.dir.update(|meta| {
         // Only DFS containers have a namespace to freeze.
         if h.dir.fs_root().exists() {
             crate::state::copy_tree(&h.dir.fs_root(), &h.dir.snap_root(epoch))
@@ -739,8 +746,15 @@ pub fn cont_create_snap(h: &ContHandle) -> DerResult<u64> {
         }
         meta.snapshots.push(epoch);
         meta.snapshots.sort_unstable();
+        if oit {
+            meta.oit_snapshots.push(epoch);
+        }
         Ok(epoch)
-    })
+    });
+    if r.is_err() {
+        let _ = fsutil::remove_tree(&crate::objects::snap_objs_dir(&h.dir, epoch));
+    }
+    r
 }
 
 /// `daos_cont_list_snap`: every epoch, ascending.
@@ -758,7 +772,10 @@ pub fn cont_destroy_snap(h: &ContHandle, epoch: u64) -> DerResult<()> {
         if meta.snapshots.len() == before {
             return Err(Der::NONEXIST);
         }
+        meta.oit_snapshots.retain(|e| *e != epoch);
         let _ = fsutil::remove_tree(&h.dir.snap_root(epoch));
+        let _ = fsutil::remove_tree(&crate::objects::snap_objs_dir(&h.dir, epoch));
+        crate::objects::forget_tree(&h.dir.snap_root(epoch));
         Ok(())
     })
 }

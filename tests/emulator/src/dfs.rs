@@ -208,6 +208,9 @@ fn check_name(name: &str) -> ErrnoResult<()> {
 impl Dfs {
     /// Mounts DFS on a container handle (`dfs_mount`): the container must be POSIX.
     pub fn mount(cont: Arc<ContHandle>, flags: i32, snapshot: Option<u64>) -> ErrnoResult<Dfs> {
+        if snapshot.is_none() {
+            crate::objects::materialise::ensure_namespace(&cont)?;
+        }
         let meta = cont.dir.meta().map_err(|e| e.to_errno())?;
         if !meta.is_posix() {
             return Err(libc::EINVAL);
@@ -232,6 +235,11 @@ impl Dfs {
             None => cont.dir.fs_root(),
         };
         let space = Space::of(&cont)?;
+        if writable {
+            // A read-write mount reserves an object id for the namespace it creates
+            // (mnt.c:697, daos_cont_alloc_oids), which moves DAOS_PROP_CO_ALLOCED_OID.
+            crate::objects::alloc_oids(&cont, 1).map_err(|e| e.to_errno())?;
+        }
         cont.dfs_mounts.fetch_add(1, Ordering::AcqRel);
         Ok(Dfs {
             cont,

@@ -43,5 +43,6 @@ pub mod fsutil;
 pub mod fusefs;
 pub mod hlc;
 pub mod label;
+pub mod objects;
 pub mod props;
 pub mod state;

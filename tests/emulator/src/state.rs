@@ -550,6 +550,7 @@ impl PoolDir {
             props,
             attrs: BTreeMap::new(),
             snapshots: Vec::new(),
+            oit_snapshots: Vec::new(),
             created_hlc: crate::hlc::now(),
             dfs,
         };
@@ -664,9 +665,11 @@ impl PoolDir {
             let _ = std::fs::remove_file(&space);
         }
         // Data trees leave through the trash so that the name is free at once.
+        let _ = std::fs::remove_file(self.path.join("objs").join(format!("{uuid}.lock")));
         for tree in [
             cont.fs_root(),
             self.path.join("snaps").join(uuid.to_string()),
+            crate::objects::objs_dir(&cont),
         ] {
             if tree.exists() {
                 let trash = self
@@ -695,6 +698,9 @@ pub struct ContMeta {
     /// Snapshot epochs, ascending.
     #[serde(default)]
     pub snapshots: Vec<u64>,
+    /// Snapshots that have an object index table (`DAOS_SNAP_OPT_OIT`).
+    #[serde(default)]
+    pub oit_snapshots: Vec<u64>,
     /// Creation time (HLC).
     pub created_hlc: u64,
     /// DFS superblock attributes of a POSIX container made by `dfs_cont_create`.

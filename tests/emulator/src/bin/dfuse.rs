@@ -452,7 +452,15 @@ fn serve(cfg: Config, reporter: &mut Reporter) -> i32 {
 }
 
 fn mount_and_serve(cfg: &Config, ch: &Arc<client::ContHandle>, reporter: &mut Reporter) -> i32 {
-    // What dfs_mount checks: the POSIX layout, and the snapshot when one is asked for.
+    // What dfs_mount checks: the POSIX layout, and the snapshot when one is asked for; a
+    // container filled object by object gets its namespace first, as dfs_mount does.
+    if cfg.snap_epoch.is_none()
+        && cfg.snap_name.is_none()
+        && let Err(e) = daos_emulator::objects::materialise::ensure_namespace(ch)
+    {
+        eprintln!("Failed to connect to container: {e} ({})", strerror(e));
+        return der::errno2der(e).0;
+    }
     let meta = match ch.dir.meta() {
         Ok(m) => m,
         Err(d) => return d.0,

@@ -680,10 +680,16 @@ pub unsafe extern "C" fn daos_cont_del_attr(
     })
 }
 
-fn snap(op: &str, coh: daos_handle_t, epoch: *mut daos_epoch_t, ev: *mut daos_event_t) -> c_int {
+fn snap(
+    op: &str,
+    coh: daos_handle_t,
+    epoch: *mut daos_epoch_t,
+    oit: bool,
+    ev: *mut daos_event_t,
+) -> c_int {
     let out = SendPtr(epoch);
     run_daos(op, &pool_ids_of_cont(coh.cookie), ev, move || {
-        match client::cont_handle(coh.cookie).and_then(|h| client::cont_create_snap(&h)) {
+        match client::cont_handle(coh.cookie).and_then(|h| client::cont_create_snap(&h, oit)) {
             Ok(e) => {
                 // SAFETY: epoch stays valid until completion.
                 unsafe { put(out, e) };
@@ -712,7 +718,7 @@ pub unsafe extern "C" fn daos_cont_create_snap(
         if epoch.is_null() {
             return Der::INVAL.0;
         }
-        snap("daos_cont_create_snap", coh, epoch, ev)
+        snap("daos_cont_create_snap", coh, epoch, false, ev)
     })
 }
 
@@ -735,7 +741,8 @@ pub unsafe extern "C" fn daos_cont_create_snap_opt(
         if epoch.is_null() {
             return Der::INVAL.0;
         }
-        snap("daos_cont_create_snap_opt", coh, epoch, ev)
+        // DAOS_SNAP_OPT_OIT: the snapshot gets an object index table.
+        snap("daos_cont_create_snap_opt", coh, epoch, opts & 2 != 0, ev)
     })
 }
 

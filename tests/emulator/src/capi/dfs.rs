@@ -135,20 +135,15 @@ unsafe fn create_attrs(
     }
     props.retain(|(t, _)| *t != co::LAYOUT_TYPE && *t != co::ROOTS);
     props.push((co::LAYOUT_TYPE, PropValue::Val(crate::props::LAYOUT_POSIX)));
-    // Superblock and root directory object ids (any non-zero ids: there are no objects).
-    props.push((
-        co::ROOTS,
-        PropValue::Roots([
-            1,
-            0x0001_0000_0000_0000,
-            2,
-            0x0001_0000_0000_0000,
-            0,
-            0,
-            0,
-            0,
-        ]),
-    ));
+    // Superblock and root directory object ids as dfs_cont_create makes them (cont.c:274-291:
+    // lo RESERVED_LO 0, hi SB_HI 0 / ROOT_HI 1 under the directory class bits).
+    let dir_class = if a.dir_oclass != 0 {
+        a.dir_oclass
+    } else {
+        a.oclass
+    };
+    let hi = crate::objects::class_hi(crate::objects::OT_MULTI_HASHED, dir_class, 1);
+    props.push((co::ROOTS, PropValue::Roots([0, hi, 0, hi | 1, 0, 0, 0, 0])));
     Ok((a, props))
 }
 
