@@ -119,10 +119,10 @@ const OC_REDUN_SHIFT: u32 = 24;
 /// ```
 /// use daos::{ObjectId, ObjectType};
 ///
-/// let oid: ObjectId = "792633534417207297.42".parse()?;
-/// assert_eq!(oid, ObjectId::new(792633534417207297, 42));
+/// let oid: ObjectId = "360287970189639681.42".parse()?;
+/// assert_eq!(oid, ObjectId::new(360287970189639681, 42));
 /// assert_eq!(oid.otype(), Some(ObjectType::DkeyLexical));
-/// assert_eq!(oid.to_string(), "792633534417207297.42");
+/// assert_eq!(oid.to_string(), "360287970189639681.42");
 /// # Ok::<(), daos::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -708,8 +708,9 @@ fn alloc_op(cont: &Container, count: u64) -> Result<AllocOids> {
 
 impl Container {
     /// Opens the object `oid` (`daos_obj_open`). Objects need no creation: opening one that
-    /// was never written succeeds, and its first update creates it. An OID whose type bits
-    /// are not a known type is refused with `-DER_INVAL`.
+    /// was never written succeeds, and its first update creates it. Through a
+    /// [`ObjectAccess::ReadOnly`] handle, updates and punches fail with `-DER_NO_PERM`
+    /// (src/object/cli_obj.c, `obj_req_valid`).
     pub fn open_object(&self, oid: ObjectId, access: ObjectAccess) -> Result<Object> {
         run_blocking(self.open_object_op(oid, access))
     }

@@ -1024,3 +1024,66 @@ fn max_record((dkey, recx): (Vec<u8>, Option<Recx>)) -> Result<MaxRecord> {
         recx,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fetched(size: u64, buf: Option<Vec<u8>>) -> Fetched {
+        Fetched { size, buf }
+    }
+
+    #[test]
+    fn a_single_value_is_cut_to_the_reported_size() {
+        assert_eq!(
+            single_value(fetched(3, Some(b"abcdef".to_vec()))),
+            Some(b"abc".to_vec())
+        );
+        assert_eq!(single_value(fetched(0, Some(b"abc".to_vec()))), None);
+        assert_eq!(
+            single_value(fetched(9, Some(b"abc".to_vec()))),
+            Some(b"abc".to_vec())
+        );
+        assert_eq!(single_value(fetched(3, None)), None);
+    }
+
+    #[test]
+    fn array_buffers_are_sized_to_the_extents() {
+        let e = Extents::new(2, vec![Recx::new(0, 2), Recx::new(8, 1)]);
+        assert_eq!(sized_for("t", &e, Vec::new()).unwrap(), vec![0; 6]);
+        assert_eq!(sized_for("t", &e, vec![9; 100]).unwrap(), vec![9; 6]);
+        assert!(check_update_len("t", &e, 6).is_ok());
+        for len in [5, 7, 0] {
+            let err = check_update_len("t", &e, len).unwrap_err();
+            assert!(err.is_invalid() && !err.is_from_daos(), "{len}: {err}");
+        }
+        for bad in [
+            Extents::new(2, vec![]),
+            Extents::new(0, vec![Recx::new(0, 1)]),
+            Extents::new(1, vec![Recx::new(0, 1), Recx::new(5, 0)]),
+        ] {
+            assert!(
+                sized_for("t", &bad, Vec::new()).unwrap_err().is_invalid(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_single_values_are_refused() {
+        assert!(check_single("t", 0).unwrap_err().is_invalid());
+        assert!(check_single("t", 1).is_ok());
+    }
+
+    #[test]
+    fn max_queries_read_nonexist_as_nothing() {
+        assert_eq!(found(Ok(1)).unwrap(), Some(1));
+        assert_eq!(
+            found::<u8>(Err(Error::from_der("x", Der::Nonexist))).unwrap(),
+            None
+        );
+        assert!(found::<u8>(Err(Error::from_der("x", Der::Inval))).is_err());
+        assert_eq!(integer_key("t", &7u64.to_ne_bytes()).unwrap(), 7);
+        assert!(integer_key("t", b"abc").is_err());
+    }
+}
