@@ -55,6 +55,12 @@
 //! frees it; buffers are taken and given back as owned `Vec<u8>` so they can be reused. Many
 //! fetches and updates may be in flight at once and complete in any order.
 //!
+//! A form that is one libdaos call (open, a fetch into a given buffer, an update, a punch, a
+//! batch of extents) submits it when called, so creating many futures puts many operations in
+//! flight. A form of several calls (the size probe and fetch of [`Object::fetch_single_async`],
+//! [`Object::value_kind_async`], whole listings, key batches that may need a larger buffer)
+//! submits its first call when first polled.
+//!
 //! # Example: copying one object
 //!
 //! ```no_run
