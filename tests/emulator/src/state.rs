@@ -974,7 +974,7 @@ fn copy_entry(from: &Path, to: &Path) -> io::Result<()> {
     } else if ft.is_symlink() {
         std::os::unix::fs::symlink(std::fs::read_link(from)?, to)?;
     } else if ft.is_file() {
-        std::fs::copy(from, to)?;
+        copy_sparse(from, to)?;
     } else {
         return Ok(());
     }
@@ -983,6 +983,25 @@ fn copy_entry(from: &Path, to: &Path) -> io::Result<()> {
         std::fs::set_permissions(to, std::fs::Permissions::from_mode(m.mode() & 0o7777))?;
     }
     set_times(to, &m)
+}
+
+/// Copies a regular file's data extents only, so that its holes stay holes (the object
+/// layer lists a snapshot's file extents from them).
+fn copy_sparse(from: &Path, to: &Path) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let src = std::fs::File::open(from)?;
+    let dst = std::fs::File::create(to)?;
+    let mut buf = vec![0u8; 1 << 20];
+    for (off, len) in crate::objects::tree::data_extents(from)? {
+        let mut done = 0u64;
+        while done < len {
+            let n = (len - done).min(buf.len() as u64) as usize;
+            src.read_exact_at(&mut buf[..n], off + done)?;
+            dst.write_all_at(&buf[..n], off + done)?;
+            done += n as u64;
+        }
+    }
+    dst.set_len(src.metadata()?.len())
 }
 
 /// Gives `path` (not following a symbolic link) the access and modification times of `m`.

@@ -400,10 +400,15 @@ pub unsafe extern "C" fn daos_obj_fetch(
         for i in 0..nr as usize {
             // SAFETY: iods holds nr elements.
             let iod = unsafe { &*iods.add(i) };
-            // SAFETY: the iod's recxs hold iod_nr elements.
-            let (Some(name), Some(recxs)) =
-                (unsafe { key(&iod.iod_name) }, unsafe { recxs_of(iod) })
-            else {
+            // SAFETY: the iod's name is a key; an array iod's recxs hold iod_nr elements
+            // (a single value has none).
+            let recxs = if iod.iod_type == IOD_ARRAY {
+                unsafe { recxs_of(iod) }
+            } else {
+                Some(Vec::new())
+            };
+            // SAFETY: as above.
+            let (Some(name), Some(recxs)) = (unsafe { key(&iod.iod_name) }, recxs) else {
                 return Der::INVAL.0;
             };
             if name.is_empty() || (iod.iod_type != IOD_SINGLE && iod.iod_type != IOD_ARRAY) {
