@@ -366,9 +366,17 @@ fn merge(all: &mut Extents, batch: Extents) {
     all.recxs.extend(batch.recxs);
 }
 
-/// A key for error messages: text as is, other bytes escaped.
+/// Bytes of a key shown in an error message; the rest is only counted.
+const SHOWN_KEY_BYTES: usize = 64;
+
+/// A key for error messages: text as is, other bytes escaped, a long key cut short.
 pub(crate) fn escape(key: &[u8]) -> String {
-    key.escape_ascii().to_string()
+    let shown = &key[..key.len().min(SHOWN_KEY_BYTES)];
+    let mut text = shown.escape_ascii().to_string();
+    if key.len() > shown.len() {
+        text.push_str(&format!("... ({} bytes)", key.len()));
+    }
+    text
 }
 
 impl Object {
@@ -597,5 +605,7 @@ mod tests {
     fn keys_escape_for_messages() {
         assert_eq!(escape(b"a\x00b"), "a\\x00b");
         assert_eq!(escape(b"plain"), "plain");
+        let long = escape(&[b'k'; 5000]);
+        assert_eq!(long, format!("{}... (5000 bytes)", "k".repeat(64)));
     }
 }
