@@ -827,3 +827,56 @@ fn objects_keep_their_container_open() {
     );
     assert_eq!(obj.container().uuid(), c.uuid);
 }
+
+#[test]
+fn a_posix_containers_objects_read_through_the_object_api() {
+    let c = TempContainer::posix("posixobj");
+    let cont = c.open();
+    let content: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).collect();
+    {
+        let fs = cont.mount_dfs(ContainerAccess::ReadWrite).unwrap();
+        fs.mkdir("/dir", 0o755).unwrap();
+        fs.write_file("/dir/file", &content).unwrap();
+    }
+    let epoch = cont.create_snapshot_with_object_index().unwrap();
+    let then = cont.snapshot_reader(epoch).unwrap();
+    let at = Tx::of(&then);
+    let index = cont.open_object_index(epoch).unwrap();
+    let oids = index.list().unwrap();
+    // The superblock, the root, /dir and /dir/file at least.
+    assert!(oids.len() >= 4, "{oids:?}");
+
+    let mut names_seen = 0;
+    let mut file_data = None;
+    for oid in oids {
+        let obj = cont.open_object(oid, ObjectAccess::ReadOnly).unwrap();
+        for dkey in obj.list_dkeys(at).unwrap() {
+            if dkey == b"dir" || dkey == b"file" {
+                names_seen += 1;
+            }
+            for akey in obj.list_akeys(at, &dkey).unwrap() {
+                match obj.value_kind(at, &dkey, &akey).unwrap() {
+                    ValueKind::Single { size } => {
+                        let value = obj.fetch_single(at, &dkey, &akey).unwrap().unwrap();
+                        assert_eq!(value.len() as u64, size);
+                    }
+                    ValueKind::Array { record_size } => {
+                        let extents = obj.list_recxs(at, &dkey, &akey).unwrap();
+                        assert_eq!(extents.record_size, record_size);
+                        let data = obj.fetch_array(at, &dkey, &akey, &extents).unwrap();
+                        if oid.otype() == Some(ObjectType::ArrayByte) {
+                            file_data = Some(data);
+                        }
+                    }
+                    ValueKind::None => panic!("{oid}: a listed akey without a value"),
+                }
+            }
+        }
+    }
+    assert_eq!(names_seen, 2, "directory entries are dkeys of their parent");
+    assert_eq!(
+        file_data,
+        Some(content),
+        "the file's bytes are its array value"
+    );
+}
