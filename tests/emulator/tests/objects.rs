@@ -537,8 +537,8 @@ fn create(dfs: *mut dfs_t, name: &str, mode: u32, value: Option<&str>) {
     }
 }
 
-/// A source namespace: `d/` (0750, owned 1234:5678) with `d/f` (0640, 5000 bytes, mtime set
-/// to 2001), `sparse` (data in chunks 1 and 4 only, block-aligned: holes are found at the
+/// A source namespace: `d/` (0750, owned 1234:5678) with `d/f` (0640, 5000 bytes), both with
+/// mtimes set to 2001, `sparse` (data in chunks 1 and 4 only, block-aligned: holes are found at the
 /// host file system's block size), `ln` -> `d/f`.
 fn fill_source(dfs: *mut dfs_t) {
     // SAFETY: live mount; valid arguments.
@@ -576,6 +576,7 @@ fn fill_source(dfs: *mut dfs_t) {
             dfs_chown(dfs, null_mut(), c("d").as_ptr(), 1234, 5678, 0),
             0
         );
+        assert_eq!(dfs_osetattr(dfs, d, &mut st, DFS_SET_ATTR_MTIME as i32), 0);
         dfs_release(d);
     }
     create(dfs, "sparse", libc::S_IFREG | 0o600, None);
@@ -784,7 +785,12 @@ fn a_verbatim_copy_mounts_with_the_same_content_and_copy_time_mtimes() {
         }
     }
     let (_, sf) = lookup(sdfs, "/d/f", libc::O_RDONLY);
-    assert_eq!(sf.st_mtim.tv_sec, 978_307_200, "the source keeps its mtime");
+    let (_, sd) = lookup(sdfs, "/d", libc::O_RDONLY);
+    assert_eq!(
+        (sf.st_mtim.tv_sec, sd.st_mtim.tv_sec),
+        (978_307_200, 978_307_200),
+        "the source keeps its mtimes"
+    );
     let (ln, st) = lookup(ddfs, "/ln", libc::O_RDONLY | libc::O_NOFOLLOW);
     assert_eq!(st.st_mode & libc::S_IFMT, libc::S_IFLNK);
     let mut buf = [0 as std::ffi::c_char; 16];
@@ -1082,10 +1088,13 @@ fn an_injected_fault_fails_the_copy_half_way_and_a_retry_goes_through() {
         0
     );
     let oids = oit_list_all(toh);
-    let probes = |count: &mut usize| -> i32 {
+    // Probes every entry as a copier does; `on_fetch(n)` runs before the n-th fetch.
+    let probes = |on_fetch: &mut dyn FnMut(usize)| -> (i32, usize) {
+        let mut n = 0;
         for oid in &oids {
             let oh = obj_open(src.coh, *oid, DAOS_OO_RO);
             for dk in dkeys(oh, TX_NONE) {
+                on_fetch(n);
                 let mut d = iov(&dk);
                 let mut iod = single_iod(b"DFS_INODE", 0);
                 // SAFETY: valid arguments.
@@ -1104,46 +1113,37 @@ fn an_injected_fault_fails_the_copy_half_way_and_a_retry_goes_through() {
                 };
                 if rc != 0 {
                     obj_close(oh);
-                    return rc;
+                    return (rc, n);
                 }
-                *count += 1;
+                n += 1;
             }
             obj_close(oh);
         }
-        0
+        (0, n)
     };
-    let mut all = 0;
-    assert_eq!(probes(&mut all), 0);
-    assert!(all >= 4);
-    // The third fetch on this pool fails once with DER_IO.
-    sys().dmg(&[
-        "fault",
-        "set",
-        "--op",
-        "daos_obj_fetch",
-        "--der",
-        "-2001",
-        "--count",
-        "1",
-        "--pool",
-        "faulty",
-    ]);
-    let mut before = 0;
-    sys().dmg(&[
-        "fault",
-        "set",
-        "--op",
-        "daos_obj_fetch",
-        "--count",
-        "0",
-        "--pool",
-        "none-such",
-    ]);
-    assert_eq!(probes(&mut before), -2001);
-    assert_eq!(before, 0, "the first fetch failed");
-    let mut again = 0;
-    assert_eq!(probes(&mut again), 0);
-    assert_eq!(again, all);
+    let (rc, all) = probes(&mut |_| {});
+    assert_eq!(rc, 0);
+    assert!(all >= 4, "{all} fetches");
+    // Half-way through, the next fetch on this pool fails once with DER_IO.
+    let (rc, failed_at) = probes(&mut |n| {
+        if n == all / 2 {
+            sys().dmg(&[
+                "fault",
+                "set",
+                "--op",
+                "daos_obj_fetch",
+                "--der",
+                "-2001",
+                "--count",
+                "1",
+                "--pool",
+                "faulty",
+            ]);
+        }
+    });
+    assert_eq!((rc, failed_at), (-2001, all / 2));
+    // The rule is spent: a retry of the whole copy goes through.
+    assert_eq!(probes(&mut |_| {}), (0, all));
     // SAFETY: the OIT opened above.
     assert_eq!(unsafe { daos_oit_close(toh, null_mut()) }, 0);
 }
