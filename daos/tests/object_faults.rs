@@ -107,3 +107,41 @@ fn a_failed_fetch_reaches_its_future_and_frees_its_buffer() {
     );
     block_on(eq.close()).unwrap();
 }
+
+#[test]
+fn a_dropped_update_still_writes_its_owned_buffer() {
+    let _serial = fault_lock();
+    let (sys, daos) = daos();
+    let eq = EventQueue::new(&daos).unwrap();
+    let c = TempContainer::plain("objdrop");
+    let cont = c.open();
+    let oid = cont
+        .new_object_id(ObjectType::MultiHashed, ObjectClass::DEFAULT)
+        .unwrap();
+    let obj = cont.open_object(oid, ObjectAccess::ReadWrite).unwrap();
+    let extents = Extents::new(1, vec![Recx::new(0, 1 << 20)]);
+    let data: Vec<u8> = (0..1u32 << 20).map(|i| (i % 253) as u8).collect();
+    let Some(_fault) = inject(sys, "daos_obj_update", None, Some(1), Some(500)) else {
+        return;
+    };
+    let pending = obj.update_array_async(&eq, Tx::NONE, b"d", b"a", &extents, data.clone());
+    let single = obj.update_single_async(&eq, Tx::NONE, b"d", b"s", b"kept".to_vec());
+    drop(pending);
+    drop(single);
+    drop(obj);
+    // Memory freed now would be reused by these and written over.
+    let scribble: Vec<Vec<u8>> = (0..64).map(|_| vec![0xaa; 1 << 16]).collect();
+    assert!(eq.in_flight() >= 1, "the delayed update still runs");
+    block_on(eq.close()).unwrap();
+    drop(scribble);
+
+    let obj = cont.open_object(oid, ObjectAccess::ReadOnly).unwrap();
+    assert_eq!(
+        obj.fetch_array(Tx::NONE, b"d", b"a", &extents).unwrap(),
+        data
+    );
+    assert_eq!(
+        obj.fetch_single(Tx::NONE, b"d", b"s").unwrap().as_deref(),
+        Some(&b"kept"[..])
+    );
+}
