@@ -3,14 +3,6 @@
 //! permissions and transactions behave as DAOS defines them, snapshots read old data, and
 //! the asynchronous forms keep many operations in flight.
 
-//!
-//! Emulator note (as of 611efc1): its `daos_obj_fetch` refuses a `DAOS_IOD_SINGLE` descriptor
-//! with `iod_nr` 1 and `iod_recxs` NULL (`-DER_INVAL`, `recxs_of` in capi/obj.rs), which is
-//! how libdaos callers pass one (`cont_clone_list_akeys` in src/utils/daos_hdlr.c) and all
-//! libdaos checks (`obj_iod_sgl_valid` in src/object/cli_obj.c: only `iod_nr == 1`; the
-//! server asserts `iod_recxs == NULL` for a single value, srv_obj.c). Every test here that
-//! reads a single value fails on it until the emulator accepts that.
-
 mod common;
 
 use std::collections::BTreeSet;
@@ -626,7 +618,7 @@ fn query_max_finds_the_highest_integer_dkey_and_extent() {
     );
 
     // Hashed dkeys cannot be queried for a maximum: -DER_INVAL from libdaos'
-    // check_query_flags (src/object/cli_obj.c). The emulator (611efc1) answers with the
+    // check_query_flags (src/object/cli_obj.c). The emulator (a549b46) answers with the
     // dkey instead; this assertion shows it.
     let (_c2, _cont2, lexical) = fresh_object("qmaxlex", ObjectType::MultiHashed);
     lexical.update_single(Tx::NONE, b"d", b"a", b"v").unwrap();
