@@ -454,7 +454,7 @@ fn transactions_commit_or_abort_together() {
         .unwrap();
     aborted.abort().unwrap();
     // dc_tx_abort (src/object/obj_tx.c): an aborted transaction answers -DER_ALREADY. The
-    // emulator (611efc1) answers -DER_NO_PERM; this assertion shows it.
+    // emulator (a549b46) answers -DER_NO_PERM; this assertion shows it.
     assert_eq!(aborted.abort().unwrap_err().der(), Some(Der::Already));
     assert_eq!(aborted.commit().unwrap_err().der(), Some(Der::NoPerm));
     assert_eq!(
