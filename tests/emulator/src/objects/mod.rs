@@ -139,12 +139,18 @@ pub fn forget_tree(root: &Path) {
     }
 }
 
+/// The dkeys of objects already listed through a snapshot view.
+type KeyCache = parking_lot::Mutex<HashMap<Oid, Arc<Vec<Vec<u8>>>>>;
+
 /// What a read sees: a container now, or as of a snapshot.
 pub struct View {
     tree: Option<Arc<TreeIndex>>,
     live: bool,
     raw: RawStore,
     created_hlc: u64,
+    /// A frozen view lists an object's dkeys once: a listing in batches then costs one
+    /// walk, not one per batch.
+    keys: Option<KeyCache>,
 }
 
 enum Src {
@@ -169,6 +175,7 @@ impl View {
             live: true,
             raw: RawStore::at(objs_dir(dir)),
             created_hlc: meta.created_hlc,
+            keys: None,
         })
     }
 
@@ -192,12 +199,8 @@ impl View {
             live: false,
             raw: RawStore::at(snap_objs_dir(dir, epoch)),
             created_hlc: meta.created_hlc,
+            keys: Some(KeyCache::default()),
         })
-    }
-
-    /// True when `oid` names an object of a live namespace (not writable here).
-    pub fn is_namespace_oid(&self, oid: Oid) -> bool {
-        self.live && self.tree.is_some() && oid.lo < ALLOC_BASE
     }
 
     fn src(&self, oid: Oid) -> DerResult<Src> {
@@ -234,11 +237,18 @@ impl View {
     }
 
     /// The object's dkeys, sorted.
-    pub fn dkeys(&self, oid: Oid) -> DerResult<Vec<Vec<u8>>> {
-        match self.src(oid)? {
-            Src::Tree(t, n) => t.dkeys(&n).map_err(io),
-            Src::Raw => self.raw.dkeys(oid).map_err(io),
+    pub fn dkeys(&self, oid: Oid) -> DerResult<Arc<Vec<Vec<u8>>>> {
+        if let Some(k) = self.keys.as_ref().and_then(|c| c.lock().get(&oid).cloned()) {
+            return Ok(k);
         }
+        let keys = Arc::new(match self.src(oid)? {
+            Src::Tree(t, n) => t.dkeys(&n).map_err(io)?,
+            Src::Raw => self.raw.dkeys(oid).map_err(io)?,
+        });
+        if let Some(c) = &self.keys {
+            c.lock().insert(oid, keys.clone());
+        }
+        Ok(keys)
     }
 
     /// One dkey's akeys; `None` when missing.
@@ -465,6 +475,8 @@ pub struct Tx {
     pub snap: Option<u64>,
     flags: u64,
     state: parking_lot::Mutex<TxState>,
+    /// The snapshot's view, made at the first read.
+    view: parking_lot::Mutex<Option<Arc<View>>>,
 }
 
 struct TxState {
@@ -498,6 +510,7 @@ pub fn tx_open(coh: u64, flags: u64) -> DerResult<u64> {
             pending: Vec::new(),
             epoch: None,
         }),
+        view: parking_lot::Mutex::new(None),
     });
     tx_handles(|m| m.insert(cookie, tx));
     Ok(cookie)
@@ -519,6 +532,7 @@ pub fn tx_open_snap(coh: u64, epoch: u64) -> DerResult<u64> {
             pending: Vec::new(),
             epoch: Some(epoch),
         }),
+        view: parking_lot::Mutex::new(None),
     });
     tx_handles(|m| m.insert(cookie, tx));
     Ok(cookie)
@@ -588,9 +602,9 @@ pub fn tx_epoch(th: u64) -> DerResult<u64> {
 }
 
 /// Where a read through `th` looks (`DAOS_TX_NONE`: the container now).
-fn read_view(cont: &ContHandle, th: u64) -> DerResult<View> {
+fn read_view(cont: &ContHandle, th: u64) -> DerResult<Arc<View>> {
     if th == 0 {
-        return View::live(&cont.dir);
+        return View::live(&cont.dir).map(Arc::new);
     }
     let tx = tx_handle(th)?;
     let mut st = tx.state.lock();
@@ -598,12 +612,20 @@ fn read_view(cont: &ContHandle, th: u64) -> DerResult<View> {
         return Err(Der::NO_PERM);
     }
     match tx.snap {
-        Some(e) => View::at_snapshot(&cont.dir, e),
+        Some(e) => {
+            let mut v = tx.view.lock();
+            if let Some(view) = v.as_ref() {
+                return Ok(view.clone());
+            }
+            let view = Arc::new(View::at_snapshot(&cont.dir, e)?);
+            *v = Some(view.clone());
+            Ok(view)
+        }
         None => {
             if st.epoch.is_none() {
                 st.epoch = Some(crate::hlc::now());
             }
-            View::live(&cont.dir)
+            View::live(&cont.dir).map(Arc::new)
         }
     }
 }
@@ -646,7 +668,8 @@ pub fn write(oh: u64, th: u64, w: Write) -> DerResult<()> {
         return Err(Der::NO_PERM);
     }
     require(&h.cont, perm::WRITE)?;
-    if View::live(&h.cont.dir)?.is_namespace_oid(h.oid) {
+    // The namespace of a live tree names its objects below ALLOC_BASE.
+    if h.oid.lo < ALLOC_BASE && h.cont.dir.fs_root().is_dir() {
         return Err(Der::NOSYS);
     }
     if th != 0 {
@@ -876,7 +899,7 @@ fn fetch_one(v: Option<&Value>, iod: &FetchIod, want_data: bool) -> DerResult<Fe
 }
 
 /// `daos_obj_list_dkey`: every dkey (the caller pages through them).
-pub fn list_dkeys(oh: u64, th: u64) -> DerResult<Vec<Vec<u8>>> {
+pub fn list_dkeys(oh: u64, th: u64) -> DerResult<Arc<Vec<Vec<u8>>>> {
     let h = obj_handle(oh)?;
     require(&h.cont, perm::READ)?;
     read_view(&h.cont, th)?.dkeys(h.oid)
@@ -947,7 +970,7 @@ pub fn query_key(
         recx: None,
     };
     if flags & GET_DKEY != 0 {
-        let mut keys = view.dkeys(h.oid)?;
+        let mut keys = view.dkeys(h.oid)?.to_vec();
         if dkey_is_uint64(otype(h.oid)) {
             keys.sort_by_key(|k| {
                 let mut b = [0u8; 8];
