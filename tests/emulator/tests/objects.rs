@@ -1051,8 +1051,53 @@ fn transactions_apply_at_commit_and_snapshot_reads_see_the_snapshot() {
             "not before the commit"
         );
         assert_eq!(daos_tx_abort(th, null_mut()), 0);
+        assert_eq!(
+            daos_tx_abort(th, null_mut()),
+            -1008,
+            "dc_tx_abort: DER_ALREADY"
+        );
         assert_eq!(daos_tx_commit(th, null_mut()), NO_PERM);
-        assert_eq!(daos_tx_restart(th, null_mut()), 0);
+        assert_eq!(
+            daos_tx_restart(th, null_mut()),
+            NO_PERM,
+            "only a failed TX restarts"
+        );
+        assert_eq!(daos_tx_close(th, null_mut()), 0);
+        assert_eq!(fetch_single(oh, TX_NONE, b"d", b"a"), b"old", "aborted");
+        // A commit whose second write fails its condition applies neither.
+        assert_eq!(daos_tx_open(src.coh, &mut th, 0, null_mut()), 0);
+        assert_eq!(update_single(oh, th, b"d", b"a", b"lost"), 0);
+        let mut dk = iov(b"d2");
+        let mut iod = single_iod(b"a", 1);
+        let mut v = iov(b"x");
+        let mut s = sgl(&mut v);
+        let update_only = DAOS_COND_DKEY_UPDATE as u64;
+        assert_eq!(
+            daos_obj_update(
+                oh,
+                th,
+                update_only,
+                &mut dk,
+                1,
+                &mut iod,
+                &mut s,
+                null_mut()
+            ),
+            0
+        );
+        assert_eq!(daos_tx_commit(th, null_mut()), NONEXIST);
+        assert_eq!(
+            daos_tx_commit(th, null_mut()),
+            NO_PERM,
+            "the failed commit aborted it"
+        );
+        assert_eq!(daos_tx_close(th, null_mut()), 0);
+        assert_eq!(
+            fetch_single(oh, TX_NONE, b"d", b"a"),
+            b"old",
+            "all or nothing"
+        );
+        assert_eq!(daos_tx_open(src.coh, &mut th, 0, null_mut()), 0);
         assert_eq!(update_single(oh, th, b"d", b"a", b"new"), 0);
         assert_eq!(daos_tx_commit(th, null_mut()), 0);
         assert_eq!(daos_tx_commit(th, null_mut()), -1008);

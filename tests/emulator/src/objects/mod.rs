@@ -538,8 +538,9 @@ pub fn tx_open_snap(coh: u64, epoch: u64) -> DerResult<u64> {
     Ok(cookie)
 }
 
-/// `daos_tx_commit`: applies the buffered writes in order (`-DER_ALREADY` twice,
-/// obj_tx.c:2417; `-DER_NO_PERM` after an abort).
+/// `daos_tx_commit` (obj_tx.c `dc_tx_commit`): applies the buffered writes in order, all or
+/// none: a write that fails (a condition) undoes the ones before it and aborts the
+/// transaction (obj_tx.c:2386). `-DER_ALREADY` once committed, `-DER_NO_PERM` once aborted.
 pub fn tx_commit(th: u64) -> DerResult<()> {
     let tx = tx_handle(th)?;
     let mut st = tx.state.lock();
@@ -552,8 +553,10 @@ pub fn tx_commit(th: u64) -> DerResult<()> {
         client::cont_handle(tx.cont.cookie)?;
         let _lock = lock(&tx.cont.dir, true)?;
         let hlc = crate::hlc::now();
-        for w in &st.pending {
-            apply(&tx.cont, w, hlc)?;
+        if let Err(e) = apply_all(&tx.cont, &st.pending, hlc) {
+            st.pending.clear();
+            st.status = TxStatus::Aborted;
+            return Err(e);
         }
         st.epoch = Some(hlc);
     } else if st.epoch.is_none() {
@@ -564,12 +567,67 @@ pub fn tx_commit(th: u64) -> DerResult<()> {
     Ok(())
 }
 
-/// `daos_tx_abort`: drops the buffered writes.
+/// The prior state of what a transaction's writes touch, to undo them.
+#[derive(Default)]
+struct Undo {
+    dkeys: Vec<(Oid, Vec<u8>, Option<Akeys>)>,
+    stamps: Vec<(Oid, u64)>,
+}
+
+impl Undo {
+    fn save(&mut self, raw: &RawStore, w: &Write) -> DerResult<()> {
+        let (oid, keys) = match w {
+            Write::Update { oid, dkey, .. } | Write::PunchAkeys { oid, dkey, .. } => {
+                (*oid, vec![dkey.clone()])
+            }
+            Write::PunchDkeys { oid, dkeys, .. } => (*oid, dkeys.clone()),
+            Write::PunchObj { oid } => (*oid, raw.dkeys(*oid).map_err(io)?),
+        };
+        if !self.stamps.iter().any(|(o, _)| *o == oid) {
+            self.stamps.push((oid, raw.hlc(oid)));
+        }
+        for k in keys {
+            if !self.dkeys.iter().any(|(o, d, _)| *o == oid && *d == k) {
+                let prior = raw.read_dkey(oid, &k).map_err(io)?;
+                self.dkeys.push((oid, k, prior));
+            }
+        }
+        Ok(())
+    }
+
+    fn restore(self, raw: &RawStore) {
+        for (oid, dkey, prior) in self.dkeys.into_iter().rev() {
+            let _ = raw.write_dkey(oid, &dkey, &prior.unwrap_or_default(), 0);
+        }
+        for (oid, stamp) in self.stamps {
+            let _ = raw.stamp(oid, stamp);
+        }
+    }
+}
+
+/// Applies a transaction's writes in order; on a failure, undoes those applied.
+fn apply_all(cont: &ContHandle, writes: &[Write], hlc: u64) -> DerResult<()> {
+    let raw = RawStore::at(objs_dir(&cont.dir));
+    let mut undo = Undo::default();
+    for w in writes {
+        let done = undo.save(&raw, w).and_then(|()| apply(cont, w, hlc));
+        if let Err(e) = done {
+            undo.restore(&raw);
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// `daos_tx_abort` (obj_tx.c `dc_tx_abort`): drops the buffered writes; `-DER_ALREADY` once
+/// aborted, `-DER_NO_PERM` once committed.
 pub fn tx_abort(th: u64) -> DerResult<()> {
     let tx = tx_handle(th)?;
     let mut st = tx.state.lock();
-    if st.status != TxStatus::Open {
-        return Err(Der::NO_PERM);
+    match st.status {
+        TxStatus::Aborted => return Err(Der::ALREADY),
+        TxStatus::Committed => return Err(Der::NO_PERM),
+        TxStatus::Open => {}
     }
     st.pending.clear();
     st.status = TxStatus::Aborted;
@@ -581,16 +639,12 @@ pub fn tx_close(th: u64) -> DerResult<()> {
     tx_handles(|m| m.remove(&th)).map(|_| ()).ok_or(Der::NO_HDL)
 }
 
-/// `daos_tx_restart`: drops the buffered writes and opens the transaction again.
+/// `daos_tx_restart`: only a transaction that failed with `-DER_TX_RESTART` restarts
+/// (obj_tx.c `dc_tx_restart_begin`), and none does here (no conflicts are modelled), so it is
+/// `-DER_NO_PERM` on every open handle.
 pub fn tx_restart(th: u64) -> DerResult<()> {
-    let tx = tx_handle(th)?;
-    let mut st = tx.state.lock();
-    st.pending.clear();
-    st.status = TxStatus::Open;
-    if tx.snap.is_none() {
-        st.epoch = None;
-    }
-    Ok(())
+    tx_handle(th)?;
+    Err(Der::NO_PERM)
 }
 
 /// `daos_tx_hdl2epoch` (obj_tx.c:901): `-DER_UNINIT` until the epoch is chosen.
