@@ -1309,3 +1309,122 @@ fn copying_many_small_files_takes_seconds_not_minutes() {
         dfs_umount(sdfs);
     }
 }
+
+#[test]
+fn arguments_are_checked_as_the_client_checks_them() {
+    let (src, dfs) = Cont::dfs("tank", "args");
+    // SAFETY: the mount made above.
+    unsafe { dfs_umount(dfs) };
+    const INVAL: i32 = -1003;
+    // DAOS_OT_DKEY_UINT64 (2): dkeys are 8-byte integers (obj_key_valid).
+    let ints = obj_open(
+        src.coh,
+        daos_obj_id_t {
+            lo: 1 << 50,
+            hi: 2 << 56,
+        },
+        DAOS_OO_RW,
+    );
+    assert_eq!(update_single(ints, TX_NONE, b"short", b"a", b"v"), INVAL);
+    for k in [9u64, 200, 17] {
+        assert_eq!(
+            update_single(ints, TX_NONE, &k.to_le_bytes(), b"a", b"v"),
+            0
+        );
+    }
+    let mut buf = [0u8; 8];
+    let mut dk = d_iov_t {
+        iov_buf: buf.as_mut_ptr() as *mut c_void,
+        iov_buf_len: 8,
+        iov_len: 0,
+    };
+    let max_dkey = (DAOS_GET_MAX | DAOS_GET_DKEY) as u64;
+    // SAFETY: valid arguments.
+    let rc = unsafe {
+        daos_obj_query_key(
+            ints,
+            TX_NONE,
+            max_dkey,
+            &mut dk,
+            null_mut(),
+            null_mut(),
+            null_mut(),
+        )
+    };
+    assert_eq!(
+        (rc, u64::from_le_bytes(buf)),
+        (0, 200),
+        "numeric, not byte order"
+    );
+    // A hashed-dkey object cannot be asked for its greatest dkey (check_query_flags).
+    let hashed = obj_open(src.coh, daos_obj_id_t { lo: 1 << 51, hi: 0 }, DAOS_OO_RW);
+    assert_eq!(update_single(hashed, TX_NONE, b"d", b"a", b"v"), 0);
+    // SAFETY: valid arguments.
+    let rc = unsafe {
+        daos_obj_query_key(
+            hashed,
+            TX_NONE,
+            max_dkey,
+            &mut dk,
+            null_mut(),
+            null_mut(),
+            null_mut(),
+        )
+    };
+    assert_eq!(rc, INVAL);
+    // A fetch may not carry update conditions; an update without an sgl only punches.
+    let mut d = iov(b"d");
+    let mut iod = single_iod(b"a", 0);
+    // SAFETY: valid arguments.
+    let rc = unsafe {
+        daos_obj_fetch(
+            hashed,
+            TX_NONE,
+            DAOS_COND_DKEY_INSERT as u64,
+            &mut d,
+            1,
+            &mut iod,
+            null_mut(),
+            null_mut(),
+            null_mut(),
+        )
+    };
+    assert_eq!(rc, INVAL);
+    let mut iod = single_iod(b"a", 1);
+    // SAFETY: valid arguments.
+    let rc = unsafe {
+        daos_obj_update(
+            hashed,
+            TX_NONE,
+            0,
+            &mut d,
+            1,
+            &mut iod,
+            null_mut(),
+            null_mut(),
+        )
+    };
+    assert_eq!(rc, INVAL);
+    // Overlapping extents in one descriptor (obj_recx_valid).
+    let mut r = [
+        daos_recx_t {
+            rx_idx: 0,
+            rx_nr: 4,
+        },
+        daos_recx_t {
+            rx_idx: 2,
+            rx_nr: 4,
+        },
+    ];
+    assert_eq!(
+        update_array(hashed, b"d", b"arr", 1, &mut r, b"12345678"),
+        INVAL
+    );
+    assert_eq!(
+        fetch_single(hashed, TX_NONE, b"d", b"a"),
+        b"v",
+        "nothing changed"
+    );
+    obj_close(ints);
+    obj_close(hashed);
+}

@@ -393,7 +393,7 @@ pub unsafe extern "C" fn daos_obj_fetch(
         let Some(dkey) = (unsafe { key(dkey) }) else {
             return Der::INVAL.0;
         };
-        if (iods.is_null() && nr > 0) || dkey.is_empty() {
+        if iods.is_null() || nr == 0 || dkey.is_empty() || !fetch_flags_valid(flags) {
             return Der::INVAL.0;
         }
         let mut asked = Vec::with_capacity(nr as usize);
@@ -412,6 +412,10 @@ pub unsafe extern "C" fn daos_obj_fetch(
                 return Der::INVAL.0;
             };
             if name.is_empty() || (iod.iod_type != IOD_SINGLE && iod.iod_type != IOD_ARRAY) {
+                return Der::INVAL.0;
+            }
+            // A fetch of array data needs valid extents; a size query (no sgl) does not.
+            if iod.iod_type == IOD_ARRAY && !sgls.is_null() && !recxs_valid(&recxs) {
                 return Der::INVAL.0;
             }
             asked.push(FetchIod {
@@ -499,7 +503,7 @@ pub unsafe extern "C" fn daos_obj_update(
         let Some(dkey) = (unsafe { key(dkey) }) else {
             return Der::INVAL.0;
         };
-        if dkey.is_empty() || nr == 0 || iods.is_null() {
+        if dkey.is_empty() || nr == 0 || iods.is_null() || !update_flags_valid(flags) {
             return Der::INVAL.0;
         }
         let mut writes = Vec::with_capacity(nr as usize);
@@ -545,6 +549,10 @@ unsafe fn update_iod(iod: &daos_iod_t, sgl: *const d_sg_list_t) -> DerResult<Upd
     } else {
         unsafe { gather(sgl) }
     };
+    // obj_iod_sgl_valid (cli_obj.c:2227): without an sgl only a punch (size 0) goes.
+    if sgl.is_null() && iod.iod_size != 0 {
+        return Err(Der::INVAL);
+    }
     let what = match iod.iod_type {
         IOD_SINGLE => {
             if iod.iod_nr != 1 {
@@ -559,6 +567,9 @@ unsafe fn update_iod(iod: &daos_iod_t, sgl: *const d_sg_list_t) -> DerResult<Upd
         IOD_ARRAY => {
             // SAFETY: the recxs hold iod_nr elements.
             let recxs = unsafe { recxs_of(iod) }.ok_or(Der::INVAL)?;
+            if !sgl.is_null() && !recxs_valid(&recxs) {
+                return Err(Der::INVAL);
+            }
             let records: u64 = recxs.iter().map(|r| r.1).sum();
             let need = records.checked_mul(iod.iod_size).ok_or(Der::INVAL)?;
             if (data.len() as u64) < need {
@@ -577,6 +588,36 @@ unsafe fn update_iod(iod: &daos_iod_t, sgl: *const d_sg_list_t) -> DerResult<Upd
         flags: iod.iod_flags,
         what,
     })
+}
+
+/// `obj_recx_valid` (cli_obj.c:2153): at least one extent, none empty, none overlapping.
+fn recxs_valid(recxs: &[(u64, u64)]) -> bool {
+    let mut sorted = recxs.to_vec();
+    sorted.sort_unstable();
+    !sorted.is_empty()
+        && sorted.iter().all(|r| r.1 != 0)
+        && sorted
+            .windows(2)
+            .all(|w| w[0].0.saturating_add(w[0].1) <= w[1].0)
+}
+
+/// The conditional flags a fetch may not carry (cli_obj.c:2510-2522).
+fn fetch_flags_valid(flags: u64) -> bool {
+    let modifying = objects::COND_PUNCH
+        | objects::COND_DKEY_INSERT
+        | objects::COND_DKEY_UPDATE
+        | objects::COND_AKEY_INSERT
+        | objects::COND_AKEY_UPDATE;
+    flags & modifying == 0
+        && !(flags & objects::COND_PER_AKEY != 0 && flags & objects::COND_AKEY_FETCH != 0)
+}
+
+/// The conditional flags an update may not carry (cli_obj.c:2552-2566).
+fn update_flags_valid(flags: u64) -> bool {
+    let reading = objects::COND_PUNCH | objects::COND_DKEY_FETCH | objects::COND_AKEY_FETCH;
+    flags & reading == 0
+        && !(flags & objects::COND_PER_AKEY != 0
+            && flags & (objects::COND_AKEY_UPDATE | objects::COND_AKEY_INSERT) != 0)
 }
 
 /// Packs as many of `keys[start..]` as fit (at most `max`) into `sgl`; `-DER_KEY2BIG` with
@@ -832,21 +873,20 @@ pub unsafe extern "C" fn daos_obj_query_key(
     ev: *mut daos_event_t,
 ) -> c_int {
     daos_guard(|| {
-        if (flags & objects::GET_DKEY != 0 && dkey.is_null())
-            || (flags & objects::GET_AKEY != 0 && akey.is_null())
-            || (flags & objects::GET_RECX != 0 && recx.is_null())
+        // check_query_flags (cli_obj.c:2352): the pointers, and room for an integer key.
+        // SAFETY: per the function contract, keys are NULL or valid.
+        let room = |k: *mut daos_key_t| unsafe { !(*k).iov_buf.is_null() && (*k).iov_buf_len >= 8 };
+        if flags != 0
+            && (dkey.is_null()
+                || (akey.is_null() && flags & (objects::GET_AKEY | objects::GET_RECX) != 0)
+                || (recx.is_null() && flags & objects::GET_RECX != 0)
+                || (flags & objects::GET_DKEY != 0 && !room(dkey))
+                || (flags & objects::GET_AKEY != 0 && !room(akey)))
         {
             return Der::INVAL.0;
         }
         // SAFETY: per the function contract.
         let (dk, ak) = unsafe { (key(dkey), key(akey)) };
-        if (flags & objects::GET_DKEY == 0 && dk.is_none())
-            || (flags & (objects::GET_AKEY | objects::GET_RECX) != 0
-                && flags & objects::GET_AKEY == 0
-                && ak.is_none())
-        {
-            return Der::INVAL.0;
-        }
         let p = (SendPtr(dkey), SendPtr(akey), SendPtr(recx));
         let pools = objects::pools_of_handle(oh.cookie);
         run_daos("daos_obj_query_key", &pools, ev, move || {

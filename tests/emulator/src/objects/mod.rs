@@ -62,6 +62,29 @@ fn dkey_is_uint64(t: u32) -> bool {
     matches!(t, 2 | 4 | 9 | 11 | 12 | 13)
 }
 
+/// True for the types whose akeys are integers (`daos_is_akey_uint64_type`).
+fn akey_is_uint64(t: u32) -> bool {
+    matches!(t, 3 | 4)
+}
+
+/// `obj_key_valid` (cli_obj.c:2417): not empty, and 8 bytes for an integer key.
+fn key_valid(oid: Oid, key: &[u8], dkey: bool) -> bool {
+    let int = if dkey {
+        dkey_is_uint64(otype(oid))
+    } else {
+        akey_is_uint64(otype(oid))
+    };
+    !key.is_empty() && (!int || key.len() == 8)
+}
+
+/// An integer key's value (little-endian, as the client stores a uint64 key).
+fn int_key(k: &[u8]) -> u64 {
+    let mut b = [0u8; 8];
+    let n = k.len().min(8);
+    b[..n].copy_from_slice(&k[..n]);
+    u64::from_le_bytes(b)
+}
+
 /// The high 32 bits `daos_obj_generate_oid2` gives an object of type `otype` and class
 /// `cid` (0: the default, one group for directories, every target for arrays), as
 /// `daos_obj_set_oid` packs them (`daos_obj_set_oid_by_class`, obj_class.c:95: a class id
@@ -715,9 +738,26 @@ fn akey_cond(flags: u64, iod_flags: u64) -> u64 {
     }
 }
 
+/// The keys of a write are valid for the object's type (`obj_key_valid`).
+fn write_keys_valid(oid: Oid, w: &Write) -> bool {
+    match w {
+        Write::Update { dkey, iods, .. } => {
+            key_valid(oid, dkey, true) && iods.iter().all(|i| key_valid(oid, &i.name, false))
+        }
+        Write::PunchObj { .. } => true,
+        Write::PunchDkeys { dkeys, .. } => dkeys.iter().all(|d| key_valid(oid, d, true)),
+        Write::PunchAkeys { dkey, akeys, .. } => {
+            key_valid(oid, dkey, true) && akeys.iter().all(|a| key_valid(oid, a, false))
+        }
+    }
+}
+
 /// A write through an object handle: checked, then applied now or buffered in `th`.
 pub fn write(oh: u64, th: u64, w: Write) -> DerResult<()> {
     let h = obj_handle(oh)?;
+    if !write_keys_valid(h.oid, &w) {
+        return Err(Der::INVAL);
+    }
     if h.mode & OO_RO != 0 && h.mode & (OO_RW | OO_EXCL) == 0 {
         return Err(Der::NO_PERM);
     }
@@ -894,6 +934,9 @@ pub fn fetch(
     want_data: bool,
 ) -> DerResult<Vec<Fetched>> {
     let h = obj_handle(oh)?;
+    if !key_valid(h.oid, dkey, true) || iods.iter().any(|i| !key_valid(h.oid, &i.name, false)) {
+        return Err(Der::INVAL);
+    }
     require(&h.cont, perm::READ)?;
     let view = read_view(&h.cont, th)?;
     let akeys = view.read_dkey(h.oid, dkey)?;
@@ -1003,7 +1046,9 @@ pub struct QueryKey {
 }
 
 /// `daos_obj_query_key`: the greatest (`DAOS_GET_MAX`) or smallest dkey, akey and/or
-/// extent; `-DER_NONEXIST` when there is none.
+/// extent; `-DER_NONEXIST` when there is none. As `check_query_flags` (cli_obj.c:2352):
+/// flags 0 only queries the max epoch (nothing is returned here), a key kind and exactly one
+/// of MIN/MAX are needed, and only integer dkeys (akeys) can be asked for.
 pub fn query_key(
     oh: u64,
     th: u64,
@@ -1012,11 +1057,18 @@ pub fn query_key(
     akey: Vec<u8>,
 ) -> DerResult<QueryKey> {
     let h = obj_handle(oh)?;
-    require(&h.cont, perm::READ)?;
+    if flags == 0 {
+        return Ok(QueryKey::default());
+    }
     let max = flags & GET_MAX != 0;
-    if max == (flags & GET_MIN != 0) || flags & (GET_DKEY | GET_AKEY | GET_RECX) == 0 {
+    if max == (flags & GET_MIN != 0)
+        || flags & (GET_DKEY | GET_AKEY | GET_RECX) == 0
+        || (flags & GET_DKEY != 0 && !dkey_is_uint64(otype(h.oid)))
+        || (flags & GET_AKEY != 0 && !akey_is_uint64(otype(h.oid)))
+    {
         return Err(Der::INVAL);
     }
+    require(&h.cont, perm::READ)?;
     let view = read_view(&h.cont, th)?;
     let mut q = QueryKey {
         dkey,
@@ -1025,14 +1077,7 @@ pub fn query_key(
     };
     if flags & GET_DKEY != 0 {
         let mut keys = view.dkeys(h.oid)?.to_vec();
-        if dkey_is_uint64(otype(h.oid)) {
-            keys.sort_by_key(|k| {
-                let mut b = [0u8; 8];
-                let n = k.len().min(8);
-                b[..n].copy_from_slice(&k[..n]);
-                u64::from_le_bytes(b)
-            });
-        }
+        keys.sort_by_key(|k| int_key(k));
         let pick = if max {
             keys.pop()
         } else {
@@ -1042,12 +1087,14 @@ pub fn query_key(
     }
     let akeys = view.read_dkey(h.oid, &q.dkey)?.ok_or(Der::NONEXIST)?;
     if flags & GET_AKEY != 0 {
+        let mut keys: Vec<Vec<u8>> = akeys.keys().cloned().collect();
+        keys.sort_by_key(|k| int_key(k));
         let pick = if max {
-            akeys.keys().next_back()
+            keys.pop()
         } else {
-            akeys.keys().next()
+            keys.into_iter().next()
         };
-        q.akey = pick.cloned().ok_or(Der::NONEXIST)?;
+        q.akey = pick.ok_or(Der::NONEXIST)?;
     }
     if flags & GET_RECX != 0 {
         let Some(Value::Array(a)) = akeys.get(&q.akey) else {
