@@ -144,7 +144,7 @@ pub fn streaming(system: &TestSystem, quick: bool) -> Result<Vec<Figure>, String
     let mountpoint = std::env::temp_dir().join(format!("daos-csi-bench-io-{}", std::process::id()));
     std::fs::create_dir_all(&mountpoint)
         .map_err(|e| format!("creating {}: {e}", mountpoint.display()))?;
-    let mounted = Dfuse::mount(system, &mountpoint, &pool_label, &uuid.to_string())?;
+    let mounted = Dfuse::mount(system, &mountpoint, &pool_label, &uuid.to_string(), &[])?;
     let path = mounted.path.join("dfuse.bin");
     let (written, took) = timed(|| dfuse_write(&path, size));
     figures.push(throughput(
@@ -247,17 +247,27 @@ fn dfuse_read(path: &Path, size: u64) -> Result<u64, String> {
     Ok(offset)
 }
 
-/// A dfuse mount of the bench's container, unmounted when dropped.
-struct Dfuse {
-    path: PathBuf,
+/// A dfuse mount of a bench container with caching off (so reads and writes reach DAOS),
+/// unmounted when dropped.
+pub struct Dfuse {
+    pub path: PathBuf,
 }
 
 impl Dfuse {
-    fn mount(system: &TestSystem, path: &Path, pool: &str, cont: &str) -> Result<Dfuse, String> {
+    /// Mounts container `cont` of `pool` at `path`, with dfuse `options` besides
+    /// `--disable-caching` (e.g. `--snap-epoch`).
+    pub fn mount(
+        system: &TestSystem,
+        path: &Path,
+        pool: &str,
+        cont: &str,
+        options: &[&str],
+    ) -> Result<Dfuse, String> {
         let dfuse = system.dfuse_path();
         // Without --foreground dfuse returns once its mount is up (or has failed).
         let output = Command::new(&dfuse)
             .arg("--disable-caching")
+            .args(options)
             .arg(path)
             .args([pool, cont])
             .envs(system.env())
@@ -285,7 +295,7 @@ impl Drop for Dfuse {
             .status()
             .is_ok_and(|s| s.success());
         if !unmounted {
-            eprintln!("bench: item 7: could not unmount {}", self.path.display());
+            eprintln!("bench: could not unmount {}", self.path.display());
         }
     }
 }

@@ -10,11 +10,15 @@
 //! 6. Data path: dd through the published bind mount against the dfuse mount itself.
 //! 7. Streaming a 1 GiB file through the `daos` crate (many chunks in flight, and one call at
 //!    a time) against dfuse on the same container.
+//! 8. Copying a snapshot of 10,000 small files, and of one 1 GiB file, into a new container:
+//!    `daos::copy_tree` as the driver runs it (16 operations in flight), one operation at a
+//!    time, and `cp -a` between two dfuse mounts.
 //!
 //! Items 1-3 and 6 run the real `daos-csi` binary (found beside this executable, or
-//! `$DAOS_CSI_BIN`) over its unix socket; 4, 5 and 7 call the `daos` crate in this process.
+//! `$DAOS_CSI_BIN`) over its unix socket; 4, 5, 7 and 8 call the `daos` crate in this process.
 //! Build everything in release first: `ci/bench.sh` does, then runs this.
 
+mod copy;
 mod csi;
 mod fileio;
 mod host;
@@ -36,8 +40,8 @@ use std::time::Instant;
     about = "Benchmarks of daos-csi on the DAOS emulator"
 )]
 struct Args {
-    /// Run only these items (1-7), e.g. `--only 4` or `--only 1,2`.
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=7))]
+    /// Run only these items (1-8), e.g. `--only 4` or `--only 1,2`.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=8))]
     only: Vec<u8>,
     /// Smaller sample counts: a smoke run of every item in about a minute.
     #[arg(long)]
@@ -75,9 +79,9 @@ fn main() -> ExitCode {
     let mut figures = Vec::new();
     let mut failures = 0;
 
-    // Items 4, 5 and 7 call libdaos in this process: its system must be in the environment
+    // Items 4, 5, 7 and 8 call libdaos in this process: its system must be in the environment
     // before any other thread exists, so they run first.
-    if args.wants(4) || args.wants(5) || args.wants(7) {
+    if args.wants(4) || args.wants(5) || args.wants(7) || args.wants(8) {
         let system = daos_csi_e2e::daos_system("8G");
         if system.is_emulated() {
             // SAFETY: no thread of ours exists yet; the harness's only thread drains the
@@ -98,6 +102,11 @@ fn main() -> ExitCode {
         if args.wants(7) {
             run_item(7, &mut figures, &mut failures, || {
                 fileio::streaming(&system, args.quick)
+            });
+        }
+        if args.wants(8) {
+            run_item(8, &mut figures, &mut failures, || {
+                copy::copying(&system, args.quick)
             });
         }
     }
@@ -217,5 +226,19 @@ fn run_item(
                     .note(first_line),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_items_one_to_eight() {
+        let args = Args::try_parse_from(["bench", "--only", "1,8"]).expect("1 and 8 are items");
+        assert!(args.wants(8) && args.wants(1) && !args.wants(7));
+        assert!(Args::try_parse_from(["bench", "--only", "9"]).is_err());
+        assert!(Args::try_parse_from(["bench", "--only", "0"]).is_err());
+        assert!(Args::try_parse_from(["bench"]).expect("no items").wants(8));
     }
 }

@@ -52,7 +52,7 @@ pub enum Target {
 /// One row of the report.
 #[derive(Clone, Debug)]
 pub struct Figure {
-    /// The item number (1-7).
+    /// The item number (1-8).
     pub item: u8,
     pub name: String,
     pub samples: usize,
