@@ -801,6 +801,21 @@ fn a_verbatim_copy_mounts_with_the_same_content_and_copy_time_mtimes() {
         assert_eq!(std::ffi::CStr::from_ptr(buf.as_ptr()).to_bytes(), b"d/f");
         dfs_release(ln);
     }
+    // The objects that became the namespace are not there twice: an OIT of the copy lists
+    // as many objects as the source's did.
+    let epoch = snapshot(
+        dst.coh,
+        daos_snapshot_opts_DAOS_SNAP_OPT_CR | daos_snapshot_opts_DAOS_SNAP_OPT_OIT,
+    );
+    let mut toh = daos_handle_t::default();
+    // SAFETY: valid arguments.
+    assert_eq!(
+        unsafe { daos_oit_open(dst.coh, epoch, &mut toh, null_mut()) },
+        0
+    );
+    assert_eq!(oit_list_all(toh).len(), 5);
+    // SAFETY: the OIT opened above.
+    assert_eq!(unsafe { daos_oit_close(toh, null_mut()) }, 0);
     // The namespace is a DFS one now: new files go on as usual.
     create(ddfs, "new", libc::S_IFREG | 0o644, None);
     // SAFETY: the mounts made here.

@@ -143,9 +143,13 @@ fn io(e: std::io::Error) -> Der {
 static TREES: parking_lot::Mutex<Option<HashMap<PathBuf, Arc<TreeIndex>>>> =
     parking_lot::Mutex::new(None);
 
+fn tree_in_cache(root: &Path) -> Option<Arc<TreeIndex>> {
+    TREES.lock().as_ref().and_then(|m| m.get(root).cloned())
+}
+
 fn cached_tree(root: &Path, layout: &Layout, rebuild: bool) -> DerResult<Arc<TreeIndex>> {
-    if !rebuild && let Some(t) = TREES.lock().as_ref().and_then(|m| m.get(root)) {
-        return Ok(t.clone());
+    if !rebuild && let Some(t) = tree_in_cache(root) {
+        return Ok(t);
     }
     let t = Arc::new(TreeIndex::build(root, layout.clone()).map_err(io)?);
     TREES
@@ -170,7 +174,6 @@ pub struct View {
     tree: Option<Arc<TreeIndex>>,
     live: bool,
     raw: RawStore,
-    created_hlc: u64,
     /// A frozen view lists an object's dkeys once: a listing in batches then costs one
     /// walk, not one per batch.
     keys: Option<KeyCache>,
@@ -184,20 +187,26 @@ enum Src {
 impl View {
     /// The container as it is now.
     pub fn live(dir: &ContDir) -> DerResult<View> {
-        let meta = dir.meta()?;
         let root = dir.fs_root();
-        let tree = match &meta.dfs {
-            Some(attrs) if root.is_dir() => {
-                let layout = Layout::new(roots_of(&meta), attrs.clone(), ntargets(dir));
-                Some(cached_tree(&root, &layout, false)?)
+        // Most reads go to raw objects or to a tree already indexed: no metadata to read.
+        let tree = if !root.is_dir() {
+            None
+        } else if let Some(t) = tree_in_cache(&root) {
+            Some(t)
+        } else {
+            let meta = dir.meta()?;
+            match &meta.dfs {
+                Some(attrs) => {
+                    let layout = Layout::new(&meta, attrs.clone(), ntargets(dir));
+                    Some(cached_tree(&root, &layout, false)?)
+                }
+                None => None,
             }
-            _ => None,
         };
         Ok(View {
             tree,
             live: true,
             raw: RawStore::at(objs_dir(dir)),
-            created_hlc: meta.created_hlc,
             keys: None,
         })
     }
@@ -212,7 +221,7 @@ impl View {
         let root = dir.snap_root(epoch);
         let tree = match &meta.dfs {
             Some(attrs) if root.is_dir() => {
-                let layout = Layout::new(roots_of(&meta), attrs.clone(), ntargets(dir));
+                let layout = Layout::new(&meta, attrs.clone(), ntargets(dir));
                 Some(cached_tree(&root, &layout, false)?)
             }
             _ => None,
@@ -221,7 +230,6 @@ impl View {
             tree,
             live: false,
             raw: RawStore::at(snap_objs_dir(dir, epoch)),
-            created_hlc: meta.created_hlc,
             keys: Some(KeyCache::default()),
         })
     }
@@ -285,7 +293,7 @@ impl View {
     /// The HLC of the object's last update (0: never updated).
     pub fn hlc(&self, oid: Oid) -> DerResult<u64> {
         Ok(match self.src(oid)? {
-            Src::Tree(t, n) => t.hlc(&n, self.created_hlc),
+            Src::Tree(t, n) => t.hlc(&n),
             Src::Raw => self.raw.hlc(oid),
         })
     }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use super::value::{Akeys, ArrayVal, Data, Ext, Value};
 use super::{OT_ARRAY_BYTE, OT_MULTI_HASHED, Oid, class_hi};
-use crate::state::DfsAttrs;
+use crate::state::{ContMeta, DfsAttrs};
 
 /// `SB_DKEY` (dfs_internal.h:20).
 pub const SB_DKEY: &[u8] = b"DFS_SB_METADATA";
@@ -159,11 +159,14 @@ pub struct Layout {
     pub file_hi: u64,
     /// Superblock attributes.
     pub attrs: DfsAttrs,
+    /// The container's creation (the superblock's last update).
+    pub created_hlc: u64,
 }
 
 impl Layout {
     /// The layout of a container from its ROOTS property, DFS attributes and pool size.
-    pub fn new(roots: [u64; 8], attrs: DfsAttrs, ntargets: u32) -> Layout {
+    pub fn new(meta: &ContMeta, attrs: DfsAttrs, ntargets: u32) -> Layout {
+        let roots = super::roots_of(meta);
         let dir_class = if attrs.dir_oclass != 0 {
             attrs.dir_oclass
         } else {
@@ -186,6 +189,7 @@ impl Layout {
             dir_hi: class_hi(OT_MULTI_HASHED, dir_class, ntargets),
             file_hi: class_hi(OT_ARRAY_BYTE, file_class, ntargets),
             attrs,
+            created_hlc: meta.created_hlc,
         }
     }
 }
@@ -531,9 +535,9 @@ impl TreeIndex {
 
     /// The HLC of the object's last update as the projection presents it: the host mtime
     /// (the superblock: the container's creation).
-    pub fn hlc(&self, node: &Node, created_hlc: u64) -> u64 {
+    pub fn hlc(&self, node: &Node) -> u64 {
         match node {
-            Node::Sb => created_hlc,
+            Node::Sb => self.layout.created_hlc,
             Node::Dir(p) | Node::File(p) => std::fs::symlink_metadata(p)
                 .map(|m| crate::hlc::from_unix_nanos(since_epoch(&m)))
                 .unwrap_or(0),
