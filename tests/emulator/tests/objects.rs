@@ -1443,3 +1443,38 @@ fn arguments_are_checked_as_the_client_checks_them() {
     obj_close(ints);
     obj_close(hashed);
 }
+
+#[test]
+fn dfuse_serves_a_container_filled_object_by_object() {
+    if !common::can_mount() {
+        return;
+    }
+    let (src, sdfs) = Cont::dfs("tank", "fusesrc");
+    fill_source(sdfs);
+    let (roots, alloced) = roots_and_alloced(src.coh);
+    let dst = Cont::plain("tank", copy_props(&roots, Some(alloced)));
+    copy_all(src.coh, dst.coh);
+    let mnt = sys().dir.join(format!("mnt-{}", dst.label));
+    std::fs::create_dir_all(&mnt).unwrap();
+    let out = sys()
+        .cmd("dfuse")
+        .args([mnt.to_str().unwrap(), "tank", &dst.label])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let content = std::fs::read(mnt.join("d/f"));
+    let link = std::fs::read_link(mnt.join("ln"));
+    let unmounted = std::process::Command::new("umount")
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert_eq!(content.unwrap(), read_all(sdfs, "/d/f"));
+    assert_eq!(link.unwrap(), std::path::Path::new("d/f"));
+    assert!(unmounted.success());
+    // SAFETY: the mount made above.
+    unsafe { dfs_umount(sdfs) };
+}
