@@ -945,6 +945,20 @@ fn a_first_key_too_big_for_the_buffer_is_key2big_with_the_size_needed() {
         0
     );
     assert!(first >= 1 << 48);
+    // The allocator moves on: the next ids follow, never the same twice.
+    let mut next = 0u64;
+    // SAFETY: valid arguments.
+    assert_eq!(
+        unsafe { daos_cont_alloc_oids(src.coh, 10, &mut next, null_mut()) },
+        0
+    );
+    assert_eq!(next, first + 1);
+    let (_, alloced) = roots_and_alloced(src.coh);
+    assert_eq!(
+        alloced,
+        first + 11,
+        "DAOS_PROP_CO_ALLOCED_OID is the next free id"
+    );
     let oid = daos_obj_id_t { lo: first, hi: 0 };
     let oh = obj_open(src.coh, oid, DAOS_OO_RW);
     let long = vec![b'z'; 200];
