@@ -29,6 +29,7 @@ fn sys() -> &'static Emu {
         // Pools of their own for the tests that set fault rules (rules are system-wide).
         e.dmg(&["pool", "create", "--size", "1G", "faulty"]);
         e.dmg(&["pool", "create", "--size", "1G", "slow"]);
+        e.dmg(&["pool", "create", "--size", "1G", "space"]);
         // SAFETY: set once before any daos_init of this process; tests only read it afterwards.
         unsafe { std::env::set_var("DAOS_AGENT_DRPC_DIR", &e.dir) };
         // SAFETY: plain init calls; atexit with a function that lives for the whole program.
@@ -1491,4 +1492,42 @@ fn dfuse_serves_a_container_filled_object_by_object() {
     assert!(unmounted.success());
     // SAFETY: the mount made above.
     unsafe { dfs_umount(sdfs) };
+}
+
+/// Bytes used in a pool (total - free over both tiers).
+fn used(poh: daos_handle_t) -> u64 {
+    let mut info = daos_pool_info_t {
+        pi_bits: daos_pool_info_bit_DPI_SPACE as u64,
+        ..Default::default()
+    };
+    // SAFETY: valid arguments.
+    assert_eq!(
+        unsafe { daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()) },
+        0
+    );
+    let s = info.pi_space.ps_space;
+    s.s_total.iter().sum::<u64>() - s.s_free.iter().sum::<u64>()
+}
+
+#[test]
+fn building_the_namespace_charges_its_space() {
+    let (src, sdfs) = Cont::dfs("space", "spsrc");
+    fill_source(sdfs);
+    // SAFETY: the mount made above.
+    unsafe { dfs_umount(sdfs) };
+    let (roots, alloced) = roots_and_alloced(src.coh);
+    let dst = Cont::plain("space", copy_props(&roots, Some(alloced)));
+    let before = used(dst.poh);
+    copy_all(src.coh, dst.coh);
+    assert_eq!(used(dst.poh), before, "raw objects take no space");
+    let mut d = null_mut();
+    // SAFETY: live handles.
+    assert_eq!(
+        unsafe { dfs_mount(dst.poh, dst.coh, libc::O_RDONLY, &mut d) },
+        0
+    );
+    // d/f and the sparse file, counted in full as the emulator counts files.
+    assert_eq!(used(dst.poh) - before, 5000 + 3 * MIB + 8196);
+    // SAFETY: the mount made above.
+    unsafe { dfs_umount(d) };
 }
