@@ -400,14 +400,14 @@ pub unsafe extern "C" fn daos_obj_fetch(
         for i in 0..nr as usize {
             // SAFETY: iods holds nr elements.
             let iod = unsafe { &*iods.add(i) };
-            // SAFETY: the iod's name is a key; an array iod's recxs hold iod_nr elements
-            // (a single value has none).
+            // A single value has no recxs.
             let recxs = if iod.iod_type == IOD_ARRAY {
+                // SAFETY: an array iod's recxs hold iod_nr elements (DAOS contract).
                 unsafe { recxs_of(iod) }
             } else {
                 Some(Vec::new())
             };
-            // SAFETY: as above.
+            // SAFETY: the iod's name is a key (DAOS contract).
             let (Some(name), Some(recxs)) = (unsafe { key(&iod.iod_name) }, recxs) else {
                 return Der::INVAL.0;
             };
@@ -543,10 +543,10 @@ unsafe fn update_iod(iod: &daos_iod_t, sgl: *const d_sg_list_t) -> DerResult<Upd
     if name.is_empty() {
         return Err(Der::INVAL);
     }
-    // SAFETY: as above.
     let data = if sgl.is_null() {
         Vec::new()
     } else {
+        // SAFETY: a non-NULL sgl is valid per the function contract.
         unsafe { gather(sgl) }
     };
     // obj_iod_sgl_valid (cli_obj.c:2227): without an sgl only a punch (size 0) goes.
@@ -595,7 +595,9 @@ fn recxs_valid(recxs: &[(u64, u64)]) -> bool {
     let mut sorted = recxs.to_vec();
     sorted.sort_unstable();
     !sorted.is_empty()
-        && sorted.iter().all(|r| r.1 != 0)
+        && sorted
+            .iter()
+            .all(|r| r.1 != 0 && r.0.checked_add(r.1).is_some())
         && sorted
             .windows(2)
             .all(|w| w[0].0.saturating_add(w[0].1) <= w[1].0)

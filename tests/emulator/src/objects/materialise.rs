@@ -232,10 +232,15 @@ impl Build<'_> {
                 continue;
             };
             for (idx, nr) in a.recxs() {
-                let len = nr * a.rsize;
+                // Extents past what a file offset can hold are a corrupt object.
+                let len = nr.checked_mul(a.rsize).ok_or(libc::EIO)?;
+                let off = idx
+                    .checked_mul(a.rsize)
+                    .and_then(|o| o.checked_add(base))
+                    .filter(|o| o.checked_add(len).is_some_and(|e| e <= i64::MAX as u64))
+                    .ok_or(libc::EIO)?;
                 let mut buf = vec![0u8; len as usize];
                 a.read(idx, &mut buf).map_err(errno)?;
-                let off = base + idx * a.rsize;
                 f.write_all_at(&buf, off).map_err(errno)?;
                 size = size.max(off + len);
             }

@@ -976,7 +976,7 @@ fn fetch_one(v: Option<&Value>, iod: &FetchIod, want_data: bool) -> DerResult<Fe
             for (idx, nr) in &iod.recxs {
                 for (s, n) in a.recxs() {
                     let from = s.max(*idx);
-                    let to = (s + n).min(idx + nr);
+                    let to = s.saturating_add(n).min(idx.saturating_add(*nr));
                     if from < to {
                         found.push((from, to - from));
                     }

@@ -76,7 +76,7 @@ impl Ext {
     }
 
     fn end(&self) -> u64 {
-        self.idx + self.nr
+        self.idx.saturating_add(self.nr)
     }
 
     /// Copies this extent's bytes of records `[from, from + out.len() / rsize)` into `out`.
@@ -165,7 +165,7 @@ impl ArrayVal {
         let mut out: Vec<(u64, u64)> = Vec::new();
         for e in &self.exts {
             match out.last_mut() {
-                Some(last) if last.0 + last.1 == e.idx => last.1 += e.nr,
+                Some(last) if last.0.saturating_add(last.1) == e.idx => last.1 += e.nr,
                 _ => out.push((e.idx, e.nr)),
             }
         }
@@ -176,7 +176,7 @@ impl ArrayVal {
     pub fn read(&self, idx: u64, out: &mut [u8]) -> io::Result<()> {
         out.fill(0);
         let rsize = self.rsize.max(1);
-        let end = idx + out.len() as u64 / rsize;
+        let end = idx.saturating_add(out.len() as u64 / rsize);
         for e in &self.exts {
             if e.end() <= idx || e.idx >= end {
                 continue;
