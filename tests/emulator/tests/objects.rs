@@ -684,6 +684,8 @@ fn a_dfs_namespace_is_presented_as_the_objects_libdfs_writes() {
     let mtime = u64::from_le_bytes(e[20..28].try_into().unwrap());
     let mtime_ns = u64::from_le_bytes(e[48..56].try_into().unwrap());
     assert_eq!(u64::from_le_bytes(e[72..80].try_into().unwrap()), 0);
+    // The chunk size open_file resolved (CSIZE_IDX 36): the container's default.
+    assert_eq!(u64::from_le_bytes(e[36..44].try_into().unwrap()), MIB);
     let hlc = u64::from_le_bytes(e[80..88].try_into().unwrap());
     assert_eq!(d_hlc2unixnsec(hlc), mtime * 1_000_000_000 + mtime_ns);
     obj_close(ro);

@@ -375,7 +375,9 @@ impl TreeIndex {
                 oid,
                 mtime: m.mtime().max(0) as u64,
                 ctime: m.ctime().max(0) as u64,
-                chunk_size: 0,
+                // open_file (obj.c:201) stores the chunk size it resolved; open_dir the
+                // parent's (0 under the root).
+                chunk_size: if ft.is_file() { self.chunk_size() } else { 0 },
                 oclass: 0,
                 mtime_nsec: m.mtime_nsec().max(0) as u64,
                 ctime_nsec: m.ctime_nsec().max(0) as u64,
