@@ -547,7 +547,8 @@ pub fn tx_open(coh: u64, flags: u64) -> DerResult<u64> {
     Ok(cookie)
 }
 
-/// `daos_tx_open_snap`: a read-only transaction at `epoch`.
+/// `daos_tx_open_snap`: a read-only transaction at `epoch` (0 and `DAOS_EPOCH_MAX` are
+/// `-DER_INVAL`, obj_tx.c:2500; whether `epoch` is a snapshot is found out at the first read).
 pub fn tx_open_snap(coh: u64, epoch: u64) -> DerResult<u64> {
     let cont = client::cont_handle(coh)?;
     if epoch == 0 || epoch == u64::MAX {
