@@ -166,6 +166,9 @@ int daos_obj_list_recx(daos_handle_t oh, daos_handle_t th, daos_key_t *dkey, dao
 		       daos_event_t *ev);
 int daos_obj_query_key(daos_handle_t oh, daos_handle_t th, uint64_t flags, daos_key_t *dkey,
 		       daos_key_t *akey, daos_recx_t *recx, daos_event_t *ev);
+/* The highest epoch at which the object was updated, as th sees it. */
+int daos_obj_query_max_epoch(daos_handle_t oh, daos_handle_t th, daos_epoch_t *epoch,
+			     daos_event_t *ev);
 
 /* The object index table of a snapshot made with DAOS_SNAP_OPT_OIT. */
 int daos_oit_open(daos_handle_t coh, daos_epoch_t epoch, daos_handle_t *oh, daos_event_t *ev);

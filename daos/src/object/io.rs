@@ -9,6 +9,7 @@ use super::{Extents, KeyIov, Object, ObjectInner, OneSgl, Recx, check_key};
 use crate::eq::{EventQueue, OpFuture, Operation, SendPtr, Submitter, run_blocking};
 use crate::error::{Der, Error, Result, check_rc};
 use crate::pool::LIST_RETRIES;
+use crate::snapshot::Epoch;
 use crate::tx::{HeldTx, Tx};
 
 /// What an akey holds, found the way `daos container clone` probes it (`cont_clone_list_akeys`
@@ -474,6 +475,36 @@ impl Operation for QueryMax {
         let dkey = self.dkey.reported().to_vec();
         let recx = (self.recx.rx_nr != 0).then(|| Recx::from_raw(&self.recx));
         Ok((dkey, recx))
+    }
+}
+
+/// One `daos_obj_query_max_epoch` call.
+struct QueryMaxEpoch {
+    obj: Arc<ObjectInner>,
+    tx: HeldTx,
+    epoch: daos_sys::daos_epoch_t,
+}
+
+impl Operation for QueryMaxEpoch {
+    type Output = Epoch;
+
+    unsafe fn launch(&mut self, ev: *mut daos_sys::daos_event_t) -> i32 {
+        // SAFETY: the object and transaction are open (held); `epoch` belongs to this
+        // operation, which stays in place until it completes.
+        unsafe {
+            daos_sys::daos_obj_query_max_epoch(
+                self.obj.handle(),
+                self.tx.raw(),
+                &mut self.epoch,
+                ev,
+            )
+        }
+    }
+
+    fn finish(self, rc: i32) -> Result<Epoch> {
+        check_rc("daos_obj_query_max_epoch", rc)
+            .map_err(|e| e.with_context(self.obj.describe()))?;
+        Ok(Epoch(self.epoch))
     }
 }
 
@@ -955,6 +986,26 @@ impl Object {
             Err(e) => OpFuture::ready(Err(e)),
         };
         async move { found(submitted.await).and_then(|r| r.map(max_record).transpose()) }
+    }
+
+    fn max_epoch_op(&self, tx: &Tx<'_>) -> QueryMaxEpoch {
+        QueryMaxEpoch {
+            obj: self.shared(),
+            tx: tx.hold(),
+            epoch: 0,
+        }
+    }
+
+    /// The highest epoch at which the object was updated, as `tx` sees it
+    /// (`daos_obj_query_max_epoch`); libdfs takes a file's or directory's modification time
+    /// from it. An object never written gives epoch 0.
+    pub fn max_epoch(&self, tx: Tx<'_>) -> Result<Epoch> {
+        run_blocking(self.max_epoch_op(&tx))
+    }
+
+    /// [`Object::max_epoch`] through an event queue.
+    pub fn max_epoch_async(&self, eq: &EventQueue, tx: Tx<'_>) -> OpFuture<Epoch> {
+        eq.submit(self.max_epoch_op(&tx))
     }
 
     /// The highest dkey of an object with integer dkeys (`daos_obj_query_key` with

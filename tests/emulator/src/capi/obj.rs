@@ -857,6 +857,36 @@ unsafe fn put_key(k: *mut daos_key_t, bytes: &[u8]) -> DerResult<()> {
     Ok(())
 }
 
+/// `daos_obj_query_max_epoch`: the highest epoch of the object's updates.
+///
+/// # Safety
+/// `epoch` is NULL or valid until completion.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn daos_obj_query_max_epoch(
+    oh: daos_handle_t,
+    th: daos_handle_t,
+    epoch: *mut daos_epoch_t,
+    ev: *mut daos_event_t,
+) -> c_int {
+    daos_guard(|| {
+        if epoch.is_null() {
+            return Der::INVAL.0;
+        }
+        let out = SendPtr(epoch);
+        let pools = objects::pools_of_handle(oh.cookie);
+        run_daos("daos_obj_query_max_epoch", &pools, ev, move || {
+            match objects::query_max_epoch(oh.cookie, th.cookie) {
+                Ok(e) => {
+                    // SAFETY: the out-pointer stays valid until completion.
+                    unsafe { put(out, e) };
+                    0
+                }
+                Err(e) => e.0,
+            }
+        })
+    })
+}
+
 /// `daos_obj_query_key`: the greatest or smallest dkey / akey / extent
 /// (`DAOS_GET_MAX | DAOS_GET_DKEY | DAOS_GET_RECX` is how `daos_array_get_size` finds the
 /// end of an array); `-DER_NONEXIST` for an empty object.

@@ -1054,6 +1054,15 @@ pub struct QueryKey {
     pub recx: Option<(u64, u64)>,
 }
 
+/// `daos_obj_query_max_epoch`: the HLC of the object's last update as `th` sees it (0 for
+/// an object never written). libdfs reports a file's or directory's mtime from it
+/// (`update_stbuf_times`, src/client/dfs/common.c).
+pub fn query_max_epoch(oh: u64, th: u64) -> DerResult<u64> {
+    let h = obj_handle(oh)?;
+    require(&h.cont, perm::READ)?;
+    read_view(&h.cont, th)?.hlc(h.oid)
+}
+
 /// `daos_obj_query_key`: the greatest (`DAOS_GET_MAX`) or smallest dkey, akey and/or
 /// extent; `-DER_NONEXIST` when there is none. As `check_query_flags` (cli_obj.c:2352):
 /// flags 0 only queries the max epoch (nothing is returned here), a key kind and exactly one
