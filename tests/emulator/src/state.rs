@@ -992,7 +992,7 @@ fn copy_sparse(from: &Path, to: &Path) -> io::Result<()> {
     let src = std::fs::File::open(from)?;
     let dst = std::fs::File::create(to)?;
     let mut buf = vec![0u8; 1 << 20];
-    for (off, len) in crate::objects::tree::data_extents(from)? {
+    for (off, len) in crate::objects::tree::stored_extents(from)? {
         let mut done = 0u64;
         while done < len {
             let n = (len - done).min(buf.len() as u64) as usize;

@@ -1303,7 +1303,7 @@ fn fetches_with_events_complete_out_of_order() {
 }
 
 #[test]
-fn copying_many_small_files_takes_seconds_not_minutes() {
+fn a_copy_of_many_small_files_in_one_directory_keeps_every_one() {
     let n: usize = std::env::var("EMU_COPY_FILES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -1326,15 +1326,16 @@ fn copying_many_small_files_takes_seconds_not_minutes() {
         0
     );
     let mounted = start.elapsed();
-    assert_eq!(
-        read_all(ddfs, &format!("/f{}", n - 1)),
-        format!("f{}", n - 1).as_bytes()
-    );
+    // One directory of many entries spans many listing batches: every entry arrives.
+    for i in [0, n / 2, n - 1] {
+        assert_eq!(
+            read_all(ddfs, &format!("/f{i}")),
+            format!("f{i}").as_bytes()
+        );
+    }
+    // Timing is informative only (speed lives in the benchmark, item 8): about 1 ms a file
+    // in a debug build.
     eprintln!("{n} files: copied in {copied:?}, mounted (namespace built) after {mounted:?}");
-    // About 1 ms a file in a debug build (10 000 files: 10 s to copy, 4 s to build the
-    // namespace); a listing that re-walked the directory per batch made it 10 ms and more.
-    let per_file = mounted / n as u32;
-    assert!(per_file.as_millis() < 8, "{n} files took {mounted:?}");
     // SAFETY: the mounts made here.
     unsafe {
         dfs_umount(ddfs);

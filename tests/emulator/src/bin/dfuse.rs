@@ -476,6 +476,17 @@ fn mount_and_serve(cfg: &Config, ch: &Arc<client::ContHandle>, reporter: &mut Re
             libc::EINVAL
         });
     }
+    // dfuse mounts with dfs_mount, which on a read-write handle reserves an object id for
+    // the files it creates (mnt.c, daos_cont_alloc_oids): DAOS_PROP_CO_ALLOCED_OID moves
+    // past every id its namespace uses. A read-only handle reserves nothing.
+    let writable = !cfg.read_only && cfg.snap_epoch.is_none() && cfg.snap_name.is_none();
+    if writable {
+        match daos_emulator::objects::alloc_oids(ch, 1) {
+            Ok(_) => {}
+            Err(d) if d == der::Der::NO_PERM => {}
+            Err(d) => return fail(der::der2errno(d.0)),
+        }
+    }
     let root = match (cfg.snap_epoch, &cfg.snap_name) {
         (Some(e), _) if meta.snapshots.contains(&e) => ch.dir.snap_root(e),
         (Some(_), _) | (None, Some(_)) => return fail(libc::ENOENT),

@@ -218,8 +218,23 @@ fn since_epoch(m: &std::fs::Metadata) -> u64 {
     (m.mtime().max(0) as u64) * 1_000_000_000 + m.mtime_nsec().max(0) as u64
 }
 
-/// The data extents of a file as (offset, length), found with SEEK_DATA/SEEK_HOLE.
+/// The extents of a file's array object as (offset, length): its data, plus the record that
+/// holds the size of a file ending in a hole.
 pub fn data_extents(path: &Path) -> io::Result<Vec<(u64, u64)>> {
+    let size = std::fs::metadata(path)?.len();
+    let mut out = stored_extents(path)?;
+    // A file whose end is a hole got its size from daos_array_set_size, which stores one
+    // zero record at the last index (dc_array.c `add_record`): libdfs derives a file's size
+    // from its highest record, so that record is part of the array.
+    let ends_in_data = out.last().is_some_and(|&(o, l)| o + l == size);
+    if size > 0 && !ends_in_data {
+        out.push((size - 1, 1));
+    }
+    Ok(out)
+}
+
+/// The extents of a file that hold data on the host, found with SEEK_DATA/SEEK_HOLE.
+pub fn stored_extents(path: &Path) -> io::Result<Vec<(u64, u64)>> {
     use std::os::fd::AsRawFd;
     let f = std::fs::File::open(path)?;
     let size = f.metadata()?.len();
