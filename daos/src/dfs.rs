@@ -70,11 +70,13 @@ mod copy;
 mod dir;
 mod file;
 mod meta;
+mod object_copy;
 
 pub use copy::{CopyOptions, CopyProgress, copy_tree};
 pub use dir::{DEFAULT_BATCH, DirEntry, ReadDir};
 pub use file::{File, OpenOptions};
 pub use meta::SetAttributes;
+pub use object_copy::{ObjectCopyOptions, copy_snapshot_objects, object_copy_properties};
 
 /// Longest hints string in bytes (`DAOS_CONT_HINT_MAX_LEN` less the NUL).
 pub const MAX_HINTS_LEN: usize = daos_sys::DAOS_CONT_HINT_MAX_LEN as usize - 1;

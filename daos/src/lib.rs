@@ -121,7 +121,8 @@ pub use container::{Container, ContainerAccess, ContainerInfo};
 pub use dfs::Dfs;
 pub use dfs::{
     CopyOptions, CopyProgress, DfsAttributes, DirEntry, File, FileStat, FileType, FsUsage,
-    OpenOptions, PosixContainerSpec, ReadDir, SetAttributes, copy_tree,
+    ObjectCopyOptions, OpenOptions, PosixContainerSpec, ReadDir, SetAttributes,
+    copy_snapshot_objects, copy_tree, object_copy_properties,
 };
 pub use eq::{EventQueue, OpFuture};
 pub use error::{Der, Error, Result};

@@ -5,17 +5,8 @@ mod common;
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use common::TempContainer;
-use daos::{ContainerAccess, Dfs, SetAttributes};
-
-fn rw_mount(prefix: &str) -> (TempContainer, Dfs) {
-    let c = TempContainer::posix(prefix);
-    let fs = c
-        .open()
-        .mount_dfs(ContainerAccess::ReadWrite)
-        .expect("mount");
-    (c, fs)
-}
+use common::{listing, rw_mount};
+use daos::{ContainerAccess, SetAttributes};
 
 #[test]
 fn link_targets_are_read_as_stored() {
@@ -168,45 +159,6 @@ fn attribute_changes_that_libdfs_refuses() {
         .unwrap_err();
     assert_eq!(err.errno(), Some(libc::EPERM), "{err}");
     assert_eq!(fs.stat("/f").unwrap().uid, 0);
-}
-
-/// Every entry under `path` of `fs` with what a copy must keep: type and mode, owner, size,
-/// mtime, and the content of files and targets of links.
-fn listing(fs: &Dfs, path: &str, out: &mut Vec<(String, String)>) {
-    let st = fs.stat(path).unwrap();
-    let kind = st.mode & libc::S_IFMT;
-    let content = if kind == libc::S_IFLNK {
-        fs.read_link(path).unwrap()
-    } else if kind == libc::S_IFREG {
-        format!("{:?}", fs.read_file(path).unwrap())
-    } else {
-        String::new()
-    };
-    let size = if kind == libc::S_IFDIR { 0 } else { st.size };
-    out.push((
-        path.to_string(),
-        format!(
-            "{:o} {}:{} {size} {:?} {content}",
-            st.mode, st.uid, st.gid, st.mtime
-        ),
-    ));
-    if kind == libc::S_IFDIR {
-        let mut names: Vec<String> = fs
-            .read_dir(path)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
-        names.sort();
-        for name in names {
-            let child = if path == "/" {
-                format!("/{name}")
-            } else {
-                format!("{path}/{name}")
-            };
-            listing(fs, &child, out);
-        }
-    }
 }
 
 #[test]

@@ -7,22 +7,13 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{TempContainer, daos, fault_lock, inject};
+use common::{TempContainer, daos, fault_lock, inject, rw_mount};
 use daos::{ContainerAccess, Der, Dfs, EventQueue, FileType};
 
 /// Every test of this binary takes the fault lock: one of them injects a `dfs_write` fault,
 /// and fault rules are system-wide.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     fault_lock()
-}
-
-fn rw_mount(prefix: &str) -> (TempContainer, Dfs) {
-    let c = TempContainer::posix(prefix);
-    let fs = c
-        .open()
-        .mount_dfs(ContainerAccess::ReadWrite)
-        .expect("mount");
-    (c, fs)
 }
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {

@@ -452,7 +452,7 @@ impl<'a> Pipeline<'a> {
 
 /// Runs a future to completion on this thread. The futures here are [`OpFuture`]s, which
 /// the event queue's poller thread completes and wakes.
-fn block_on<F: Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: Future>(future: F) -> F::Output {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {

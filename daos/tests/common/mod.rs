@@ -7,8 +7,8 @@
 use std::sync::{Arc, OnceLock};
 
 use daos::{
-    Container, ContainerAccess, Daos, Destroy, Pool, PoolAccess, PosixContainerSpec, Properties,
-    Uuid,
+    Container, ContainerAccess, Daos, Destroy, Dfs, Pool, PoolAccess, PosixContainerSpec,
+    Properties, Uuid,
 };
 use daos_test_harness::{TestSystem, system, unique_label};
 
@@ -117,5 +117,59 @@ pub fn inject(
         Some(FaultGuard(sys))
     } else {
         None
+    }
+}
+
+/// A new POSIX container, mounted read-write.
+pub fn rw_mount(prefix: &str) -> (TempContainer, Dfs) {
+    let c = TempContainer::posix(prefix);
+    let fs = c
+        .open()
+        .mount_dfs(ContainerAccess::ReadWrite)
+        .expect("mount");
+    (c, fs)
+}
+
+/// Every entry under `path` of `fs` with what a copy must keep: type and mode, owner, size,
+/// mtime, and the content of files and targets of links.
+pub fn listing(fs: &Dfs, path: &str, out: &mut Vec<(String, String)>) {
+    let st = fs.stat(path).unwrap();
+    let kind = st.mode & libc::S_IFMT;
+    let content = if kind == libc::S_IFLNK {
+        fs.read_link(path).unwrap()
+    } else if kind == libc::S_IFREG {
+        // A digest keeps a failure's message readable for large files.
+        let data = fs.read_file(path).unwrap();
+        let digest = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+        format!("fnv1a:{digest:016x}")
+    } else {
+        String::new()
+    };
+    let size = if kind == libc::S_IFDIR { 0 } else { st.size };
+    out.push((
+        path.to_string(),
+        format!(
+            "{:o} {}:{} {size} {:?} {content}",
+            st.mode, st.uid, st.gid, st.mtime
+        ),
+    ));
+    if kind == libc::S_IFDIR {
+        let mut names: Vec<String> = fs
+            .read_dir(path)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names.sort();
+        for name in names {
+            let child = if path == "/" {
+                format!("/{name}")
+            } else {
+                format!("{path}/{name}")
+            };
+            listing(fs, &child, out);
+        }
     }
 }
