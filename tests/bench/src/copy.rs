@@ -1,18 +1,22 @@
 //! Item 8: copying a container's tree with [`daos::copy_tree`], as the driver restores a
-//! snapshot into a new volume, against a one-at-a-time copy and `cp -a` between two dfuse
-//! mounts.
+//! snapshot into a new volume, against a one-at-a-time copy, the driver's copy by objects and
+//! `cp -a` between two dfuse mounts.
 //!
 //! One POSIX container holds two data sets in turn, each frozen by a snapshot: first one
 //! large file (1 GiB, 256 MiB with `--quick`); then, with that file removed, a tree of small
 //! files (10,000 of 4 KiB in 100 directories, 1,000 in 10 with `--quick`) and a few symbolic
-//! links. Each snapshot is copied three ways, each into a new container:
+//! links. Both snapshots are taken with an object index table. Each is copied four ways, each
+//! into a new container:
 //! - `copy_tree` from a `mount_dfs_snapshot` mount, 16 operations of 1 MiB in flight (the
 //!   driver's `CopyOptions::default()`, `csi-driver/src/copies.rs`);
 //! - the same with 1 in flight: one read or write at a time;
+//! - [`daos::copy_snapshot_objects`], 16 dkeys in flight (`ObjectCopyOptions::default()`), into
+//!   a container without objects: the driver's route where DFS cannot mount a snapshot;
 //! - `cp -a` from a dfuse mount of the snapshot (`--snap-epoch`) into a dfuse mount of the
 //!   new container, both with caching off so that every byte goes through DAOS.
 //!
-//! Only the copy is timed. Each copy is then checked through the crate before its figure
+//! On the emulator the in-process copies run once more with 1 ms injected into every DAOS
+//! call, as a network round trip would add. Only the copy is timed. Each copy is then checked through the crate before its figure
 //! counts: the same entries, kinds, sizes and link targets as the source, and the content of
 //! every file against what was written, so a copy that loses or misplaces data cannot report
 //! a fast number.
@@ -20,8 +24,8 @@
 use crate::fileio::Dfuse;
 use crate::report::{Figure, Target, format_number};
 use daos::{
-    ContainerAccess, CopyOptions, Daos, Dfs, Epoch, EventQueue, FileType, Pool, PoolAccess,
-    PosixContainerSpec, Uuid,
+    ContainerAccess, CopyOptions, CopyProgress, Daos, Dfs, Epoch, EventQueue, FileType,
+    ObjectCopyOptions, Pool, PoolAccess, PosixContainerSpec, Properties, Uuid,
 };
 use daos_test_harness::TestSystem;
 use std::collections::BTreeMap;
@@ -352,6 +356,8 @@ struct DataSet {
     /// How the report names it.
     name: String,
     epoch: Epoch,
+    /// What a copy by objects is created with, read just after the snapshot.
+    object_copy_properties: Properties,
     manifest: Manifest,
     /// Whether its figure is files/s (a tree) or MB/s (one file).
     per_file: bool,
@@ -360,17 +366,27 @@ struct DataSet {
 /// The ways item 8 copies a snapshot.
 #[derive(Clone, Copy, Debug)]
 enum Way {
-    CopyTree { in_flight: usize },
+    CopyTree {
+        in_flight: usize,
+    },
+    /// `copy_snapshot_objects` into a container without objects: the driver's route where
+    /// DFS cannot mount a snapshot (DAOS 2.6).
+    Objects {
+        in_flight: usize,
+    },
     CpBetweenDfuseMounts,
 }
 
 impl Way {
-    /// The driver's setting first: the other rows are compared with it.
-    fn all() -> [Way; 3] {
+    /// The driver's settings, the DFS route first: the other rows are compared with it.
+    fn all() -> [Way; 4] {
         let driver = CopyOptions::default().in_flight;
         [
             Way::CopyTree { in_flight: driver },
             Way::CopyTree { in_flight: 1 },
+            Way::Objects {
+                in_flight: ObjectCopyOptions::default().in_flight,
+            },
             Way::CpBetweenDfuseMounts,
         ]
     }
@@ -379,8 +395,16 @@ impl Way {
         match self {
             Way::CopyTree { in_flight: 1 } => "copy_tree, one operation at a time".to_string(),
             Way::CopyTree { in_flight } => format!("copy_tree, {in_flight} operations in flight"),
+            Way::Objects { in_flight } => {
+                format!("copy_snapshot_objects, {in_flight} dkeys in flight")
+            }
             Way::CpBetweenDfuseMounts => "cp -a between two dfuse mounts".to_string(),
         }
+    }
+
+    /// Whether `daos` copies (so latency injected into DAOS calls tells something).
+    fn in_process(self) -> bool {
+        !matches!(self, Way::CpBetweenDfuseMounts)
     }
 }
 
@@ -396,6 +420,19 @@ impl<'a> Scratch<'a> {
         let uuid = pool
             .create_posix_container(&PosixContainerSpec::new(label.clone()))
             .map_err(|e| format!("creating container {label}: {e}"))?;
+        Ok(Scratch { pool, uuid, label })
+    }
+
+    /// A container with no objects, as [`daos::copy_snapshot_objects`] needs (the copy
+    /// brings the superblock and root), with the source's [`daos::object_copy_properties`].
+    fn create_without_objects(
+        pool: &'a Pool,
+        label: String,
+        props: &Properties,
+    ) -> Result<Scratch<'a>, String> {
+        let uuid = pool
+            .create_container(&label, props)
+            .map_err(|e| format!("creating container {label} without objects: {e}"))?;
         Ok(Scratch { pool, uuid, label })
     }
 
@@ -474,8 +511,8 @@ struct Method {
 }
 
 impl Method {
-    /// The three ways; on the emulator also `copy_tree` with [`INJECTED_DELAY_MS`] added to
-    /// every DAOS call, as a network round trip would, which the emulator has none of.
+    /// Every way; on the emulator also the in-process ones with [`INJECTED_DELAY_MS`] added
+    /// to every DAOS call, as a network round trip would, which the emulator has none of.
     fn all(emulated: bool) -> Vec<Method> {
         let plain = Way::all().map(|way| Method {
             way,
@@ -483,7 +520,7 @@ impl Method {
         });
         let delayed = Way::all()
             .into_iter()
-            .filter(|w| matches!(w, Way::CopyTree { .. }) && emulated)
+            .filter(|w| w.in_process() && emulated)
             .map(|way| Method {
                 way,
                 injected_ms: INJECTED_DELAY_MS,
@@ -538,34 +575,42 @@ impl Bench<'_> {
             .mount_dfs(ContainerAccess::ReadWrite)
             .map_err(|e| format!("mounting the source container: {e}"))?;
         let eq = EventQueue::new(&self.daos).map_err(|e| format!("daos_eq_create: {e}"))?;
+        // With an object index, which the object route lists; then the properties a copy by
+        // objects is created with (its object-id allocator starts past the snapshot's ids).
         let snapshot = || {
-            cont.create_snapshot()
-                .map_err(|e| format!("snapshot of the source container: {e}"))
+            let epoch = cont
+                .create_snapshot_with_object_index()
+                .map_err(|e| format!("snapshot of the source container: {e}"))?;
+            let props = daos::object_copy_properties(&cont)
+                .map_err(|e| format!("the source's properties for a copy by objects: {e}"))?;
+            Ok::<_, String>((epoch, props))
         };
 
         let big = Manifest::big_file(layout.big_file);
         eprintln!("bench: item 8: writing the source: {}", big.describe());
         populate(&dfs, &eq, &big)?;
-        let big_epoch = snapshot()?;
+        let (big_epoch, big_props) = snapshot()?;
         dfs.remove(BIG_FILE, false)
             .map_err(|e| format!("removing {BIG_FILE} from the source: {e}"))?;
 
         let tree = Manifest::tree(layout.small_files);
         eprintln!("bench: item 8: writing the source: {}", tree.describe());
         populate(&dfs, &eq, &tree)?;
-        let tree_epoch = snapshot()?;
+        let (tree_epoch, tree_props) = snapshot()?;
         eq.close_blocking()
             .map_err(|e| format!("closing the source's event queue: {e}"))?;
         Ok(vec![
             DataSet {
                 name: format!("{} x 4 KiB files", layout.small_files),
                 epoch: tree_epoch,
+                object_copy_properties: tree_props,
                 manifest: tree,
                 per_file: true,
             },
             DataSet {
                 name: format!("one {} MiB file", layout.big_file >> 20),
                 epoch: big_epoch,
+                object_copy_properties: big_props,
                 manifest: big,
                 per_file: false,
             },
@@ -580,13 +625,19 @@ impl Bench<'_> {
         method: Method,
         label: String,
     ) -> Result<Duration, String> {
-        let target = Scratch::create(self.pool, label)?;
+        let target = match method.way {
+            Way::Objects { .. } => {
+                Scratch::create_without_objects(self.pool, label, &set.object_copy_properties)?
+            }
+            _ => Scratch::create(self.pool, label)?,
+        };
         let latency = match method.injected_ms {
             0 => None,
             ms => Some(InjectedLatency::new(self.system, ms)?),
         };
         let took = match method.way {
             Way::CopyTree { in_flight } => self.copy_tree(set, &target, in_flight)?,
+            Way::Objects { in_flight } => self.copy_objects(set, &target, in_flight)?,
             Way::CpBetweenDfuseMounts => self.cp_between_dfuse_mounts(set, &target)?,
         };
         // The check reads everything again: without the delay.
@@ -623,13 +674,35 @@ impl Bench<'_> {
             eprintln!("bench: item 8: closing the copy's event queue: {e}");
         }
         let copied = copied.map_err(|e| format!("copy_tree: {e}"))?;
-        let expected = (set.manifest.file_count(), set.manifest.file_bytes());
-        if (copied.files, copied.bytes) != expected {
-            return Err(format!(
-                "copy_tree reports {} files of {} bytes copied, the source has {} of {}",
-                copied.files, copied.bytes, expected.0, expected.1
-            ));
+        check_totals("copy_tree", &copied, &set.manifest)?;
+        Ok(took)
+    }
+
+    fn copy_objects(
+        &self,
+        set: &DataSet,
+        target: &Scratch,
+        in_flight: usize,
+    ) -> Result<Duration, String> {
+        let source = self
+            .pool
+            .open_container(self.source.uuid, ContainerAccess::ReadOnly)
+            .map_err(|e| format!("opening the source: {e}"))?;
+        let dst = self
+            .pool
+            .open_container(target.uuid, ContainerAccess::ReadWrite)
+            .map_err(|e| format!("opening container {}: {e}", target.label))?;
+        let eq = EventQueue::new(&self.daos).map_err(|e| format!("daos_eq_create: {e}"))?;
+        let options = ObjectCopyOptions { in_flight };
+        let start = Instant::now();
+        let copied =
+            daos::copy_snapshot_objects(&source, set.epoch, &dst, &eq, &options, &mut |_| {});
+        let took = start.elapsed();
+        if let Err(e) = eq.close_blocking() {
+            eprintln!("bench: item 8: closing the copy's event queue: {e}");
         }
+        let copied = copied.map_err(|e| format!("copy_snapshot_objects: {e}"))?;
+        check_totals("copy_snapshot_objects", &copied, &set.manifest)?;
         Ok(took)
     }
 
@@ -686,6 +759,18 @@ fn counted(n: u64, what: &str) -> String {
         (_, Some(stem)) => format!("{n} {stem}ies"),
         (_, None) => format!("{n} {what}s"),
     }
+}
+
+/// What a copy routine says it copied must be the source's files and bytes.
+fn check_totals(routine: &str, copied: &CopyProgress, manifest: &Manifest) -> Result<(), String> {
+    let expected = (manifest.file_count(), manifest.file_bytes());
+    if (copied.files, copied.bytes) == expected {
+        return Ok(());
+    }
+    Err(format!(
+        "{routine} reports {} files of {} bytes copied, the source has {} of {}",
+        copied.files, copied.bytes, expected.0, expected.1
+    ))
 }
 
 fn format_mb(bytes: u64) -> String {
