@@ -103,8 +103,7 @@ pub struct Flags {
     /// Advertise CREATE_DELETE_SNAPSHOT and LIST_SNAPSHOTS (VolumeSnapshots
     /// as DAOS container snapshots, restorable into new volumes). Off by
     /// default: it needs the VolumeSnapshot CRDs and csi-snapshotter in the
-    /// cluster. Refused by a build for DAOS 2.6, which cannot read a snapshot
-    /// and so cannot restore one (a CO that sees the capability restores).
+    /// cluster.
     #[arg(
         long,
         env = "DAOS_CSI_SNAPSHOTS",
@@ -143,9 +142,25 @@ pub struct Flags {
     #[arg(long, env = "DAOS_CSI_COPY_WAIT", default_value = "20s", value_parser = parse_duration)]
     pub copy_wait: Duration,
 
+    /// How a volume made from a snapshot or a volume is copied: `dfs` reads
+    /// the snapshot through DFS (`dfs_mount_snap`, DAOS 2.8 only), `objects`
+    /// copies every object of the snapshot's object index table (DAOS 2.6 and
+    /// 2.8; snapshots are then taken with an object index), `auto` is `dfs`
+    /// on a DAOS 2.8 build and `objects` on a 2.6 build.
+    #[arg(long, env = "DAOS_CSI_COPY_ROUTE", value_enum, default_value = "auto")]
+    pub copy_route: CopyRouteFlag,
+
     /// Address of the Prometheus /metrics endpoint (IP:PORT or :PORT); off when unset.
     #[arg(long, env = "DAOS_CSI_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
+}
+
+/// `--copy-route` as given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CopyRouteFlag {
+    Auto,
+    Dfs,
+    Objects,
 }
 
 /// Configuration after validation, shared by every role.
@@ -169,6 +184,8 @@ pub struct Config {
     pub stats_timeout: Duration,
     /// How long CreateVolume waits for a content copy.
     pub copy_wait: Duration,
+    /// How content is copied into a new volume.
+    pub copy_route: crate::copies::CopyRoute,
     /// Where libdaos will look for the agent socket (for Probe).
     pub agent_socket: PathBuf,
     /// The /metrics endpoint, when enabled.
@@ -213,13 +230,7 @@ impl Config {
             crate::volume::EntityName::parse(pool)
                 .map_err(|e| format!("pool list entry {pool:?}: {e}"))?;
         }
-        if flags.snapshots && !crate::copies::CAN_COPY {
-            return Err(
-                "--snapshots: this build is for DAOS 2.6, which cannot read a snapshot \
-                 (dfs_mount_snap is DAOS 2.8), so snapshots could not be restored"
-                    .into(),
-            );
-        }
+        let copy_route = crate::copies::CopyRoute::choose(flags.copy_route)?;
         let metrics_addr = match flags.metrics_addr.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(a) => Some(crate::metrics::parse_addr(a)?),
@@ -244,6 +255,7 @@ impl Config {
             dfuse_ready_timeout: flags.dfuse_ready_timeout,
             stats_timeout: flags.stats_timeout,
             copy_wait: flags.copy_wait,
+            copy_route,
             agent_socket,
             metrics_addr,
         })
@@ -491,6 +503,37 @@ mod tests {
         assert!(parse(&["--snapshots=true"]).unwrap());
         assert!(!parse(&["--snapshots=false"]).unwrap());
         assert!(parse(&["--snapshots=maybe"]).is_err());
+    }
+
+    #[test]
+    fn copy_route_follows_the_build_unless_asked() {
+        use crate::copies::{CopyRoute, DFS_READS_SNAPSHOTS};
+        let route = |extra: &[&str]| {
+            let mut argv = vec!["daos-csi", "--roles", "controller"];
+            argv.extend_from_slice(extra);
+            let flags = Flags::try_parse_from(argv).map_err(|e| e.to_string())?;
+            Config::from_flags(flags, None).map(|c| c.copy_route)
+        };
+        let auto = if DFS_READS_SNAPSHOTS {
+            CopyRoute::Dfs
+        } else {
+            CopyRoute::Objects
+        };
+        assert_eq!(route(&[]), Ok(auto));
+        assert_eq!(route(&["--copy-route", "auto"]), Ok(auto));
+        assert_eq!(
+            route(&["--copy-route", "objects"]),
+            Ok(CopyRoute::Objects),
+            "the object route works on every build"
+        );
+        match route(&["--copy-route", "dfs"]) {
+            Ok(r) => assert!(DFS_READS_SNAPSHOTS && r == CopyRoute::Dfs),
+            Err(e) => assert!(
+                !DFS_READS_SNAPSHOTS && e.contains("dfs_mount_snap"),
+                "a 2.6 build refuses the DFS route, saying why: {e}"
+            ),
+        }
+        assert!(route(&["--copy-route", "rsync"]).is_err());
     }
 
     #[test]

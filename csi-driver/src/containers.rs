@@ -227,6 +227,7 @@ fn same_request(found: &VolumeTags, wanted: &VolumeTags) -> bool {
 pub fn create(
     pool: &Pool,
     spec: &PosixContainerSpec,
+    layout: &Layout,
     staging: &str,
     tags_for: impl Fn(Uuid) -> VolumeTags,
     fill: &mut dyn FnMut(Uuid) -> Result<(), daos::Error>,
@@ -240,7 +241,7 @@ pub fn create(
                     label: staging.to_string(),
                     ..spec.clone()
                 };
-                let uuid = match pool.create_posix_container(&staged_spec) {
+                let uuid = match create_container(pool, &staged_spec, layout) {
                     Ok(uuid) => uuid,
                     Err(e) if e.is_exists() => continue,
                     Err(e) => return Err(e),
@@ -325,6 +326,38 @@ pub fn create(
             "staging container {staging:?} keeps reappearing (another creator of the same volume?)"
         )),
     )
+}
+
+/// What a new volume's container starts with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Layout {
+    /// A DFS file system (`dfs_cont_create`): superblock and empty root.
+    Posix,
+    /// A POSIX-typed container with no objects yet: a fill that copies a
+    /// whole file system object by object writes the superblock and root
+    /// itself (the spec's DFS settings, chunk size and classes, then come
+    /// from the copied superblock). It is made with `inherited`
+    /// ([`daos::object_copy_properties`] of the source: the superblock and
+    /// root ids and the object-id allocator), which DAOS takes only at
+    /// creation.
+    Bare { inherited: daos::Properties },
+}
+
+fn create_container(
+    pool: &Pool,
+    spec: &PosixContainerSpec,
+    layout: &Layout,
+) -> Result<Uuid, daos::Error> {
+    match layout {
+        Layout::Posix => pool.create_posix_container(spec),
+        Layout::Bare { inherited } => {
+            let mut props = spec.properties.clone();
+            for (kind, value) in inherited.iter() {
+                props.insert(kind, value.clone());
+            }
+            pool.create_container(&spec.label, &props)
+        }
+    }
 }
 
 fn tag(pool: &Pool, uuid: Uuid, tags: &VolumeTags) -> Result<(), daos::Error> {
@@ -668,6 +701,7 @@ mod emulated {
         match create(
             pool,
             &spec,
+            &Layout::Posix,
             &staging,
             |_| tags(name, ephemeral),
             &mut nothing_to_fill,

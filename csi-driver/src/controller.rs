@@ -157,6 +157,7 @@ impl ControllerService {
         requested: u64,
         driver: &str,
         source: Option<&str>,
+        layout: &containers::Layout,
         fill: &mut dyn FnMut(uuid::Uuid) -> Result<(), daos::Error>,
     ) -> Result<Created, daos::Error> {
         let label = spec.label.as_str();
@@ -193,7 +194,7 @@ impl ControllerService {
                 content_copied: false,
             };
             let staging = containers::staging_label(driver, name);
-            match containers::create(pool, spec, &staging, tags_for, fill) {
+            match containers::create(pool, spec, layout, &staging, tags_for, fill) {
                 Ok(Creation::Created(uuid, tags)) => {
                     return Ok(Created::Volume(Found {
                         id: id_of(uuid),
@@ -379,24 +380,20 @@ impl ControllerService {
         let (name, params) = (name.to_string(), params.clone());
         let label = volume::container_label_for(&name);
         let (daos, job) = (Arc::clone(&self.daos), Arc::clone(job));
+        let route = self.cfg.copy_route;
         tokio::spawn(async move {
             let tag = copy.tag();
             let progress_job = Arc::clone(&job);
             let (n, p) = (name.clone(), params.clone());
             let created = daos
                 .with_pool("volume_copy", &params.system, &params.pool, move |pool| {
+                    let prepared = copies::prepare(route, &source_pool, &copy, &clone_snapshot)?;
                     let mut fill = |uuid| {
-                        copies::copy_into(
-                            &lib,
-                            &source_pool,
-                            &copy,
-                            pool,
-                            uuid,
-                            &clone_snapshot,
-                            &mut |bytes, entries| progress_job.advance(bytes, entries),
-                        )
+                        prepared.copy_into(&lib, pool, uuid, &mut |bytes, entries| {
+                            progress_job.advance(bytes, entries)
+                        })
                     };
-                    Self::create_in_pool(
+                    let created = Self::create_in_pool(
                         pool,
                         &n,
                         &spec,
@@ -404,8 +401,11 @@ impl ControllerService {
                         requested,
                         &driver,
                         Some(&tag),
+                        &prepared.layout(),
                         &mut fill,
-                    )
+                    );
+                    prepared.release();
+                    created
                 })
                 .await
                 .map_err(|e| create_failure(&name, &label, &params, &e));
@@ -845,12 +845,6 @@ impl Controller for ControllerService {
                 SourceLookup::NotOurs(why) => return Err(Status::invalid_argument(why)),
                 SourceLookup::Exists(copy) => {
                     let what = content_source_name(source);
-                    if !copies::CAN_COPY {
-                        return Err(Status::invalid_argument(format!(
-                            "volume_content_source: creating a volume from {what} needs a DAOS \
-                             2.8 client (dfs_mount_snap); this driver is built for DAOS 2.6"
-                        )));
-                    }
                     let limit = req.capacity_range.as_ref().map_or(0, |r| r.limit_bytes);
                     requested = copy_size(requested, limit, &copy, &what)?;
                     Some(copy)
@@ -886,6 +880,7 @@ impl Controller for ControllerService {
                             requested,
                             &driver,
                             None,
+                            &containers::Layout::Posix,
                             &mut containers::nothing_to_fill,
                         )
                     })
@@ -1217,18 +1212,14 @@ impl Controller for ControllerService {
     ) -> Result<Response<ControllerGetCapabilitiesResponse>, Status> {
         use controller_service_capability::rpc::Type;
         // Snapshots need the VolumeSnapshot CRDs and csi-snapshotter: an
-        // admin asks for them (--snapshots, refused where they could not be
-        // restored). Clones need nothing more than this driver can read.
+        // admin asks for them (--snapshots). Clones need nothing more: both
+        // DAOS versions copy (the object route on 2.6).
         let snapshots: &[Type] = if self.cfg.snapshots {
             &[Type::CreateDeleteSnapshot, Type::ListSnapshots]
         } else {
             &[]
         };
-        let clones: &[Type] = if copies::CAN_COPY {
-            &[Type::CloneVolume]
-        } else {
-            &[]
-        };
+        let clones: &[Type] = &[Type::CloneVolume];
         let capabilities = [
             Type::CreateDeleteVolume,
             Type::ListVolumes,
@@ -1315,9 +1306,10 @@ impl Controller for ControllerService {
                     )));
                 }
                 let (d, n, sys, c) = (driver.clone(), stored.clone(), system.clone(), cont.clone());
+                let indexed = self.cfg.copy_route.needs_object_index();
                 self.daos
                     .with_pool("snapshot_create", &system, &pool, move |p| {
-                        snapshots::take(p, &sys, &c, &d, &n)
+                        snapshots::take(p, &sys, &c, &d, &n, indexed)
                     })
                     .await
                     .map_err(|e| {

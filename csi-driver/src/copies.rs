@@ -77,23 +77,36 @@ pub fn clone_snapshot_name(driver: &str, volume_name: &str) -> String {
     format!("{CLONE_SNAPSHOT_PREFIX}{}", &digest[..40])
 }
 
-/// Copies `source` into container `dst` of `dst_pool`: blocking, for a
-/// `with_pool` thread. `progress` gets the bytes and entries done since its
-/// last call.
-pub fn copy_into(
-    daos: &Arc<Daos>,
+/// A copy's source, opened and pinned at the epoch the copy reads: its
+/// snapshot, or for a clone a temporary snapshot taken now (and removed by
+/// [`Prepared::release`]).
+pub struct Prepared {
+    src: daos::Container,
+    epoch: Epoch,
+    temporary: bool,
+    route: CopyRoute,
+    /// What the object route's copy must be created with, read after the
+    /// snapshot ([`crate::containers::Layout::Bare`]).
+    inherited: daos::Properties,
+}
+
+/// Opens `source` and settles the epoch to copy: blocking, for a
+/// `with_pool` thread. On the object route the snapshot gets an object
+/// index table if it has none (a snapshot taken by a driver on the DFS
+/// route, or one whose indexing was interrupted).
+pub fn prepare(
+    route: CopyRoute,
     src_pool: &Pool,
     source: &CopySource,
-    dst_pool: &Pool,
-    dst: Uuid,
     clone_snapshot: &str,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<(), daos::Error> {
+) -> Result<Prepared, daos::Error> {
     let cont = source.volume.container.to_string();
-    let access = match source.epoch {
-        Some(_) => ContainerAccess::ReadOnly,
-        // A clone takes (and removes) its snapshot.
-        None => ContainerAccess::ReadWrite,
+    // A clone takes (and removes) its snapshot; the object route may have to
+    // index the snapshot. Both need a read-write handle.
+    let access = if source.epoch.is_none() || route == CopyRoute::Objects {
+        ContainerAccess::ReadWrite
+    } else {
+        ContainerAccess::ReadOnly
     };
     let src = src_pool.open_container(cont.as_str(), access)?;
     let (epoch, temporary) = match source.epoch {
@@ -106,61 +119,144 @@ pub fn copy_into(
             (epoch, true)
         }
     };
-    let copied = copy_snapshot(daos, &src, epoch, dst_pool, dst, progress);
-    if temporary && let Err(e) = src.destroy_snapshot(epoch) {
-        // A leftover is found by name and removed by the next clone of this
-        // volume name, or with the source volume.
-        tracing::warn!(source = %source.volume, %epoch, error = %e,
-            "could not remove the temporary snapshot of a clone");
+    let mut prepared = Prepared {
+        src,
+        epoch,
+        temporary,
+        route,
+        inherited: daos::Properties::new(),
+    };
+    if route == CopyRoute::Objects {
+        let indexed = crate::snapshots::ensure_object_index(&prepared.src, epoch)
+            .and_then(|()| daos::object_copy_properties(&prepared.src));
+        match indexed {
+            Ok(props) => prepared.inherited = props,
+            Err(e) => {
+                prepared.release();
+                return Err(e);
+            }
+        }
     }
-    copied
+    Ok(prepared)
 }
 
-fn copy_snapshot(
-    daos: &Arc<Daos>,
-    src: &daos::Container,
-    epoch: Epoch,
-    dst_pool: &Pool,
-    dst: Uuid,
-    progress: &mut dyn FnMut(u64, u64),
-) -> Result<(), daos::Error> {
-    let from = mount_snapshot(src, epoch)?;
-    let dst = dst_pool.open_container(dst, ContainerAccess::ReadWrite)?;
-    let to = dst.mount_dfs(ContainerAccess::ReadWrite)?;
-    let eq = EventQueue::new(daos)?;
-    let mut last = daos::CopyProgress::default();
-    let copied = daos::copy_tree(
-        &from,
-        &to,
-        &eq,
-        &daos::CopyOptions::default(),
-        &mut |now: &daos::CopyProgress| {
+impl Prepared {
+    /// What the new container must start as.
+    pub fn layout(&self) -> crate::containers::Layout {
+        match self.route {
+            CopyRoute::Dfs => crate::containers::Layout::Posix,
+            CopyRoute::Objects => crate::containers::Layout::Bare {
+                inherited: self.inherited.clone(),
+            },
+        }
+    }
+
+    /// Copies the source into container `dst` of `dst_pool`: blocking.
+    /// `progress` gets the bytes and entries done since its last call.
+    pub fn copy_into(
+        &self,
+        daos: &Arc<Daos>,
+        dst_pool: &Pool,
+        dst: Uuid,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<(), daos::Error> {
+        let dst = dst_pool.open_container(dst, ContainerAccess::ReadWrite)?;
+        let eq = EventQueue::new(daos)?;
+        let mut last = daos::CopyProgress::default();
+        let mut report = |now: &daos::CopyProgress| {
             let entries = |p: &daos::CopyProgress| p.files + p.directories + p.symlinks;
             progress(
                 now.bytes.saturating_sub(last.bytes),
                 entries(now).saturating_sub(entries(&last)),
             );
             last = *now;
-        },
-    );
-    // Operations still in flight after a failure hold the new container
-    // open; it is destroyed next, which they would make DER_BUSY.
-    if let Err(e) = eq.close_blocking() {
-        tracing::warn!(container = %dst.uuid(), error = %e, "closing the copy's event queue");
+        };
+        let copied = match self.route {
+            CopyRoute::Dfs => self.copy_through_dfs(&dst, &eq, &mut report),
+            CopyRoute::Objects => daos::copy_snapshot_objects(
+                &self.src,
+                self.epoch,
+                &dst,
+                &eq,
+                &daos::ObjectCopyOptions::default(),
+                &mut report,
+            ),
+        };
+        // Operations still in flight after a failure hold the new container
+        // open; it is destroyed next, which they would make DER_BUSY.
+        if let Err(e) = eq.close_blocking() {
+            tracing::warn!(container = %dst.uuid(), error = %e, "closing the copy's event queue");
+        }
+        let total = copied?;
+        tracing::info!(container = %dst.uuid(), route = ?self.route, files = total.files,
+            directories = total.directories, symlinks = total.symlinks, bytes = total.bytes,
+            "content copied");
+        Ok(())
     }
-    let total = copied?;
-    tracing::info!(container = %dst.uuid(), files = total.files, directories = total.directories,
-        symlinks = total.symlinks, bytes = total.bytes, "content copied");
-    Ok(())
+
+    fn copy_through_dfs(
+        &self,
+        dst: &daos::Container,
+        eq: &EventQueue,
+        report: &mut dyn FnMut(&daos::CopyProgress),
+    ) -> Result<daos::CopyProgress, daos::Error> {
+        let from = self.src.mount_dfs_snapshot(self.epoch)?;
+        let to = dst.mount_dfs(ContainerAccess::ReadWrite)?;
+        daos::copy_tree(&from, &to, eq, &daos::CopyOptions::default(), report)
+    }
+
+    /// Removes a clone's temporary snapshot. A leftover (this failing, or a
+    /// crash before it) is found by name and reused by the next clone of
+    /// the same volume name, or goes with the source volume.
+    pub fn release(self) {
+        if self.temporary
+            && let Err(e) = self.src.destroy_snapshot(self.epoch)
+        {
+            tracing::warn!(container = %self.src.uuid(), epoch = %self.epoch, error = %e,
+                "could not remove the temporary snapshot of a clone");
+        }
+    }
 }
 
-fn mount_snapshot(src: &daos::Container, epoch: Epoch) -> Result<daos::Dfs, daos::Error> {
-    src.mount_dfs_snapshot(epoch)
+/// Whether this build's DAOS can read a snapshot through DFS
+/// (`dfs_mount_snap` is DAOS 2.8 on; 2.6 has no DFS read of a snapshot).
+pub const DFS_READS_SNAPSHOTS: bool = !matches!(daos::Daos::api_version().as_bytes(), b"2.6");
+
+/// How content is copied into a new volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyRoute {
+    /// Mount the snapshot with `dfs_mount_snap` and copy files, directories
+    /// and links through DFS ([`daos::copy_tree`]): DAOS 2.8.
+    Dfs,
+    /// Copy every object the snapshot's object index table lists, keys and
+    /// values as they are, in a snapshot read transaction, then restore the
+    /// times DFS derives from object epochs ([`daos::copy_snapshot_objects`]):
+    /// DAOS 2.6 and 2.8. Snapshots are then taken with an object index
+    /// (`DAOS_SNAP_OPT_OIT`), which the copy needs.
+    Objects,
 }
 
-/// Whether this build can read snapshots, and so restore and clone: DAOS
-/// 2.6 has no DFS read of a snapshot (`dfs_mount_snap` is DAOS 2.8 on).
-pub const CAN_COPY: bool = !matches!(daos::Daos::api_version().as_bytes(), b"2.6");
+impl CopyRoute {
+    /// The route `--copy-route` asks for, on this build.
+    pub fn choose(flag: crate::config::CopyRouteFlag) -> Result<CopyRoute, String> {
+        use crate::config::CopyRouteFlag;
+        match flag {
+            CopyRouteFlag::Auto if DFS_READS_SNAPSHOTS => Ok(CopyRoute::Dfs),
+            CopyRouteFlag::Auto | CopyRouteFlag::Objects => Ok(CopyRoute::Objects),
+            CopyRouteFlag::Dfs if DFS_READS_SNAPSHOTS => Ok(CopyRoute::Dfs),
+            CopyRouteFlag::Dfs => Err(format!(
+                "--copy-route=dfs: this build is for DAOS {}, which has no DFS read of a \
+                 snapshot (dfs_mount_snap is DAOS 2.8); use --copy-route=objects or auto",
+                daos::Daos::api_version()
+            )),
+        }
+    }
+
+    /// Whether snapshots must be taken with an object index table.
+    pub fn needs_object_index(self) -> bool {
+        self == CopyRoute::Objects
+    }
+}
 
 /// Where one copy is.
 #[derive(Debug, Clone, Default)]

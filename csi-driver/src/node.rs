@@ -645,6 +645,7 @@ fn ephemeral_container(
         match containers::create(
             pool,
             &spec,
+            &containers::Layout::Posix,
             &staging,
             tags_for,
             &mut containers::nothing_to_fill,

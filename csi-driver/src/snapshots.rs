@@ -215,13 +215,16 @@ pub fn find_named(
 }
 
 /// Takes the snapshot `name` of `cont`, or returns the one that already
-/// has that name.
+/// has that name. With `indexed` (the object copy route) the snapshot gets
+/// an object index table, which restoring it will read; a crash before that
+/// leaves a snapshot the restore indexes itself.
 pub fn take(
     pool: &Pool,
     system: &SystemName,
     cont: &str,
     driver: &str,
     name: &str,
+    indexed: bool,
 ) -> Result<Taken, daos::Error> {
     let c = match open_source(pool, cont, driver, ContainerAccess::ReadWrite)? {
         Source::Missing => return Ok(Taken::Missing),
@@ -238,7 +241,23 @@ pub fn take(
         },
         Err(e) => return Err(e),
     };
+    if indexed {
+        ensure_object_index(&c, epoch)?;
+    }
     Ok(Taken::Snapshot { volume, epoch })
+}
+
+/// Builds the object index table of snapshot `epoch` of `c` unless it has
+/// one (`c` open read-write).
+pub fn ensure_object_index(c: &Container, epoch: Epoch) -> Result<(), daos::Error> {
+    match c.open_object_index(epoch) {
+        Ok(index) => index.close(),
+        Err(e) if e.is_not_found() => {
+            tracing::info!(container = %c.uuid(), %epoch, "building the snapshot's object index table");
+            c.create_object_index(epoch)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// This driver's volume containers in `pool` (skipping those being created

@@ -72,6 +72,37 @@ fn from_volume(id: &str) -> VolumeContentSource {
     }
 }
 
+/// How the driver under test copies (`--copy-route`): every test runs both ways.
+#[derive(Clone, Copy, Debug)]
+enum Route {
+    Dfs,
+    Objects,
+}
+
+impl Route {
+    fn name(self) -> &'static str {
+        match self {
+            Route::Dfs => "dfs",
+            Route::Objects => "objects",
+        }
+    }
+
+    /// The call each write of a copy makes.
+    fn write_op(self) -> &'static str {
+        match self {
+            Route::Dfs => "dfs_write",
+            Route::Objects => "daos_obj_update",
+        }
+    }
+
+    /// The driver's arguments: `--copy-route` and `more`.
+    fn args<const N: usize>(self, more: [String; N]) -> Vec<String> {
+        let mut args = vec!["--copy-route".to_string(), self.name().to_string()];
+        args.extend(more);
+        args
+    }
+}
+
 /// CreateVolume of `name` from `source`, retried while the driver answers ABORTED (a copy
 /// in progress), as the provisioner does.
 async fn create_from(
@@ -99,14 +130,26 @@ async fn create_from(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn restore_from_a_snapshot_is_that_snapshot() {
-    if !privileged_or_skip("restore_from_a_snapshot_is_that_snapshot") {
+async fn restore_from_a_snapshot_is_that_snapshot_dfs_route() {
+    restore_from_a_snapshot_is_that_snapshot(Route::Dfs).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_from_a_snapshot_is_that_snapshot_objects_route() {
+    restore_from_a_snapshot_is_that_snapshot(Route::Objects).await
+}
+
+async fn restore_from_a_snapshot_is_that_snapshot(route: Route) {
+    if !privileged_or_skip(&format!(
+        "restore_from_a_snapshot_is_that_snapshot_{}_route",
+        route.name()
+    )) {
         return;
     }
     within(Duration::from_secs(180), "restore", async {
         let metrics = crate::metrics::free_port();
         let cluster = Cluster::start(ClusterConfig {
-            extra_args: vec!["--metrics-addr".into(), metrics.to_string()],
+            extra_args: route.args(["--metrics-addr".into(), metrics.to_string()]),
             ..Default::default()
         })
         .await;
@@ -259,12 +302,28 @@ async fn restore_from_a_snapshot_is_that_snapshot() {
 /// numbered files (each written in full, then renamed into place); the clone holds files
 /// 0..n, every one complete, and no later write.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clone_of_a_volume_being_written_is_one_point_in_time() {
-    if !privileged_or_skip("clone_of_a_volume_being_written_is_one_point_in_time") {
+async fn clone_of_a_volume_being_written_is_one_point_in_time_dfs_route() {
+    clone_of_a_volume_being_written_is_one_point_in_time(Route::Dfs).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_of_a_volume_being_written_is_one_point_in_time_objects_route() {
+    clone_of_a_volume_being_written_is_one_point_in_time(Route::Objects).await
+}
+
+async fn clone_of_a_volume_being_written_is_one_point_in_time(route: Route) {
+    if !privileged_or_skip(&format!(
+        "clone_of_a_volume_being_written_is_one_point_in_time_{}_route",
+        route.name()
+    )) {
         return;
     }
     within(Duration::from_secs(180), "clone", async {
-        let cluster = Cluster::start(ClusterConfig::default()).await;
+        let cluster = Cluster::start(ClusterConfig {
+            extra_args: route.args([]),
+            ..Default::default()
+        })
+        .await;
         let source = cluster
             .create_volume(&format!("pvc-{}", unique_label("src")), &[])
             .await
@@ -363,9 +422,21 @@ async fn clone_of_a_volume_being_written_is_one_point_in_time() {
 /// The controller dies in the middle of a copy: the provisioner's retry, to the next
 /// controller, makes exactly one complete volume.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry() {
+async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry_dfs_route() {
+    a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry(Route::Dfs).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry_objects_route() {
+    a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry(Route::Objects).await
+}
+
+async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry(route: Route) {
     if !emulator_only_or_skip("a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry")
-        || !privileged_or_skip("a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry")
+        || !privileged_or_skip(&format!(
+            "a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry_{}_route",
+            route.name()
+        ))
     {
         return;
     }
@@ -374,7 +445,7 @@ async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry() {
         // controller dies alone.
         let mut cluster = Cluster::start(ClusterConfig {
             layout: Layout::SplitMounter,
-            extra_args: vec!["--copy-wait".into(), "10ms".into()],
+            extra_args: route.args(["--copy-wait".into(), "10ms".into()]),
             ..Default::default()
         })
         .await;
@@ -393,12 +464,12 @@ async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry() {
         .await;
         let containers_before = cluster.container_count();
 
-        // Every file write of the copy takes 2 s: the copy is still running when the
-        // controller is killed.
+        // Every write of the copy takes 2 s: the copy is still running when the controller
+        // is killed.
         assert!(
             cluster
                 .daos
-                .inject_fault("dfs_write", None, None, Some(2000))
+                .inject_fault(route.write_op(), None, None, Some(2000))
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
         let name = format!("pvc-{}", unique_label("restore"));
@@ -448,15 +519,27 @@ async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry() {
 /// The snapshot being copied is deleted in the middle: the CreateVolume fails saying so, and
 /// nothing of the copy is left.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_source_deleted_during_the_copy_fails_it_cleanly() {
+async fn a_source_deleted_during_the_copy_fails_it_cleanly_dfs_route() {
+    a_source_deleted_during_the_copy_fails_it_cleanly(Route::Dfs).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_deleted_during_the_copy_fails_it_cleanly_objects_route() {
+    a_source_deleted_during_the_copy_fails_it_cleanly(Route::Objects).await
+}
+
+async fn a_source_deleted_during_the_copy_fails_it_cleanly(route: Route) {
     if !emulator_only_or_skip("a_source_deleted_during_the_copy_fails_it_cleanly")
-        || !privileged_or_skip("a_source_deleted_during_the_copy_fails_it_cleanly")
+        || !privileged_or_skip(&format!(
+            "a_source_deleted_during_the_copy_fails_it_cleanly_{}_route",
+            route.name()
+        ))
     {
         return;
     }
     within(Duration::from_secs(180), "source deleted", async {
         let cluster = Cluster::start(ClusterConfig {
-            extra_args: vec!["--copy-wait".into(), "10ms".into()],
+            extra_args: route.args(["--copy-wait".into(), "10ms".into()]),
             ..Default::default()
         })
         .await;
@@ -477,7 +560,7 @@ async fn a_source_deleted_during_the_copy_fails_it_cleanly() {
         assert!(
             cluster
                 .daos
-                .inject_fault("dfs_write", None, None, Some(2000))
+                .inject_fault(route.write_op(), None, None, Some(2000))
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
         let name = format!("pvc-{}", unique_label("restore"));
