@@ -613,3 +613,103 @@ async fn a_source_deleted_during_the_copy_fails_it_cleanly(route: Route) {
     })
     .await;
 }
+
+/// A DAOS error half-way through a copy (the pool runs out of space for one write) fails
+/// the CreateVolume with the error's status, leaves nothing behind, and the next attempt
+/// copies everything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds_dfs_route() {
+    a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds(Route::Dfs).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds_objects_route() {
+    a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds(Route::Objects).await
+}
+
+async fn a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds(route: Route) {
+    let name = "a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds";
+    if !emulator_only_or_skip(name)
+        || !privileged_or_skip(&format!("{name}_{}_route", route.name()))
+    {
+        return;
+    }
+    within(Duration::from_secs(180), "copy failure", async {
+        let cluster = Cluster::start(ClusterConfig {
+            extra_args: route.args([]),
+            ..Default::default()
+        })
+        .await;
+        let source = cluster
+            .create_volume(&format!("pvc-{}", unique_label("src")), &[])
+            .await
+            .must("CreateVolume");
+        let original = mount(&cluster, source.clone(), "pod-w").await;
+        write_sample(&original.target, 5).expect("writing the sample tree");
+        let want = describe(&original.target).expect("describing the source");
+        let snap = snapshot(
+            &cluster,
+            &format!("snap-{}", unique_label("s")),
+            &source.volume_id,
+        )
+        .await;
+        let containers_before = cluster.container_count();
+
+        // The copy's first write finds the pool full (-DER_NOSPACE; ENOSPC through DFS): by
+        // then its container exists and, on the DFS route, its directories and links.
+        const DER_NOSPACE: i32 = -1007;
+        assert!(
+            cluster
+                .daos
+                .inject_fault(route.write_op(), Some(DER_NOSPACE), Some(1), None)
+        );
+        let name = format!("pvc-{}", unique_label("restore"));
+        let failed = create_from(
+            &cluster,
+            &name,
+            from_snapshot(&snap.snapshot_id),
+            0,
+            Duration::from_secs(60),
+        )
+        .await;
+        assert_status(
+            failed,
+            Code::ResourceExhausted,
+            &[&name],
+            "CreateVolume whose copy ran out of space",
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while cluster.container_count() != containers_before && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(
+            cluster.container_count(),
+            containers_before,
+            "the partial copy is gone"
+        );
+
+        cluster.daos.clear_faults();
+        let restored = create_from(
+            &cluster,
+            &name,
+            from_snapshot(&snap.snapshot_id),
+            0,
+            Duration::from_secs(120),
+        )
+        .await
+        .must("CreateVolume after the failed copy");
+        let copy = mount(&cluster, restored, "pod-r").await;
+        let diff = differences(
+            &want,
+            &describe(&copy.target).expect("describing the restore"),
+        );
+        assert!(
+            diff.is_empty(),
+            "the retried copy differs:\n{}",
+            diff.join("\n")
+        );
+        unmount(&cluster, &copy).await;
+        unmount(&cluster, &original).await;
+    })
+    .await;
+}
