@@ -4,9 +4,10 @@
 
 use daos_csi_e2e::csi::volume_content_source::{SnapshotSource, Type, VolumeSource};
 use daos_csi_e2e::csi::{CreateSnapshotRequest, DeleteSnapshotRequest, VolumeContentSource};
-use daos_csi_e2e::tree::{describe, differences, write_sample};
+use daos_csi_e2e::tree::{Entry, describe, differences, write_sample};
 use daos_csi_e2e::*;
 use daos_test_harness::unique_label;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,60 @@ fn from_volume(id: &str) -> VolumeContentSource {
             volume_id: id.to_string(),
         })),
     }
+}
+
+/// A source volume holding the sample tree, published for `pod-w`, and a snapshot of it.
+struct Source {
+    volume: csi::Volume,
+    mounted: Mounted,
+    /// What the snapshot holds.
+    tree: BTreeMap<PathBuf, Entry>,
+    snap: csi::Snapshot,
+}
+
+async fn snapshotted_source(cluster: &Cluster, seed: u64) -> Source {
+    let volume = cluster
+        .create_volume(&format!("pvc-{}", unique_label("src")), &[])
+        .await
+        .must("CreateVolume");
+    let mounted = mount(cluster, volume.clone(), "pod-w").await;
+    write_sample(&mounted.target, seed).expect("writing the sample tree");
+    let tree = describe(&mounted.target).expect("describing the source");
+    let snap = snapshot(
+        cluster,
+        &format!("snap-{}", unique_label("s")),
+        &volume.volume_id,
+    )
+    .await;
+    Source {
+        volume,
+        mounted,
+        tree,
+        snap,
+    }
+}
+
+/// Starts a restore of `snap` whose every write takes 2 s, and checks that CreateVolume
+/// answers ABORTED while it copies; returns the new volume's name. The caller clears the
+/// fault.
+async fn start_slow_restore(cluster: &Cluster, route: Route, snap: &csi::Snapshot) -> String {
+    assert!(
+        cluster
+            .daos
+            .inject_fault(route.write_op(), None, None, Some(2000))
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let name = format!("pvc-{}", unique_label("restore"));
+    let mut request = create_request(&name, cluster.storage_class(&[]));
+    request.volume_content_source = Some(from_snapshot(&snap.snapshot_id));
+    let first = cluster.controller().create_volume(request).await;
+    assert_status(
+        first,
+        Code::Aborted,
+        &["being copied"],
+        "CreateVolume while copying",
+    );
+    name
 }
 
 /// How the driver under test copies (`--copy-route`): every test runs both ways.
@@ -153,18 +208,12 @@ async fn restore_from_a_snapshot_is_that_snapshot(route: Route) {
             ..Default::default()
         })
         .await;
-        let name = format!("pvc-{}", unique_label("orig"));
-        let source = cluster.create_volume(&name, &[]).await.must("CreateVolume");
-        let original = mount(&cluster, source.clone(), "pod-w").await;
-        write_sample(&original.target, 1).expect("writing the sample tree");
-        // What the snapshot holds, kept aside by copying the description.
-        let at_snapshot = describe(&original.target).expect("describing the source");
-        let snap = snapshot(
-            &cluster,
-            &format!("snap-{}", unique_label("s")),
-            &source.volume_id,
-        )
-        .await;
+        let Source {
+            volume: source,
+            mounted: original,
+            tree: at_snapshot,
+            snap,
+        } = snapshotted_source(&cluster, 1).await;
         // The source moves on after the snapshot.
         std::fs::write(original.target.join("a/small.txt"), b"changed after").expect("change");
         std::fs::remove_file(original.target.join("owned.txt")).expect("remove");
@@ -449,39 +498,16 @@ async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry(route
             ..Default::default()
         })
         .await;
-        let source = cluster
-            .create_volume(&format!("pvc-{}", unique_label("src")), &[])
-            .await
-            .must("CreateVolume");
-        let original = mount(&cluster, source.clone(), "pod-w").await;
-        write_sample(&original.target, 3).expect("writing the sample tree");
-        let want = describe(&original.target).expect("describing the source");
-        let snap = snapshot(
-            &cluster,
-            &format!("snap-{}", unique_label("s")),
-            &source.volume_id,
-        )
-        .await;
+        let Source {
+            mounted: original,
+            tree: want,
+            snap,
+            ..
+        } = snapshotted_source(&cluster, 3).await;
         let containers_before = cluster.container_count();
 
-        // Every write of the copy takes 2 s: the copy is still running when the controller
-        // is killed.
-        assert!(
-            cluster
-                .daos
-                .inject_fault(route.write_op(), None, None, Some(2000))
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let name = format!("pvc-{}", unique_label("restore"));
-        let mut request = create_request(&name, cluster.storage_class(&[]));
-        request.volume_content_source = Some(from_snapshot(&snap.snapshot_id));
-        let first = cluster.controller().create_volume(request).await;
-        assert_status(
-            first,
-            Code::Aborted,
-            &["being copied"],
-            "CreateVolume while copying",
-        );
+        // The copy is still running when the controller is killed.
+        let name = start_slow_restore(&cluster, route, &snap).await;
         cluster.kill_csi_process();
         cluster.daos.clear_faults();
         cluster.start_csi_process().await;
@@ -543,36 +569,14 @@ async fn a_source_deleted_during_the_copy_fails_it_cleanly(route: Route) {
             ..Default::default()
         })
         .await;
-        let source = cluster
-            .create_volume(&format!("pvc-{}", unique_label("src")), &[])
-            .await
-            .must("CreateVolume");
-        let original = mount(&cluster, source.clone(), "pod-w").await;
-        write_sample(&original.target, 4).expect("writing the sample tree");
-        let snap = snapshot(
-            &cluster,
-            &format!("snap-{}", unique_label("s")),
-            &source.volume_id,
-        )
-        .await;
+        let Source {
+            mounted: original,
+            snap,
+            ..
+        } = snapshotted_source(&cluster, 4).await;
         let containers_before = cluster.container_count();
 
-        assert!(
-            cluster
-                .daos
-                .inject_fault(route.write_op(), None, None, Some(2000))
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        let name = format!("pvc-{}", unique_label("restore"));
-        let mut request = create_request(&name, cluster.storage_class(&[]));
-        request.volume_content_source = Some(from_snapshot(&snap.snapshot_id));
-        let first = cluster.controller().create_volume(request).await;
-        assert_status(
-            first,
-            Code::Aborted,
-            &["being copied"],
-            "CreateVolume while copying",
-        );
+        let name = start_slow_restore(&cluster, route, &snap).await;
         cluster
             .controller()
             .delete_snapshot(DeleteSnapshotRequest {
@@ -640,19 +644,12 @@ async fn a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds(route: Rout
             ..Default::default()
         })
         .await;
-        let source = cluster
-            .create_volume(&format!("pvc-{}", unique_label("src")), &[])
-            .await
-            .must("CreateVolume");
-        let original = mount(&cluster, source.clone(), "pod-w").await;
-        write_sample(&original.target, 5).expect("writing the sample tree");
-        let want = describe(&original.target).expect("describing the source");
-        let snap = snapshot(
-            &cluster,
-            &format!("snap-{}", unique_label("s")),
-            &source.volume_id,
-        )
-        .await;
+        let Source {
+            mounted: original,
+            tree: want,
+            snap,
+            ..
+        } = snapshotted_source(&cluster, 5).await;
         let containers_before = cluster.container_count();
 
         // The copy's first write finds the pool full (-DER_NOSPACE; ENOSPC through DFS): by
