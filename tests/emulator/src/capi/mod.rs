@@ -163,6 +163,22 @@ pub(crate) unsafe fn put<T>(p: SendPtr<T>, v: T) {
     }
 }
 
+/// Completes an operation with an out-parameter: stores the value through `p` and returns 0,
+/// or returns the DER code and leaves `*p` alone.
+///
+/// # Safety
+/// As [`put`]: `p` is NULL or valid for a write until the operation completes.
+pub(crate) unsafe fn put_result<T>(p: SendPtr<T>, result: crate::der::DerResult<T>) -> c_int {
+    match result {
+        Ok(v) => {
+            // SAFETY: per the function contract.
+            unsafe { put(p, v) };
+            0
+        }
+        Err(e) => e.0,
+    }
+}
+
 #[allow(dead_code)]
 pub(crate) fn millis(ms: u64) -> Duration {
     Duration::from_millis(ms)

@@ -6,7 +6,7 @@
 
 use std::ffi::{c_char, c_int, c_uint};
 
-use super::{daos_guard, put, run_daos};
+use super::{daos_guard, put, put_result, run_daos};
 use crate::client;
 use crate::der::{Der, DerResult};
 use crate::events::SendPtr;
@@ -227,13 +227,13 @@ pub unsafe extern "C" fn daos_obj_open(
         }
         let out = SendPtr(oh);
         run_daos("daos_obj_open", &cont_pools(coh.cookie), ev, move || {
-            match objects::obj_open(coh.cookie, oid_of(oid), mode) {
-                Ok(cookie) => {
-                    // SAFETY: oh stays valid until completion.
-                    unsafe { put(out, daos_handle_t { cookie }) };
-                    0
-                }
-                Err(e) => e.0,
+            // SAFETY: the out-pointer stays valid until completion.
+            unsafe {
+                put_result(
+                    out,
+                    objects::obj_open(coh.cookie, oid_of(oid), mode)
+                        .map(|cookie| daos_handle_t { cookie }),
+                )
             }
         })
     })
@@ -875,14 +875,8 @@ pub unsafe extern "C" fn daos_obj_query_max_epoch(
         let out = SendPtr(epoch);
         let pools = objects::pools_of_handle(oh.cookie);
         run_daos("daos_obj_query_max_epoch", &pools, ev, move || {
-            match objects::query_max_epoch(oh.cookie, th.cookie) {
-                Ok(e) => {
-                    // SAFETY: the out-pointer stays valid until completion.
-                    unsafe { put(out, e) };
-                    0
-                }
-                Err(e) => e.0,
-            }
+            // SAFETY: the out-pointer stays valid until completion.
+            unsafe { put_result(out, objects::query_max_epoch(oh.cookie, th.cookie)) }
         })
     })
 }
@@ -975,13 +969,12 @@ pub unsafe extern "C" fn daos_oit_open(
         }
         let out = SendPtr(oh);
         run_daos("daos_oit_open", &cont_pools(coh.cookie), ev, move || {
-            match objects::oit_open(coh.cookie, epoch) {
-                Ok(cookie) => {
-                    // SAFETY: oh stays valid until completion.
-                    unsafe { put(out, daos_handle_t { cookie }) };
-                    0
-                }
-                Err(e) => e.0,
+            // SAFETY: the out-pointer stays valid until completion.
+            unsafe {
+                put_result(
+                    out,
+                    objects::oit_open(coh.cookie, epoch).map(|cookie| daos_handle_t { cookie }),
+                )
             }
         })
     })
@@ -1065,15 +1058,13 @@ pub unsafe extern "C" fn daos_cont_alloc_oids(
             &cont_pools(coh.cookie),
             ev,
             move || {
-                match client::cont_handle(coh.cookie)
-                    .and_then(|c| objects::alloc_oids(&c, num_oids))
-                {
-                    Ok(first) => {
-                        // SAFETY: oid stays valid until completion.
-                        unsafe { put(out, first) };
-                        0
-                    }
-                    Err(e) => e.0,
+                // SAFETY: the out-pointer stays valid until completion.
+                unsafe {
+                    put_result(
+                        out,
+                        client::cont_handle(coh.cookie)
+                            .and_then(|c| objects::alloc_oids(&c, num_oids)),
+                    )
                 }
             },
         )
@@ -1140,13 +1131,12 @@ pub unsafe extern "C" fn daos_tx_open(
         }
         let out = SendPtr(th);
         run_daos("daos_tx_open", &cont_pools(coh.cookie), ev, move || {
-            match objects::tx_open(coh.cookie, flags) {
-                Ok(cookie) => {
-                    // SAFETY: th stays valid until completion.
-                    unsafe { put(out, daos_handle_t { cookie }) };
-                    0
-                }
-                Err(e) => e.0,
+            // SAFETY: the out-pointer stays valid until completion.
+            unsafe {
+                put_result(
+                    out,
+                    objects::tx_open(coh.cookie, flags).map(|cookie| daos_handle_t { cookie }),
+                )
             }
         })
     })
@@ -1186,13 +1176,13 @@ pub unsafe extern "C" fn daos_tx_open_snap(
             &cont_pools(coh.cookie),
             ev,
             move || {
-                match objects::tx_open_snap(coh.cookie, epoch) {
-                    Ok(cookie) => {
-                        // SAFETY: th stays valid until completion.
-                        unsafe { put(out, daos_handle_t { cookie }) };
-                        0
-                    }
-                    Err(e) => e.0,
+                // SAFETY: the out-pointer stays valid until completion.
+                unsafe {
+                    put_result(
+                        out,
+                        objects::tx_open_snap(coh.cookie, epoch)
+                            .map(|cookie| daos_handle_t { cookie }),
+                    )
                 }
             },
         )
