@@ -344,19 +344,15 @@ impl Cluster {
     /// until then DeleteVolume is FAILED_PRECONDITION "in use", which the provisioner retries.
     /// This retries the same way, for as long as the eviction may take.
     pub async fn delete_volume_after_a_kill(&self, volume_id: &str) -> Result<(), Status> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            match self.delete_volume(volume_id).await {
-                Err(s)
-                    if s.code() == Code::FailedPrecondition
-                        && s.message().contains("in use")
-                        && Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                other => return other,
-            }
-        }
+        let in_use =
+            |s: &Status| s.code() == Code::FailedPrecondition && s.message().contains("in use");
+        crate::retry_while(
+            Duration::from_secs(10),
+            Duration::from_millis(250),
+            in_use,
+            || self.delete_volume(volume_id),
+        )
+        .await
     }
 
     /// Every volume id ListVolumes reports, following next_token across pages.

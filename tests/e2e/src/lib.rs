@@ -50,3 +50,27 @@ pub async fn eventually(limit: Duration, mut check: impl FnMut() -> bool) -> boo
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// Calls `call` again, `pause` apart, while it fails with a status `retriable` accepts and
+/// `limit` has not passed, as the sidecars retry answers such as ABORTED ("in progress");
+/// returns the first other answer, or the last one.
+pub async fn retry_while<T, F, Fut>(
+    limit: Duration,
+    pause: Duration,
+    retriable: impl Fn(&tonic::Status) -> bool,
+    mut call: F,
+) -> Result<T, tonic::Status>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match call().await {
+            Err(s) if retriable(&s) && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+            }
+            other => return other,
+        }
+    }
+}

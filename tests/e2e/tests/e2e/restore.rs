@@ -167,21 +167,19 @@ async fn create_from(
     bytes: i64,
     limit: Duration,
 ) -> Result<csi::Volume, Status> {
-    let deadline = Instant::now() + limit;
-    loop {
-        let mut request = create_request(name, cluster.storage_class(&[]));
-        request.capacity_range = Some(csi::CapacityRange {
-            required_bytes: bytes,
-            limit_bytes: 0,
-        });
-        request.volume_content_source = Some(source.clone());
-        match cluster.controller().create_volume(request).await {
-            Err(s) if s.code() == Code::Aborted && Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            other => return other.map(|r| r.into_inner().volume.expect("a volume")),
-        }
-    }
+    let mut request = create_request(name, cluster.storage_class(&[]));
+    request.capacity_range = Some(csi::CapacityRange {
+        required_bytes: bytes,
+        limit_bytes: 0,
+    });
+    request.volume_content_source = Some(source);
+    let in_progress = |s: &Status| s.code() == Code::Aborted;
+    retry_while(limit, Duration::from_millis(200), in_progress, || {
+        let (mut controller, request) = (cluster.controller(), request.clone());
+        async move { controller.create_volume(request).await }
+    })
+    .await
+    .map(|r| r.into_inner().volume.expect("a volume"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
