@@ -767,14 +767,7 @@ fn created_response(found: Found) -> CreateVolumeResponse {
 /// source is an id this driver issues.
 fn content_source_tag(source: &VolumeContentSource, default: &SystemName) -> Option<String> {
     let (volume, epoch) = content_source_parts(source, default).ok()??;
-    Some(
-        CopySource {
-            volume,
-            epoch,
-            capacity: 0,
-        }
-        .tag(),
-    )
+    Some(copies::source_tag(&volume, epoch))
 }
 
 /// The size of a volume made from `source`: at least the source's (none

@@ -45,10 +45,16 @@ pub struct CopySource {
 impl CopySource {
     /// The value of the `content-source` tag: `snapshot:<id>` or `volume:<id>`.
     pub fn tag(&self) -> String {
-        match self.epoch {
-            Some(epoch) => format!("snapshot:{}", SnapshotId::new(self.volume.clone(), epoch)),
-            None => format!("volume:{}", self.volume),
-        }
+        source_tag(&self.volume, self.epoch)
+    }
+}
+
+/// The `content-source` tag of a copy of `volume` at snapshot `epoch` (none: the volume as
+/// it is).
+pub fn source_tag(volume: &VolumeId, epoch: Option<Epoch>) -> String {
+    match epoch {
+        Some(epoch) => format!("snapshot:{}", SnapshotId::new(volume.clone(), epoch)),
+        None => format!("volume:{volume}"),
     }
 }
 
