@@ -4,7 +4,6 @@ mod common;
 
 use std::ffi::{CStr, c_char, c_void};
 use std::ptr::{null, null_mut};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use common::{Emu, c, label};
@@ -21,31 +20,11 @@ const NOSYS: i32 = -1010;
 const OVERFLOW: i32 = -1017;
 const NO_PERM: i32 = -1001;
 
-static SYSTEM: OnceLock<Emu> = OnceLock::new();
 /// Fault rules are system-wide: tests that set them take turns.
 static FAULTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-extern "C" fn cleanup() {
-    if let Some(e) = SYSTEM.get() {
-        common::detach_mounts_under(&e.dir);
-        let _ = std::fs::remove_dir_all(&e.dir);
-    }
-}
-
-/// One system for this test binary; libdaos reads DAOS_AGENT_DRPC_DIR at its first init.
 fn sys() -> &'static Emu {
-    SYSTEM.get_or_init(|| {
-        let e = Emu::start("8G");
-        // SAFETY: set once before any daos_init of this process; tests only read it afterwards.
-        unsafe { std::env::set_var("DAOS_AGENT_DRPC_DIR", &e.dir) };
-        // SAFETY: plain init calls; atexit with a function that lives for the whole program.
-        unsafe {
-            assert_eq!(daos_init(), 0);
-            assert_eq!(dfs_init(), 0);
-            libc::atexit(cleanup);
-        }
-        e
-    })
+    common::shared_system("8G", |_| {})
 }
 
 fn connect(pool: &str) -> daos_handle_t {

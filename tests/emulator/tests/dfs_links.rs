@@ -6,49 +6,21 @@ mod common;
 
 use std::ffi::CStr;
 use std::ptr::{null, null_mut};
-use std::sync::OnceLock;
 
-use common::{Emu, c, label};
+use common::{Emu, c};
 use daos_emulator::capi::*;
 use daos_emulator::ffi::*;
 
-static SYSTEM: OnceLock<Emu> = OnceLock::new();
-
-extern "C" fn cleanup() {
-    if let Some(e) = SYSTEM.get() {
-        let _ = std::fs::remove_dir_all(&e.dir);
-    }
-}
-
 fn sys() -> &'static Emu {
-    SYSTEM.get_or_init(|| {
-        let e = Emu::start("8GiB");
-        // SAFETY: set once before any daos_init of this process; tests only read it afterwards.
-        unsafe { std::env::set_var("DAOS_AGENT_DRPC_DIR", &e.dir) };
-        // SAFETY: plain init calls; atexit with a function that lives for the whole program.
-        unsafe {
-            assert_eq!(daos_init(), 0);
-            assert_eq!(dfs_init(), 0);
-            libc::atexit(cleanup);
-        }
-        e
-    })
+    common::shared_system("8GiB", |_| {})
 }
 
 /// A new POSIX container mounted read-write: (pool, container, mount).
+/// The handles live until the process ends.
 fn posix(prefix: &str) -> (daos_handle_t, daos_handle_t, *mut dfs_t) {
     sys();
-    let poh = common::pool_connect("tank");
-    let l = label(prefix);
-    let mut u: uuid_t = [0; 16];
-    let mut coh = daos_handle_t::default();
-    let mut dfs: *mut dfs_t = null_mut();
-    // SAFETY: valid arguments; the handles live until the process ends.
-    let rc = unsafe {
-        dfs_cont_create_with_label(poh, c(&l).as_ptr(), null_mut(), &mut u, &mut coh, &mut dfs)
-    };
-    assert_eq!(rc, 0, "create {l}");
-    (poh, coh, dfs)
+    let made = common::create_posix_mounted("tank", prefix);
+    (made.poh, made.coh, made.dfs)
 }
 
 fn create(dfs: *mut dfs_t, name: &str, mode: u32, value: Option<&str>) -> *mut dfs_obj_t {

@@ -25,11 +25,7 @@ fn posix_container(e: &Emu, label: &str) {
         .args(["container", "create", "--type", "POSIX", "tank", label])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exited_0(&out, format_args!("container create {label}"));
 }
 
 fn mountpoint(e: &Emu, name: &str) -> PathBuf {
@@ -59,11 +55,7 @@ fn mount_statfs_io_and_unmount() {
     posix_container(&e, "vol");
     let mnt = mountpoint(&e, "mnt");
     let out = dfuse(&e, &[mnt.to_str().unwrap(), "tank", "vol", "--multi-user"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exited_0(&out, "dfuse");
     let line = mountinfo_line(&mnt).expect("mounted once the launcher exited 0");
     assert!(line.contains(" - fuse.daos dfuse "), "{line}");
     assert!(
@@ -284,11 +276,7 @@ fn full_pool_gives_enospc_and_read_only_mounts_refuse_writes() {
     wait_unmounted(&mnt);
 
     let out = dfuse(&e, &[mnt.to_str().unwrap(), "tank", "vol", "--read-only"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exited_0(&out, "dfuse --read-only");
     assert!(mountinfo_line(&mnt).unwrap().contains(" ro,"));
     let mut s = String::new();
     std::fs::File::open(mnt.join("small"))
@@ -327,11 +315,7 @@ fn dd_throughput() {
         .output()
         .unwrap();
     let secs = start.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exited_0(&out, "dd");
     let mbps = 256.0 / secs;
     eprintln!("dd 256 MiB through dfuse: {mbps:.0} MiB/s");
     assert!(mbps > 30.0, "{mbps:.0} MiB/s");

@@ -6,7 +6,6 @@ mod common;
 
 use std::ffi::{CString, c_char, c_void};
 use std::ptr::null_mut;
-use std::sync::OnceLock;
 
 use common::{Emu, c, label};
 use daos_emulator::capi::*;
@@ -17,29 +16,11 @@ const NONEXIST: i32 = -1005;
 const UNREACH: i32 = -1006;
 const NOSPACE: i32 = -1007;
 
-static SYSTEM: OnceLock<Emu> = OnceLock::new();
 /// Fault rules are system-wide: tests that set them take turns.
 static FAULTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-extern "C" fn cleanup() {
-    if let Some(e) = SYSTEM.get() {
-        let _ = std::fs::remove_dir_all(&e.dir);
-    }
-}
-
-/// One system for this binary (pool `tank` of 8GiB); libdaos reads DAOS_AGENT_DRPC_DIR once.
 fn sys() -> &'static Emu {
-    SYSTEM.get_or_init(|| {
-        let e = Emu::start("8GiB");
-        // SAFETY: set once before any daos_init of this process; tests only read it afterwards.
-        unsafe { std::env::set_var("DAOS_AGENT_DRPC_DIR", &e.dir) };
-        // SAFETY: plain init call; atexit with a function that lives for the whole program.
-        unsafe {
-            assert_eq!(daos_init(), 0);
-            libc::atexit(cleanup);
-        }
-        e
-    })
+    common::shared_system("8GiB", |_| {})
 }
 
 fn connect(pool: &str) -> daos_handle_t {

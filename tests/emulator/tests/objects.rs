@@ -8,37 +8,18 @@ mod common;
 
 use std::ffi::c_void;
 use std::ptr::{null, null_mut};
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::{Emu, c, label};
 use daos_emulator::capi::*;
 use daos_emulator::ffi::*;
 
-static SYSTEM: OnceLock<Emu> = OnceLock::new();
-
-extern "C" fn cleanup() {
-    if let Some(e) = SYSTEM.get() {
-        let _ = std::fs::remove_dir_all(&e.dir);
-    }
-}
-
 fn sys() -> &'static Emu {
-    SYSTEM.get_or_init(|| {
-        let e = Emu::start("8GiB");
+    common::shared_system("8GiB", |e| {
         // Pools of their own for the tests that set fault rules (rules are system-wide).
-        e.dmg(&["pool", "create", "--size", "1G", "faulty"]);
-        e.dmg(&["pool", "create", "--size", "1G", "slow"]);
-        e.dmg(&["pool", "create", "--size", "1G", "space"]);
-        // SAFETY: set once before any daos_init of this process; tests only read it afterwards.
-        unsafe { std::env::set_var("DAOS_AGENT_DRPC_DIR", &e.dir) };
-        // SAFETY: plain init calls; atexit with a function that lives for the whole program.
-        unsafe {
-            assert_eq!(daos_init(), 0);
-            assert_eq!(dfs_init(), 0);
-            libc::atexit(cleanup);
+        for pool in ["faulty", "slow", "space"] {
+            e.dmg(&["pool", "create", "--size", "1G", pool]);
         }
-        e
     })
 }
 
@@ -95,17 +76,13 @@ impl Cont {
     /// A fresh DFS container (its mount returned too).
     fn dfs(pool: &str, prefix: &str) -> (Cont, *mut dfs_t) {
         sys();
-        let poh = common::pool_connect(pool);
-        let l = label(prefix);
-        let mut u: uuid_t = [0; 16];
-        let mut coh = daos_handle_t::default();
-        let mut dfs: *mut dfs_t = null_mut();
-        // SAFETY: valid arguments.
-        let rc = unsafe {
-            dfs_cont_create_with_label(poh, c(&l).as_ptr(), null_mut(), &mut u, &mut coh, &mut dfs)
+        let made = common::create_posix_mounted(pool, prefix);
+        let cont = Cont {
+            poh: made.poh,
+            coh: made.coh,
+            label: made.label,
         };
-        assert_eq!(rc, 0, "create {l}");
-        (Cont { poh, coh, label: l }, dfs)
+        (cont, made.dfs)
     }
 
     /// A plain container (`daos_cont_create`) with the given properties, opened RW.
@@ -1479,11 +1456,7 @@ fn dfuse_serves_a_container_filled_object_by_object() {
         .args([mnt.to_str().unwrap(), "tank", &dst.label])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_exited_0(&out, "dfuse");
     let content = std::fs::read(mnt.join("d/f"));
     let link = std::fs::read_link(mnt.join("ln"));
     let unmounted = std::process::Command::new("umount")

@@ -4,8 +4,13 @@
 use std::io::{BufRead, BufReader};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::ptr::null_mut;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use daos_emulator::capi::{daos_init, dfs_cont_create_with_label, dfs_init};
+use daos_emulator::ffi::{daos_handle_t, dfs_t, uuid_t};
 
 pub fn bin(name: &str) -> PathBuf {
     let p = match name {
@@ -79,11 +84,7 @@ impl Emu {
             .env("DAOS_AGENT_DRPC_DIR", &self.dir)
             .output()
             .unwrap();
-        assert!(
-            out.status.success(),
-            "dmg {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_exited_0(&out, format_args!("dmg {args:?}"));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -115,6 +116,81 @@ impl Drop for Emu {
         self.stop_agent(true);
         detach_mounts_under(&self.dir);
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Panics with the program's stderr unless it exited 0.
+pub fn assert_exited_0(out: &Output, what: impl std::fmt::Display) {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+static SHARED: OnceLock<Emu> = OnceLock::new();
+
+/// A static is never dropped: the shared system's directory goes at exit.
+extern "C" fn remove_shared_system() {
+    if let Some(e) = SHARED.get() {
+        detach_mounts_under(&e.dir);
+        let _ = std::fs::remove_dir_all(&e.dir);
+    }
+}
+
+/// The one system of this test binary, started by the first caller: pool `tank` of `size`,
+/// what `prepare` adds (pools of their own for tests that set system-wide fault rules), then
+/// libdaos and libdfs initialised against it. One a binary, because libdaos reads
+/// DAOS_AGENT_DRPC_DIR once, at its first init; later callers' arguments go unused.
+pub fn shared_system(size: &str, prepare: impl FnOnce(&Emu)) -> &'static Emu {
+    SHARED.get_or_init(|| {
+        let e = Emu::start(size);
+        prepare(&e);
+        // SAFETY: set once before any daos_init of this process; tests only read it afterwards.
+        unsafe { std::env::set_var("DAOS_AGENT_DRPC_DIR", &e.dir) };
+        // SAFETY: plain init calls; atexit with a function that lives for the whole program.
+        unsafe {
+            assert_eq!(daos_init(), 0);
+            assert_eq!(dfs_init(), 0);
+            libc::atexit(remove_shared_system);
+        }
+        e
+    })
+}
+
+/// A POSIX container just made by `dfs_cont_create_with_label`, open read-write and
+/// mounted; the caller releases the handles (or leaves them to the end of the process).
+pub struct NewPosix {
+    pub poh: daos_handle_t,
+    pub coh: daos_handle_t,
+    pub dfs: *mut dfs_t,
+    pub label: String,
+}
+
+/// A new POSIX container labelled `prefix-…` in `pool` (libdaos initialised by the caller).
+pub fn create_posix_mounted(pool: &str, prefix: &str) -> NewPosix {
+    let poh = pool_connect(pool);
+    let label = label(prefix);
+    let mut uuid: uuid_t = [0; 16];
+    let mut coh = daos_handle_t::default();
+    let mut dfs: *mut dfs_t = null_mut();
+    // SAFETY: valid arguments; the out-pointers are filled on success.
+    let rc = unsafe {
+        dfs_cont_create_with_label(
+            poh,
+            c(&label).as_ptr(),
+            null_mut(),
+            &mut uuid,
+            &mut coh,
+            &mut dfs,
+        )
+    };
+    assert_eq!(rc, 0, "create {label}");
+    NewPosix {
+        poh,
+        coh,
+        dfs,
+        label,
     }
 }
 
