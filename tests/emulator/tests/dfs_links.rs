@@ -23,27 +23,6 @@ fn posix(prefix: &str) -> (daos_handle_t, daos_handle_t, *mut dfs_t) {
     (made.poh, made.coh, made.dfs)
 }
 
-fn create(dfs: *mut dfs_t, name: &str, mode: u32, value: Option<&str>) -> *mut dfs_obj_t {
-    let mut obj: *mut dfs_obj_t = null_mut();
-    let value = value.map(c);
-    // SAFETY: live mount; valid strings and out-pointer.
-    let rc = unsafe {
-        dfs_open(
-            dfs,
-            null_mut(),
-            c(name).as_ptr(),
-            mode,
-            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
-            0,
-            0,
-            value.as_ref().map_or(null(), |v| v.as_ptr()),
-            &mut obj,
-        )
-    };
-    assert_eq!(rc, 0, "create {name}");
-    obj
-}
-
 fn lookup(dfs: *mut dfs_t, name: &str, flags: i32) -> *mut dfs_obj_t {
     let mut obj: *mut dfs_obj_t = null_mut();
     let mut mode: mode_t = 0;
@@ -66,8 +45,8 @@ fn lookup(dfs: *mut dfs_t, name: &str, flags: i32) -> *mut dfs_obj_t {
 #[test]
 fn symlink_values_report_their_size_and_fit_a_small_buffer() {
     let (_, _, dfs) = posix("linkval");
-    let file = create(dfs, "f", libc::S_IFREG | 0o644, None);
-    let created = create(dfs, "l", libc::S_IFLNK | 0o777, Some("some/target"));
+    let file = common::dfs_create(dfs, "f", libc::S_IFREG | 0o644, None);
+    let created = common::dfs_create(dfs, "l", libc::S_IFLNK | 0o777, Some("some/target"));
     let looked_up = lookup(dfs, "l", libc::O_RDONLY | libc::O_NOFOLLOW);
     for link in [created, looked_up] {
         // A zero size (or no buffer) only reports the size, NUL included.
@@ -123,8 +102,8 @@ fn symlink_values_report_their_size_and_fit_a_small_buffer() {
 #[test]
 fn a_mode_set_on_a_link_never_reaches_its_target() {
     let (_, _, dfs) = posix("linkmode");
-    let file = create(dfs, "f", libc::S_IFREG | 0o644, None);
-    let made = create(dfs, "l", libc::S_IFLNK | 0o777, Some("f"));
+    let file = common::dfs_create(dfs, "f", libc::S_IFREG | 0o644, None);
+    let made = common::dfs_create(dfs, "l", libc::S_IFLNK | 0o777, Some("f"));
     let link = lookup(dfs, "l", libc::O_RDWR | libc::O_NOFOLLOW);
     // SAFETY: zeroed stat is a valid buffer.
     let mut st: stat = unsafe { std::mem::zeroed() };
@@ -153,7 +132,7 @@ fn a_mode_set_on_a_link_never_reaches_its_target() {
 #[test]
 fn a_snapshot_mount_is_read_only_whatever_the_flags() {
     let (poh, coh, dfs) = posix("snapflags");
-    let f = create(dfs, "f", libc::S_IFREG | 0o644, None);
+    let f = common::dfs_create(dfs, "f", libc::S_IFREG | 0o644, None);
     let mut epoch: daos_epoch_t = 0;
     // SAFETY: live handle; valid out-pointer; no name, no event.
     assert_eq!(

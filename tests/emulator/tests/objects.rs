@@ -85,6 +85,14 @@ impl Cont {
         (cont, made.dfs)
     }
 
+    /// A fresh DFS container, not mounted.
+    fn posix(pool: &str, prefix: &str) -> Cont {
+        let (cont, dfs) = Cont::dfs(pool, prefix);
+        // SAFETY: the mount just made, used by nothing else.
+        unsafe { dfs_umount(dfs) };
+        cont
+    }
+
     /// A plain container (`daos_cont_create`) with the given properties, opened RW.
     fn plain(pool: &str, prop: *mut daos_prop_t) -> Cont {
         sys();
@@ -184,48 +192,64 @@ fn akeys(oh: daos_handle_t, th: daos_handle_t, dkey: &[u8]) -> Vec<Vec<u8>> {
 
 /// A probing fetch (sgl NULL): the single value's size, 0 for an array or nothing.
 fn probe(oh: daos_handle_t, th: daos_handle_t, dkey: &[u8], akey: &[u8]) -> u64 {
-    let mut dk = iov(dkey);
     let mut iod = single_iod(akey, 0);
-    // SAFETY: valid arguments; NULL sgls asks for sizes only.
-    let rc = unsafe {
-        daos_obj_fetch(
-            oh,
-            th,
-            0,
-            &mut dk,
-            1,
-            &mut iod,
-            null_mut(),
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, 0);
+    assert_eq!(fetch(oh, th, 0, dkey, &mut iod, None), 0);
     iod.iod_size
+}
+
+/// `daos_obj_fetch` of one descriptor into `out`; with `out` None (NULL sgls) it asks for
+/// sizes only.
+fn fetch(
+    oh: daos_handle_t,
+    th: daos_handle_t,
+    flags: u64,
+    dkey: &[u8],
+    iod: &mut daos_iod_t,
+    out: Option<&[u8]>,
+) -> i32 {
+    let mut dk = iov(dkey);
+    let mut v = iov(out.unwrap_or_default());
+    let mut s = sgl(&mut v);
+    let sgls: *mut d_sg_list_t = if out.is_some() { &mut s } else { null_mut() };
+    // SAFETY: valid arguments; `out` outlives the blocking call that fills it.
+    unsafe { daos_obj_fetch(oh, th, flags, &mut dk, 1, iod, sgls, null_mut(), null_mut()) }
+}
+
+/// `daos_obj_update` of one descriptor from `data`; with `data` None (a NULL sgl) the update
+/// carries no values.
+fn update(
+    oh: daos_handle_t,
+    th: daos_handle_t,
+    flags: u64,
+    dkey: &[u8],
+    iod: &mut daos_iod_t,
+    data: Option<&[u8]>,
+) -> i32 {
+    let mut dk = iov(dkey);
+    let mut v = iov(data.unwrap_or_default());
+    let mut s = sgl(&mut v);
+    let sgls: *mut d_sg_list_t = if data.is_some() { &mut s } else { null_mut() };
+    // SAFETY: valid arguments; blocking call.
+    unsafe { daos_obj_update(oh, th, flags, &mut dk, 1, iod, sgls, null_mut()) }
+}
+
+/// A descriptor of the records `r` of `rsize` bytes of the array value `akey`.
+fn array_iod(akey: &[u8], rsize: u64, r: &mut [daos_recx_t]) -> daos_iod_t {
+    daos_iod_t {
+        iod_name: iov(akey),
+        iod_type: daos_iod_type_t_DAOS_IOD_ARRAY,
+        iod_size: rsize,
+        iod_flags: 0,
+        iod_nr: r.len() as u32,
+        iod_recxs: r.as_mut_ptr(),
+    }
 }
 
 fn fetch_single(oh: daos_handle_t, th: daos_handle_t, dkey: &[u8], akey: &[u8]) -> Vec<u8> {
     let size = probe(oh, th, dkey, akey);
     let buf = vec![0u8; size as usize];
-    let mut dk = iov(dkey);
     let mut iod = single_iod(akey, size);
-    let mut v = iov(&buf);
-    let mut s = sgl(&mut v);
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_fetch(
-            oh,
-            th,
-            0,
-            &mut dk,
-            1,
-            &mut iod,
-            &mut s,
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, 0);
+    assert_eq!(fetch(oh, th, 0, dkey, &mut iod, Some(&buf)), 0);
     buf
 }
 
@@ -275,31 +299,8 @@ fn fetch_array(
 ) -> (i32, Vec<u8>) {
     let total: u64 = r.iter().map(|x| x.rx_nr).sum::<u64>() * rsize;
     let buf = vec![0xAAu8; total as usize];
-    let mut dk = iov(dkey);
-    let mut iod = daos_iod_t {
-        iod_name: iov(akey),
-        iod_type: daos_iod_type_t_DAOS_IOD_ARRAY,
-        iod_size: rsize,
-        iod_flags: 0,
-        iod_nr: r.len() as u32,
-        iod_recxs: r.as_mut_ptr(),
-    };
-    let mut v = iov(&buf);
-    let mut s = sgl(&mut v);
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_fetch(
-            oh,
-            th,
-            0,
-            &mut dk,
-            1,
-            &mut iod,
-            &mut s,
-            null_mut(),
-            null_mut(),
-        )
-    };
+    let mut iod = array_iod(akey, rsize, r);
+    let rc = fetch(oh, th, 0, dkey, &mut iod, Some(&buf));
     (rc, buf)
 }
 
@@ -310,12 +311,8 @@ fn update_single(
     akey: &[u8],
     data: &[u8],
 ) -> i32 {
-    let mut dk = iov(dkey);
     let mut iod = single_iod(akey, data.len() as u64);
-    let mut v = iov(data);
-    let mut s = sgl(&mut v);
-    // SAFETY: valid arguments.
-    unsafe { daos_obj_update(oh, th, 0, &mut dk, 1, &mut iod, &mut s, null_mut()) }
+    update(oh, th, 0, dkey, &mut iod, Some(data))
 }
 
 fn update_array(
@@ -326,19 +323,8 @@ fn update_array(
     r: &mut [daos_recx_t],
     data: &[u8],
 ) -> i32 {
-    let mut dk = iov(dkey);
-    let mut iod = daos_iod_t {
-        iod_name: iov(akey),
-        iod_type: daos_iod_type_t_DAOS_IOD_ARRAY,
-        iod_size: rsize,
-        iod_flags: 0,
-        iod_nr: r.len() as u32,
-        iod_recxs: r.as_mut_ptr(),
-    };
-    let mut v = iov(data);
-    let mut s = sgl(&mut v);
-    // SAFETY: valid arguments.
-    unsafe { daos_obj_update(oh, TX_NONE, 0, &mut dk, 1, &mut iod, &mut s, null_mut()) }
+    let mut iod = array_iod(akey, rsize, r);
+    update(oh, TX_NONE, 0, dkey, &mut iod, Some(data))
 }
 
 fn snapshot(coh: daos_handle_t, opts: u32) -> u64 {
@@ -367,20 +353,40 @@ fn oit_list_all(toh: daos_handle_t) -> Vec<daos_obj_id_t> {
     out
 }
 
-/// Every object of an OIT snapshot of `src`, copied as cont_clone_list_dkeys/akeys/recx_*
-/// do, reading through a snapshot transaction.
-fn copy_all(src: daos_handle_t, dst: daos_handle_t) -> usize {
+/// A new snapshot of `coh` with an object index table, and that table opened.
+fn oit_snapshot(coh: daos_handle_t) -> (u64, daos_handle_t) {
     let epoch = snapshot(
-        src,
+        coh,
         daos_snapshot_opts_DAOS_SNAP_OPT_CR | daos_snapshot_opts_DAOS_SNAP_OPT_OIT,
     );
     let mut toh = daos_handle_t::default();
+    // SAFETY: valid arguments.
+    assert_eq!(
+        unsafe { daos_oit_open(coh, epoch, &mut toh, null_mut()) },
+        0
+    );
+    (epoch, toh)
+}
+
+/// The epoch of a new OIT snapshot of `coh` and the objects its table lists.
+fn snapshot_objects(coh: daos_handle_t) -> (u64, Vec<daos_obj_id_t>) {
+    let (epoch, toh) = oit_snapshot(coh);
+    let oids = oit_list_all(toh);
+    // SAFETY: the table opened above.
+    assert_eq!(unsafe { daos_oit_close(toh, null_mut()) }, 0);
+    (epoch, oids)
+}
+
+/// Every object of an OIT snapshot of `src`, copied as cont_clone_list_dkeys/akeys/recx_*
+/// do, reading through a snapshot transaction.
+fn copy_all(src: daos_handle_t, dst: daos_handle_t) -> usize {
+    let (epoch, toh) = oit_snapshot(src);
     let mut th = daos_handle_t::default();
     // SAFETY: valid arguments.
-    unsafe {
-        assert_eq!(daos_oit_open(src, epoch, &mut toh, null_mut()), 0);
-        assert_eq!(daos_tx_open_snap(src, epoch, &mut th, null_mut()), 0);
-    }
+    assert_eq!(
+        unsafe { daos_tx_open_snap(src, epoch, &mut th, null_mut()) },
+        0
+    );
     let oids = oit_list_all(toh);
     for oid in &oids {
         let so = obj_open(src, *oid, DAOS_OO_RO);
@@ -495,24 +501,9 @@ fn read_all(dfs: *mut dfs_t, path: &str) -> Vec<u8> {
 }
 
 fn create(dfs: *mut dfs_t, name: &str, mode: u32, value: Option<&str>) {
-    let mut obj = null_mut();
-    let value = value.map(c);
-    // SAFETY: live mount; valid arguments.
-    unsafe {
-        let rc = dfs_open(
-            dfs,
-            null_mut(),
-            c(name).as_ptr(),
-            mode,
-            libc::O_CREAT | libc::O_RDWR | libc::O_EXCL,
-            0,
-            0,
-            value.as_ref().map_or(null(), |v| v.as_ptr()),
-            &mut obj,
-        );
-        assert_eq!(rc, 0, "create {name}");
-        dfs_release(obj);
-    }
+    let obj = common::dfs_create(dfs, name, mode, value);
+    // SAFETY: an object dfs_open gave, released once.
+    unsafe { dfs_release(obj) };
 }
 
 /// A source namespace: `d/` (0750, owned 1234:5678) with `d/f` (0640, 5000 bytes), both with
@@ -575,19 +566,7 @@ fn is_root(o: &daos_obj_id_t) -> bool {
 fn a_dfs_namespace_is_presented_as_the_objects_libdfs_writes() {
     let (src, dfs) = Cont::dfs("tank", "proj");
     fill_source(dfs);
-    let epoch = snapshot(
-        src.coh,
-        daos_snapshot_opts_DAOS_SNAP_OPT_CR | daos_snapshot_opts_DAOS_SNAP_OPT_OIT,
-    );
-    let mut toh = daos_handle_t::default();
-    // SAFETY: valid arguments.
-    assert_eq!(
-        unsafe { daos_oit_open(src.coh, epoch, &mut toh, null_mut()) },
-        0
-    );
-    let oids = oit_list_all(toh);
-    // SAFETY: the OIT opened above.
-    assert_eq!(unsafe { daos_oit_close(toh, null_mut()) }, 0);
+    let (epoch, oids) = snapshot_objects(src.coh);
     // Superblock, root, d, d/f, sparse (a symlink has no object).
     assert_eq!(oids.len(), 5, "{oids:?}");
     let sb = *oids.iter().find(|o| is_sb(o)).expect("superblock");
@@ -783,19 +762,7 @@ fn a_verbatim_copy_mounts_with_the_same_content_and_copy_time_mtimes() {
     }
     // The objects that became the namespace are not there twice: an OIT of the copy lists
     // as many objects as the source's did.
-    let epoch = snapshot(
-        dst.coh,
-        daos_snapshot_opts_DAOS_SNAP_OPT_CR | daos_snapshot_opts_DAOS_SNAP_OPT_OIT,
-    );
-    let mut toh = daos_handle_t::default();
-    // SAFETY: valid arguments.
-    assert_eq!(
-        unsafe { daos_oit_open(dst.coh, epoch, &mut toh, null_mut()) },
-        0
-    );
-    assert_eq!(oit_list_all(toh).len(), 5);
-    // SAFETY: the OIT opened above.
-    assert_eq!(unsafe { daos_oit_close(toh, null_mut()) }, 0);
+    assert_eq!(snapshot_objects(dst.coh).1.len(), 5);
     // The namespace is a DFS one now: new files go on as usual.
     create(ddfs, "new", libc::S_IFREG | 0o644, None);
     // SAFETY: the mounts made here.
@@ -881,9 +848,7 @@ fn a_container_without_a_superblock_does_not_mount() {
 
 #[test]
 fn the_oit_of_a_snapshot_needs_the_oit_option() {
-    let (src, dfs) = Cont::dfs("tank", "nooit");
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(dfs) };
+    let src = Cont::posix("tank", "nooit");
     let plain = snapshot(src.coh, daos_snapshot_opts_DAOS_SNAP_OPT_CR);
     let mut toh = daos_handle_t::default();
     // SAFETY: valid arguments.
@@ -915,9 +880,7 @@ fn the_oit_of_a_snapshot_needs_the_oit_option() {
 
 #[test]
 fn a_first_key_too_big_for_the_buffer_is_key2big_with_the_size_needed() {
-    let (src, dfs) = Cont::dfs("tank", "k2b");
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(dfs) };
+    let src = Cont::posix("tank", "k2b");
     let mut first = 0u64;
     // SAFETY: valid arguments.
     assert_eq!(
@@ -948,65 +911,44 @@ fn a_first_key_too_big_for_the_buffer_is_key2big_with_the_size_needed() {
     let mut v = iov(&buf);
     let mut s = sgl(&mut v);
     let mut kds = [daos_key_desc_t::default(); 4];
-    let mut nr = 4;
     let mut anchor = daos_anchor_t::default();
+    // The next batch from where `anchor` is: (rc, keys listed, length of the first).
+    let mut list_next = || {
+        let mut nr = 4;
+        // SAFETY: valid arguments; `s` points into `buf`, which outlives the calls.
+        let rc = unsafe {
+            daos_obj_list_dkey(
+                oh,
+                TX_NONE,
+                &mut nr,
+                kds.as_mut_ptr(),
+                &mut s,
+                &mut anchor,
+                null_mut(),
+            )
+        };
+        (rc, nr, kds[0].kd_key_len)
+    };
     // Keys are listed in order: "short" fits, the 200-byte one does not follow it.
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_list_dkey(
-            oh,
-            TX_NONE,
-            &mut nr,
-            kds.as_mut_ptr(),
-            &mut s,
-            &mut anchor,
-            null_mut(),
-        )
-    };
-    assert_eq!((rc, nr, kds[0].kd_key_len), (0, 1, 5));
+    assert_eq!(list_next(), (0, 1, 5));
     assert_eq!(&buf[..5], b"short");
-    nr = 4;
-    // SAFETY: as above.
-    let rc = unsafe {
-        daos_obj_list_dkey(
-            oh,
-            TX_NONE,
-            &mut nr,
-            kds.as_mut_ptr(),
-            &mut s,
-            &mut anchor,
-            null_mut(),
-        )
-    };
-    assert_eq!((rc, kds[0].kd_key_len), (KEY2BIG, 200));
+    let (rc, _, needed) = list_next();
+    assert_eq!((rc, needed), (KEY2BIG, 200));
     assert_eq!(dkeys(oh, TX_NONE), vec![b"short".to_vec(), long]);
     // Fetching what is not there is no error: size 0, nothing out.
     assert_eq!(probe(oh, TX_NONE, b"nope", b"a"), 0);
-    let mut dk = iov(b"nope");
     let mut iod = single_iod(b"a", 0);
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_fetch(
-            oh,
-            TX_NONE,
-            DAOS_COND_DKEY_FETCH as u64,
-            &mut dk,
-            1,
-            &mut iod,
-            null_mut(),
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, NONEXIST);
+    let dkey_fetch = DAOS_COND_DKEY_FETCH as u64;
+    assert_eq!(
+        fetch(oh, TX_NONE, dkey_fetch, b"nope", &mut iod, None),
+        NONEXIST
+    );
     obj_close(oh);
 }
 
 #[test]
 fn read_only_handles_refuse_updates_and_namespace_objects_are_not_writable() {
-    let (src, dfs) = Cont::dfs("tank", "ro");
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(dfs) };
+    let src = Cont::posix("tank", "ro");
     let oid = daos_obj_id_t { lo: 1 << 50, hi: 0 };
     let oh = obj_open(src.coh, oid, DAOS_OO_RO);
     assert_eq!(update_single(oh, TX_NONE, b"d", b"a", b"v"), NO_PERM);
@@ -1035,9 +977,7 @@ fn read_only_handles_refuse_updates_and_namespace_objects_are_not_writable() {
 
 #[test]
 fn transactions_apply_at_commit_and_snapshot_reads_see_the_snapshot() {
-    let (src, dfs) = Cont::dfs("tank", "tx");
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(dfs) };
+    let src = Cont::posix("tank", "tx");
     let oid = daos_obj_id_t { lo: 1 << 50, hi: 0 };
     let oh = obj_open(src.coh, oid, DAOS_OO_RW);
     assert_eq!(update_single(oh, TX_NONE, b"d", b"a", b"old"), 0);
@@ -1076,24 +1016,9 @@ fn transactions_apply_at_commit_and_snapshot_reads_see_the_snapshot() {
         // A commit whose second write fails its condition applies neither.
         assert_eq!(daos_tx_open(src.coh, &mut th, 0, null_mut()), 0);
         assert_eq!(update_single(oh, th, b"d", b"a", b"lost"), 0);
-        let mut dk = iov(b"d2");
         let mut iod = single_iod(b"a", 1);
-        let mut v = iov(b"x");
-        let mut s = sgl(&mut v);
         let update_only = DAOS_COND_DKEY_UPDATE as u64;
-        assert_eq!(
-            daos_obj_update(
-                oh,
-                th,
-                update_only,
-                &mut dk,
-                1,
-                &mut iod,
-                &mut s,
-                null_mut()
-            ),
-            0
-        );
+        assert_eq!(update(oh, th, update_only, b"d2", &mut iod, Some(b"x")), 0);
         assert_eq!(daos_tx_commit(th, null_mut()), NONEXIST);
         assert_eq!(
             daos_tx_commit(th, null_mut()),
@@ -1131,17 +1056,7 @@ fn an_injected_fault_fails_the_copy_half_way_and_a_retry_goes_through() {
     fill_source(sdfs);
     // SAFETY: the mount made above.
     unsafe { dfs_umount(sdfs) };
-    let epoch = snapshot(
-        src.coh,
-        daos_snapshot_opts_DAOS_SNAP_OPT_CR | daos_snapshot_opts_DAOS_SNAP_OPT_OIT,
-    );
-    let mut toh = daos_handle_t::default();
-    // SAFETY: valid arguments.
-    assert_eq!(
-        unsafe { daos_oit_open(src.coh, epoch, &mut toh, null_mut()) },
-        0
-    );
-    let oids = oit_list_all(toh);
+    let (_, oids) = snapshot_objects(src.coh);
     // Probes every entry as a copier does; `on_fetch(n)` runs before the n-th fetch.
     let probes = |on_fetch: &mut dyn FnMut(usize)| -> (i32, usize) {
         let mut n = 0;
@@ -1149,22 +1064,8 @@ fn an_injected_fault_fails_the_copy_half_way_and_a_retry_goes_through() {
             let oh = obj_open(src.coh, *oid, DAOS_OO_RO);
             for dk in dkeys(oh, TX_NONE) {
                 on_fetch(n);
-                let mut d = iov(&dk);
                 let mut iod = single_iod(b"DFS_INODE", 0);
-                // SAFETY: valid arguments.
-                let rc = unsafe {
-                    daos_obj_fetch(
-                        oh,
-                        TX_NONE,
-                        0,
-                        &mut d,
-                        1,
-                        &mut iod,
-                        null_mut(),
-                        null_mut(),
-                        null_mut(),
-                    )
-                };
+                let rc = fetch(oh, TX_NONE, 0, &dk, &mut iod, None);
                 if rc != 0 {
                     obj_close(oh);
                     return (rc, n);
@@ -1198,15 +1099,11 @@ fn an_injected_fault_fails_the_copy_half_way_and_a_retry_goes_through() {
     assert_eq!((rc, failed_at), (-2001, all / 2));
     // The rule is spent: a retry of the whole copy goes through.
     assert_eq!(probes(&mut |_| {}), (0, all));
-    // SAFETY: the OIT opened above.
-    assert_eq!(unsafe { daos_oit_close(toh, null_mut()) }, 0);
 }
 
 #[test]
 fn fetches_with_events_complete_out_of_order() {
-    let (src, dfs) = Cont::dfs("slow", "events");
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(dfs) };
+    let src = Cont::posix("slow", "events");
     const N: usize = 64;
     let oid = daos_obj_id_t { lo: 1 << 50, hi: 0 };
     let oh = obj_open(src.coh, oid, DAOS_OO_RW);
@@ -1322,9 +1219,7 @@ fn a_copy_of_many_small_files_in_one_directory_keeps_every_one() {
 
 #[test]
 fn arguments_are_checked_as_the_client_checks_them() {
-    let (src, dfs) = Cont::dfs("tank", "args");
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(dfs) };
+    let src = Cont::posix("tank", "args");
     const INVAL: i32 = -1003;
     // DAOS_OT_DKEY_UINT64 (2): dkeys are 8-byte integers (obj_key_valid).
     let ints = obj_open(
@@ -1348,19 +1243,23 @@ fn arguments_are_checked_as_the_client_checks_them() {
         iov_buf_len: 8,
         iov_len: 0,
     };
-    let max_dkey = (DAOS_GET_MAX | DAOS_GET_DKEY) as u64;
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_query_key(
-            ints,
-            TX_NONE,
-            max_dkey,
-            &mut dk,
-            null_mut(),
-            null_mut(),
-            null_mut(),
-        )
+    // daos_obj_query_key for the greatest dkey, into `buf`.
+    let mut query_max_dkey = |oh| {
+        let max_dkey = (DAOS_GET_MAX | DAOS_GET_DKEY) as u64;
+        // SAFETY: valid arguments; `dk` points into `buf`, which outlives the calls.
+        unsafe {
+            daos_obj_query_key(
+                oh,
+                TX_NONE,
+                max_dkey,
+                &mut dk,
+                null_mut(),
+                null_mut(),
+                null_mut(),
+            )
+        }
     };
+    let rc = query_max_dkey(ints);
     assert_eq!(
         (rc, u64::from_le_bytes(buf)),
         (0, 200),
@@ -1369,52 +1268,13 @@ fn arguments_are_checked_as_the_client_checks_them() {
     // A hashed-dkey object cannot be asked for its greatest dkey (check_query_flags).
     let hashed = obj_open(src.coh, daos_obj_id_t { lo: 1 << 51, hi: 0 }, DAOS_OO_RW);
     assert_eq!(update_single(hashed, TX_NONE, b"d", b"a", b"v"), 0);
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_query_key(
-            hashed,
-            TX_NONE,
-            max_dkey,
-            &mut dk,
-            null_mut(),
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, INVAL);
+    assert_eq!(query_max_dkey(hashed), INVAL);
     // A fetch may not carry update conditions; an update without an sgl only punches.
-    let mut d = iov(b"d");
     let mut iod = single_iod(b"a", 0);
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_fetch(
-            hashed,
-            TX_NONE,
-            DAOS_COND_DKEY_INSERT as u64,
-            &mut d,
-            1,
-            &mut iod,
-            null_mut(),
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, INVAL);
+    let insert = DAOS_COND_DKEY_INSERT as u64;
+    assert_eq!(fetch(hashed, TX_NONE, insert, b"d", &mut iod, None), INVAL);
     let mut iod = single_iod(b"a", 1);
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_obj_update(
-            hashed,
-            TX_NONE,
-            0,
-            &mut d,
-            1,
-            &mut iod,
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, INVAL);
+    assert_eq!(update(hashed, TX_NONE, 0, b"d", &mut iod, None), INVAL);
     // Overlapping extents in one descriptor (obj_recx_valid).
     let mut r = [
         daos_recx_t {

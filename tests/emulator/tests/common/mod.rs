@@ -9,8 +9,8 @@ use std::ptr::null_mut;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use daos_emulator::capi::{daos_init, dfs_cont_create_with_label, dfs_init};
-use daos_emulator::ffi::{daos_handle_t, dfs_t, uuid_t};
+use daos_emulator::capi::{daos_init, dfs_cont_create_with_label, dfs_init, dfs_open};
+use daos_emulator::ffi::{daos_handle_t, dfs_obj_t, dfs_t, uuid_t};
 
 pub fn bin(name: &str) -> PathBuf {
     let p = match name {
@@ -192,6 +192,29 @@ pub fn create_posix_mounted(pool: &str, prefix: &str) -> NewPosix {
         dfs,
         label,
     }
+}
+
+/// A new entry `name` of the root of `dfs` (`dfs_open` with O_CREAT | O_EXCL), open
+/// read-write; `value` is a symbolic link's target. The caller releases it.
+pub fn dfs_create(dfs: *mut dfs_t, name: &str, mode: u32, value: Option<&str>) -> *mut dfs_obj_t {
+    let mut obj: *mut dfs_obj_t = null_mut();
+    let value = value.map(c);
+    // SAFETY: a live mount (the caller's); valid strings and out-pointer.
+    let rc = unsafe {
+        dfs_open(
+            dfs,
+            null_mut(),
+            c(name).as_ptr(),
+            mode,
+            libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+            0,
+            0,
+            value.as_ref().map_or(std::ptr::null(), |v| v.as_ptr()),
+            &mut obj,
+        )
+    };
+    assert_eq!(rc, 0, "create {name}");
+    obj
 }
 
 pub fn nanos() -> u128 {
