@@ -577,6 +577,15 @@ pub(crate) fn check_key(method: &'static str, what: &str, key: &[u8]) -> Result<
     Ok(())
 }
 
+/// `op` submitted to `eq`, or the error that kept it from being built as a ready future: the
+/// start of every `_async` method here, which reports argument errors through its future.
+fn submit_or_fail<O: Operation>(eq: &EventQueue, op: Result<O>) -> OpFuture<O::Output> {
+    match op {
+        Ok(op) => eq.submit(op),
+        Err(e) => OpFuture::ready(Err(e)),
+    }
+}
+
 /// A scatter/gather list over one buffer; lives inside the operation that uses it.
 pub(crate) struct OneSgl {
     iov: SendPtr<daos_sys::d_iov_t>,
@@ -749,10 +758,7 @@ impl Container {
 
     /// [`Container::alloc_oids`] through an event queue.
     pub fn alloc_oids_async(&self, eq: &EventQueue, count: u64) -> OpFuture<u64> {
-        match alloc_op(self, count) {
-            Ok(op) => eq.submit(op),
-            Err(e) => OpFuture::ready(Err(e)),
-        }
+        submit_or_fail(eq, alloc_op(self, count))
     }
 
     /// Encodes `otype` and `class` (or, for [`ObjectClass::DEFAULT`], the class DAOS picks
@@ -858,10 +864,7 @@ impl Object {
 
     /// [`Object::close`] through an event queue.
     pub fn close_async(self, eq: &EventQueue) -> OpFuture<()> {
-        match self.close_op() {
-            Ok(op) => eq.submit(op),
-            Err(e) => OpFuture::ready(Err(e)),
-        }
+        submit_or_fail(eq, self.close_op())
     }
 
     fn close_op(self) -> Result<CloseObject> {

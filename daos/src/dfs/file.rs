@@ -8,8 +8,9 @@ use std::ptr::null_mut;
 use std::sync::Arc;
 
 use super::{Dfs, DfsObj, FileStat, MountInner};
-use crate::eq::{EventQueue, OpFuture, Operation, SendPtr};
+use crate::eq::{EventQueue, OpFuture, Operation};
 use crate::error::{Error, Result};
+use crate::object::OneSgl;
 
 /// How [`Dfs::open_options`] opens a file, in the manner of [`std::fs::OpenOptions`].
 ///
@@ -221,42 +222,12 @@ fn io_result(op: &'static str, rc: i32) -> Result<()> {
     }
 }
 
-/// A scatter/gather list over one buffer; lives inside the operation that uses it.
-struct OneBuffer {
-    iov: SendPtr<daos_sys::d_iov_t>,
-    sgl: SendPtr<daos_sys::d_sg_list_t>,
-}
-
-impl OneBuffer {
-    fn new() -> OneBuffer {
-        OneBuffer {
-            iov: SendPtr(daos_sys::d_iov_t {
-                iov_buf: null_mut(),
-                iov_buf_len: 0,
-                iov_len: 0,
-            }),
-            sgl: SendPtr(daos_sys::d_sg_list_t {
-                sg_nr: 1,
-                sg_nr_out: 0,
-                sg_iovs: null_mut(),
-            }),
-        }
-    }
-
-    /// Points the list at `buf`; the result stays valid while `self` and `buf` stay put.
-    fn point_at(&mut self, buf: *mut u8, len: usize) -> *mut daos_sys::d_sg_list_t {
-        daos_sys::d_iov_set(&mut self.iov.0, buf.cast(), len);
-        self.sgl.0.sg_iovs = &mut self.iov.0;
-        &mut self.sgl.0
-    }
-}
-
 /// `dfs_read` into a buffer the operation owns.
 struct ReadAt {
     file: Arc<FileInner>,
     offset: u64,
     buf: Vec<u8>,
-    list: OneBuffer,
+    list: OneSgl,
     read: daos_sys::daos_size_t,
 }
 
@@ -292,7 +263,7 @@ struct WriteAt {
     file: Arc<FileInner>,
     offset: u64,
     data: Vec<u8>,
-    list: OneBuffer,
+    list: OneSgl,
 }
 
 impl Operation for WriteAt {
@@ -330,7 +301,7 @@ impl File {
     /// fewer at the end of the file, 0 at or past it.
     pub fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         end_of("File::read_at", offset, buf.len())?;
-        let mut list = OneBuffer::new();
+        let mut list = OneSgl::new();
         let sgl = list.point_at(buf.as_mut_ptr(), buf.len());
         let mut read: daos_sys::daos_size_t = 0;
         // SAFETY: mount and object are live; the list points at `buf` for this blocking call.
@@ -351,7 +322,7 @@ impl File {
     /// Writes all of `data` at `offset` (`dfs_write`), extending the file as needed.
     pub fn write_at(&self, data: &[u8], offset: u64) -> Result<()> {
         end_of("File::write_at", offset, data.len())?;
-        let mut list = OneBuffer::new();
+        let mut list = OneSgl::new();
         // libdfs only reads a write's buffer.
         let sgl = list.point_at(data.as_ptr() as *mut u8, data.len());
         // SAFETY: mount and object are live; the list points at `data` for this blocking call.
@@ -383,7 +354,7 @@ impl File {
             file: Arc::clone(&self.inner),
             offset,
             buf,
-            list: OneBuffer::new(),
+            list: OneSgl::new(),
             read: 0,
         })
     }
@@ -398,7 +369,7 @@ impl File {
             file: Arc::clone(&self.inner),
             offset,
             data,
-            list: OneBuffer::new(),
+            list: OneSgl::new(),
         })
     }
 

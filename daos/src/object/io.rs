@@ -5,7 +5,7 @@ use std::ptr::null_mut;
 use std::sync::Arc;
 
 use super::keys::escape;
-use super::{Extents, KeyIov, Object, ObjectInner, OneSgl, Recx, check_key};
+use super::{Extents, KeyIov, Object, ObjectInner, OneSgl, Recx, check_key, submit_or_fail};
 use crate::eq::{EventQueue, OpFuture, Operation, SendPtr, Submitter, run_blocking};
 use crate::error::{Der, Error, Result, check_rc};
 use crate::pool::LIST_RETRIES;
@@ -666,11 +666,8 @@ impl Object {
         akey: &[u8],
         buf: Vec<u8>,
     ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send + 'static + use<> {
-        let submitted =
-            match self.fetch_into_op("Object::fetch_single_into_async", &tx, dkey, akey, buf) {
-                Ok(op) => eq.submit(op),
-                Err(e) => OpFuture::ready(Err(e)),
-            };
+        let op = self.fetch_into_op("Object::fetch_single_into_async", &tx, dkey, akey, buf);
+        let submitted = submit_or_fail(eq, op);
         async move { submitted.await.map(single_value) }
     }
 
@@ -729,11 +726,8 @@ impl Object {
         extents: &Extents,
         buf: Vec<u8>,
     ) -> impl Future<Output = Result<Vec<u8>>> + Send + 'static + use<> {
-        let submitted =
-            match self.fetch_array_op("Object::fetch_array_async", &tx, dkey, akey, extents, buf) {
-                Ok(op) => eq.submit(op),
-                Err(e) => OpFuture::ready(Err(e)),
-            };
+        let op = self.fetch_array_op("Object::fetch_array_async", &tx, dkey, akey, extents, buf);
+        let submitted = submit_or_fail(eq, op);
         async move { Ok(submitted.await?.buf.unwrap_or_default()) }
     }
 
@@ -773,16 +767,14 @@ impl Object {
         akey: &[u8],
         value: Vec<u8>,
     ) -> impl Future<Output = Result<Vec<u8>>> + Send + 'static + use<> {
-        let submitted = match self.update_single_op(
+        let op = self.update_single_op(
             "Object::update_single_async",
             &tx,
             dkey,
             akey,
             Payload::Owned(value),
-        ) {
-            Ok(op) => eq.submit(op),
-            Err(e) => OpFuture::ready(Err(e)),
-        };
+        );
+        let submitted = submit_or_fail(eq, op);
         async move { Ok(submitted.await?.buf.unwrap_or_default()) }
     }
 
@@ -829,17 +821,15 @@ impl Object {
         extents: &Extents,
         data: Vec<u8>,
     ) -> impl Future<Output = Result<Vec<u8>>> + Send + 'static + use<> {
-        let submitted = match self.update_array_op(
+        let op = self.update_array_op(
             "Object::update_array_async",
             &tx,
             dkey,
             akey,
             extents,
             Payload::Owned(data),
-        ) {
-            Ok(op) => eq.submit(op),
-            Err(e) => OpFuture::ready(Err(e)),
-        };
+        );
+        let submitted = submit_or_fail(eq, op);
         async move { Ok(submitted.await?.buf.unwrap_or_default()) }
     }
 
@@ -947,10 +937,8 @@ impl Object {
         dkey: &[u8],
         akeys: &[&[u8]],
     ) -> OpFuture<()> {
-        match self.punch_akeys_op("Object::punch_akeys_async", &tx, dkey, akeys) {
-            Ok(op) => eq.submit(op),
-            Err(e) => OpFuture::ready(Err(e)),
-        }
+        let op = self.punch_akeys_op("Object::punch_akeys_async", &tx, dkey, akeys);
+        submit_or_fail(eq, op)
     }
 
     /// The highest dkey of an object with integer dkeys and the highest extent of `akey`
@@ -981,10 +969,8 @@ impl Object {
         tx: Tx<'_>,
         akey: &[u8],
     ) -> impl Future<Output = Result<Option<MaxRecord>>> + Send + 'static + use<> {
-        let submitted = match self.query_max_record_op("Object::query_max_async", &tx, akey) {
-            Ok(op) => eq.submit(op),
-            Err(e) => OpFuture::ready(Err(e)),
-        };
+        let op = self.query_max_record_op("Object::query_max_async", &tx, akey);
+        let submitted = submit_or_fail(eq, op);
         async move { found(submitted.await).and_then(|r| r.map(max_record).transpose()) }
     }
 
@@ -1061,10 +1047,8 @@ impl Object {
         dkey: &[u8],
         akey: &[u8],
     ) -> impl Future<Output = Result<Option<Recx>>> + Send + 'static + use<> {
-        let submitted = match self.max_recx_op("Object::max_recx_async", &tx, dkey, akey) {
-            Ok(op) => eq.submit(op),
-            Err(e) => OpFuture::ready(Err(e)),
-        };
+        let op = self.max_recx_op("Object::max_recx_async", &tx, dkey, akey);
+        let submitted = submit_or_fail(eq, op);
         async move { Ok(found(submitted.await)?.and_then(|(_, recx)| recx)) }
     }
 }
