@@ -33,12 +33,7 @@ fn connect(pool: &str) -> daos_handle_t {
 }
 
 fn create(poh: daos_handle_t, l: &str) -> uuid::Uuid {
-    let mut u: uuid_t = [0; 16];
-    // SAFETY: valid arguments; blocking call.
-    let rc =
-        unsafe { daos_cont_create_with_label(poh, c(l).as_ptr(), null_mut(), &mut u, null_mut()) };
-    assert_eq!(rc, 0, "create {l}");
-    uuid::Uuid::from_bytes(u)
+    uuid::Uuid::from_bytes(common::create_container(poh, l, null_mut()))
 }
 
 fn create_posix(poh: daos_handle_t, l: &str) {

@@ -7,7 +7,7 @@ mod common;
 use std::ffi::{CString, c_char, c_void};
 use std::ptr::null_mut;
 
-use common::{Emu, c, label};
+use common::{Emu, c, label, open_container};
 use daos_emulator::capi::*;
 use daos_emulator::ffi::*;
 
@@ -29,20 +29,7 @@ fn connect(pool: &str) -> daos_handle_t {
 }
 
 fn create(poh: daos_handle_t, l: &str) {
-    let mut u: uuid_t = [0; 16];
-    // SAFETY: valid arguments; blocking call.
-    let rc =
-        unsafe { daos_cont_create_with_label(poh, c(l).as_ptr(), null_mut(), &mut u, null_mut()) };
-    assert_eq!(rc, 0, "create {l}");
-}
-
-fn open(poh: daos_handle_t, l: &str, flags: u32) -> daos_handle_t {
-    let mut coh = daos_handle_t::default();
-    // SAFETY: valid arguments; blocking call.
-    let rc =
-        unsafe { daos_cont_open2(poh, c(l).as_ptr(), flags, &mut coh, null_mut(), null_mut()) };
-    assert_eq!(rc, 0, "open {l}");
-    coh
+    common::create_container(poh, l, null_mut());
 }
 
 fn set_attr(coh: daos_handle_t, name: &str, value: &[u8]) -> i32 {
@@ -173,10 +160,10 @@ fn a_read_only_handle_cannot_change_the_container() {
     let poh = connect("tank");
     let l = label("ro");
     create(poh, &l);
-    let rw = open(poh, &l, DAOS_COO_RW);
+    let rw = open_container(poh, &l, DAOS_COO_RW);
     assert_eq!(set_attr(rw, "kept", b"v1"), 0);
     let e = create_snap(rw).unwrap();
-    let ro = open(poh, &l, DAOS_COO_RO);
+    let ro = open_container(poh, &l, DAOS_COO_RO);
     // SAFETY: valid arguments; blocking calls; objects freed with the library's functions.
     unsafe {
         // Attributes need the write capability (cont_attr_set / cont_attr_del).
@@ -290,7 +277,7 @@ fn a_handle_keeps_the_capabilities_it_was_opened_with() {
     let poh = connect("tank");
     let l = label("capas");
     create(poh, &l);
-    let rw = open(poh, &l, DAOS_COO_RW);
+    let rw = open_container(poh, &l, DAOS_COO_RW);
     // The owner takes write and set-prop away from everybody, itself included; the server
     // fixed this handle's capabilities at open, so it keeps them.
     let a = acl(&["A::OWNER@:rta"]);
@@ -300,7 +287,7 @@ fn a_handle_keeps_the_capabilities_it_was_opened_with() {
         daos_acl_free(a);
     }
     assert_eq!(set_attr(rw, "still", b"yes"), 0);
-    let ro = open(poh, &l, DAOS_COO_RO);
+    let ro = open_container(poh, &l, DAOS_COO_RO);
     assert_eq!(set_attr(ro, "still", b"no"), NO_PERM);
     assert_eq!(get_attr(ro, "still").unwrap(), b"yes");
     // SAFETY: blocking calls on handles we own.
@@ -317,7 +304,7 @@ fn read_write_open_needs_a_read_and_a_write_capability_not_write_permission() {
     let poh = connect("tank");
     let l = label("rwopen");
     create(poh, &l);
-    let rw = open(poh, &l, DAOS_COO_RW);
+    let rw = open_container(poh, &l, DAOS_COO_RW);
     // The owner keeps only get-prop for itself; it still has get-ACL and set-ACL (the owner
     // always does), one capability of each kind, so the server lets an RW open through
     // and the handle refuses writes instead.
@@ -328,9 +315,9 @@ fn read_write_open_needs_a_read_and_a_write_capability_not_write_permission() {
         daos_acl_free(a);
         assert_eq!(daos_cont_close(rw, null_mut()), 0);
     }
-    let again = open(poh, &l, DAOS_COO_RW);
+    let again = open_container(poh, &l, DAOS_COO_RW);
     assert_eq!(set_attr(again, "denied", b"x"), NO_PERM);
-    let ro = open(poh, &l, DAOS_COO_RO);
+    let ro = open_container(poh, &l, DAOS_COO_RO);
     // SAFETY: blocking calls on handles we own.
     unsafe {
         assert_eq!(daos_cont_close(ro, null_mut()), 0);
@@ -359,7 +346,7 @@ fn fault_counts_survive_adding_and_removing_other_rules() {
     let poh = connect("tank");
     let l = label("counts");
     create(poh, &l);
-    let coh = open(poh, &l, DAOS_COO_RW);
+    let coh = open_container(poh, &l, DAOS_COO_RW);
     let first = fault_set(&["--op", "daos_cont_query", "--der=-1006", "--count", "2"]);
     assert!(!first.is_empty(), "dmg fault set prints the rule id");
     assert_eq!(query_rc(coh), UNREACH);
@@ -412,7 +399,7 @@ fn a_rule_is_in_effect_as_soon_as_dmg_fault_set_returns() {
     let poh = connect("tank");
     let l = label("visible");
     create(poh, &l);
-    let coh = open(poh, &l, DAOS_COO_RW);
+    let coh = open_container(poh, &l, DAOS_COO_RW);
     // This process has the rules cached; each change comes from another process (dmg) and
     // must be seen by the very next call, with no sleep.
     for round in 0..10 {
@@ -569,7 +556,7 @@ fn deleting_attributes_that_do_not_exist_succeeds() {
     let poh = connect("tank");
     let l = label("delattr");
     create(poh, &l);
-    let coh = open(poh, &l, DAOS_COO_RW);
+    let coh = open_container(poh, &l, DAOS_COO_RW);
     // A real server punches the key whether or not it exists (rdb_tx_delete only logs it).
     assert_eq!(del_attr(coh, "never-set"), 0, "container, missing name");
     assert_eq!(set_attr(coh, "once", b"v"), 0);

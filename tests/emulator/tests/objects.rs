@@ -93,17 +93,29 @@ impl Cont {
         cont
     }
 
+    /// A fresh DFS container holding the namespace of [`fill_source`], not mounted.
+    fn filled_source(pool: &str, prefix: &str) -> Cont {
+        let (cont, dfs) = Cont::dfs(pool, prefix);
+        fill_source(dfs);
+        // SAFETY: the mount just made, used by nothing else.
+        unsafe { dfs_umount(dfs) };
+        cont
+    }
+
+    /// The destination of a verbatim copy of `src`, made as the copy route makes it: a plain
+    /// POSIX container in `pool` with the source's ROOTS and ALLOCED_OID, opened RW.
+    fn copy_destination(pool: &str, src: &Cont) -> Cont {
+        let (roots, alloced) = roots_and_alloced(src.coh);
+        Cont::plain(pool, copy_props(&roots, Some(alloced)))
+    }
+
     /// A plain container (`daos_cont_create`) with the given properties, opened RW.
     fn plain(pool: &str, prop: *mut daos_prop_t) -> Cont {
         sys();
         let poh = common::pool_connect(pool);
         let l = label("plain");
-        let mut u: uuid_t = [0; 16];
-        // SAFETY: valid arguments.
-        let rc =
-            unsafe { daos_cont_create_with_label(poh, c(&l).as_ptr(), prop, &mut u, null_mut()) };
-        assert_eq!(rc, 0);
-        let coh = open(poh, &l, DAOS_COO_RW);
+        common::create_container(poh, &l, prop);
+        let coh = common::open_container(poh, &l, DAOS_COO_RW);
         Cont { poh, coh, label: l }
     }
 }
@@ -116,23 +128,6 @@ impl Drop for Cont {
             daos_pool_disconnect(self.poh, null_mut());
         }
     }
-}
-
-fn open(poh: daos_handle_t, label: &str, flags: u32) -> daos_handle_t {
-    let mut coh = daos_handle_t::default();
-    // SAFETY: valid arguments.
-    let rc = unsafe {
-        daos_cont_open2(
-            poh,
-            c(label).as_ptr(),
-            flags,
-            &mut coh,
-            null_mut(),
-            null_mut(),
-        )
-    };
-    assert_eq!(rc, 0, "open {label}");
-    coh
 }
 
 fn obj_open(coh: daos_handle_t, oid: daos_obj_id_t, mode: u32) -> daos_handle_t {
@@ -698,12 +693,12 @@ fn a_dfs_namespace_is_presented_as_the_objects_libdfs_writes() {
 fn a_verbatim_copy_mounts_with_the_same_content_and_copy_time_mtimes() {
     let (src, sdfs) = Cont::dfs("tank", "src");
     fill_source(sdfs);
-    let (roots, alloced) = roots_and_alloced(src.coh);
+    let (_, alloced) = roots_and_alloced(src.coh);
     assert!(
         alloced > 1 << 48,
         "a read-write mount allocated ids: {alloced}"
     );
-    let dst = Cont::plain("tank", copy_props(&roots, Some(alloced)));
+    let dst = Cont::copy_destination("tank", &src);
     let before = now_ns();
     assert_eq!(copy_all(src.coh, dst.coh), 5);
     let after = now_ns();
@@ -774,10 +769,7 @@ fn a_verbatim_copy_mounts_with_the_same_content_and_copy_time_mtimes() {
 
 #[test]
 fn a_copy_without_the_allocator_state_is_refused_at_mount() {
-    let (src, sdfs) = Cont::dfs("tank", "noalloc");
-    fill_source(sdfs);
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(sdfs) };
+    let src = Cont::filled_source("tank", "noalloc");
     let (roots, alloced) = roots_and_alloced(src.coh);
     let dst = Cont::plain("tank", copy_props(&roots, None));
     copy_all(src.coh, dst.coh);
@@ -953,7 +945,7 @@ fn read_only_handles_refuse_updates_and_namespace_objects_are_not_writable() {
     let oh = obj_open(src.coh, oid, DAOS_OO_RO);
     assert_eq!(update_single(oh, TX_NONE, b"d", b"a", b"v"), NO_PERM);
     obj_close(oh);
-    let ro_coh = open(src.poh, &src.label, DAOS_COO_RO);
+    let ro_coh = common::open_container(src.poh, &src.label, DAOS_COO_RO);
     let oh = obj_open(ro_coh, oid, DAOS_OO_RW);
     assert_eq!(update_single(oh, TX_NONE, b"d", b"a", b"v"), NO_PERM);
     // SAFETY: valid arguments.
@@ -1052,10 +1044,7 @@ fn transactions_apply_at_commit_and_snapshot_reads_see_the_snapshot() {
 
 #[test]
 fn an_injected_fault_fails_the_copy_half_way_and_a_retry_goes_through() {
-    let (src, sdfs) = Cont::dfs("faulty", "fault");
-    fill_source(sdfs);
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(sdfs) };
+    let src = Cont::filled_source("faulty", "fault");
     let (_, oids) = snapshot_objects(src.coh);
     // Probes every entry as a copier does; `on_fetch(n)` runs before the n-th fetch.
     let probes = |on_fetch: &mut dyn FnMut(usize)| -> (i32, usize) {
@@ -1188,8 +1177,7 @@ fn a_copy_of_many_small_files_in_one_directory_keeps_every_one() {
         create(sdfs, &name, libc::S_IFREG | 0o644, None);
         write_at(sdfs, &format!("/{name}"), 0, name.as_bytes());
     }
-    let (roots, alloced) = roots_and_alloced(src.coh);
-    let dst = Cont::plain("tank", copy_props(&roots, Some(alloced)));
+    let dst = Cont::copy_destination("tank", &src);
     let start = std::time::Instant::now();
     assert_eq!(copy_all(src.coh, dst.coh), n + 2);
     let copied = start.elapsed();
@@ -1306,8 +1294,7 @@ fn dfuse_serves_a_container_filled_object_by_object() {
     }
     let (src, sdfs) = Cont::dfs("tank", "fusesrc");
     fill_source(sdfs);
-    let (roots, alloced) = roots_and_alloced(src.coh);
-    let dst = Cont::plain("tank", copy_props(&roots, Some(alloced)));
+    let dst = Cont::copy_destination("tank", &src);
     copy_all(src.coh, dst.coh);
     let mnt = sys().dir.join(format!("mnt-{}", dst.label));
     std::fs::create_dir_all(&mnt).unwrap();
@@ -1347,12 +1334,8 @@ fn used(poh: daos_handle_t) -> u64 {
 
 #[test]
 fn building_the_namespace_charges_its_space() {
-    let (src, sdfs) = Cont::dfs("space", "spsrc");
-    fill_source(sdfs);
-    // SAFETY: the mount made above.
-    unsafe { dfs_umount(sdfs) };
-    let (roots, alloced) = roots_and_alloced(src.coh);
-    let dst = Cont::plain("space", copy_props(&roots, Some(alloced)));
+    let src = Cont::filled_source("space", "spsrc");
+    let dst = Cont::copy_destination("space", &src);
     let before = used(dst.poh);
     copy_all(src.coh, dst.coh);
     assert_eq!(used(dst.poh), before, "raw objects take no space");

@@ -9,8 +9,11 @@ use std::ptr::null_mut;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use daos_emulator::capi::{daos_init, dfs_cont_create_with_label, dfs_init, dfs_open};
-use daos_emulator::ffi::{daos_handle_t, dfs_obj_t, dfs_t, uuid_t};
+use daos_emulator::capi::{
+    daos_cont_create_with_label, daos_cont_open2, daos_init, dfs_cont_create_with_label, dfs_init,
+    dfs_open,
+};
+use daos_emulator::ffi::{daos_handle_t, daos_prop_t, dfs_obj_t, dfs_t, uuid_t};
 
 pub fn bin(name: &str) -> PathBuf {
     let p = match name {
@@ -192,6 +195,35 @@ pub fn create_posix_mounted(pool: &str, prefix: &str) -> NewPosix {
         dfs,
         label,
     }
+}
+
+/// A new container `label` in the pool `poh` with the properties `prop` (NULL: none), by
+/// `daos_cont_create_with_label`; its UUID.
+pub fn create_container(poh: daos_handle_t, label: &str, prop: *mut daos_prop_t) -> uuid_t {
+    let mut uuid: uuid_t = [0; 16];
+    // SAFETY: valid arguments; `prop` is NULL or the caller's live property list.
+    let rc =
+        unsafe { daos_cont_create_with_label(poh, c(label).as_ptr(), prop, &mut uuid, null_mut()) };
+    assert_eq!(rc, 0, "create {label}");
+    uuid
+}
+
+/// The container `label` of the pool `poh`, opened with `flags` (`DAOS_COO_*`).
+pub fn open_container(poh: daos_handle_t, label: &str, flags: u32) -> daos_handle_t {
+    let mut coh = daos_handle_t::default();
+    // SAFETY: valid arguments; blocking call.
+    let rc = unsafe {
+        daos_cont_open2(
+            poh,
+            c(label).as_ptr(),
+            flags,
+            &mut coh,
+            null_mut(),
+            null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "open {label}");
+    coh
 }
 
 /// A new entry `name` of the root of `dfs` (`dfs_open` with O_CREAT | O_EXCL), open
