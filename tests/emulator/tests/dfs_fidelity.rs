@@ -34,6 +34,24 @@ impl Fs {
         }
     }
 
+    /// The root directory, looked up read-write; the caller releases it.
+    fn root(&self) -> *mut dfs_obj_t {
+        let mut root: *mut dfs_obj_t = null_mut();
+        // SAFETY: live mount; valid path and out-pointer.
+        let rc = unsafe {
+            dfs_lookup(
+                self.dfs,
+                c("/").as_ptr(),
+                libc::O_RDWR,
+                &mut root,
+                null_mut(),
+                null_mut(),
+            )
+        };
+        assert_eq!(rc, 0, "lookup /");
+        root
+    }
+
     fn read_only(&self) -> *mut dfs_t {
         let mut ro: *mut dfs_t = null_mut();
         // SAFETY: live handles; the caller unmounts.
@@ -197,23 +215,12 @@ fn readdir_fills_names_only_and_readdirplus_adds_each_stat() {
         libc::O_RDWR | libc::O_CREAT,
         Some("/file"),
     );
-    let mut root: *mut dfs_obj_t = null_mut();
+    let root = fs.root();
     // SAFETY: live mount, objects released below; sentinel-filled dirents and stats of the
     // requested count.
     unsafe {
         dfs_release(file);
         dfs_release(link);
-        assert_eq!(
-            dfs_lookup(
-                fs.dfs,
-                c("/").as_ptr(),
-                libc::O_RDWR,
-                &mut root,
-                null_mut(),
-                null_mut()
-            ),
-            0
-        );
         let mut sentinel: dirent = std::mem::zeroed();
         sentinel.d_type = 0x5a;
         sentinel.d_ino = 77;
@@ -349,18 +356,7 @@ fn read_and_write_check_arguments_first_and_events_carry_errnos() {
         // A read-only object: refused at once, the event is not launched.
         assert_eq!(dfs_write(fs.dfs, r, &mut wsgl, 0, &mut *ev), libc::EPERM);
         // The root directory is no file.
-        let mut root: *mut dfs_obj_t = null_mut();
-        assert_eq!(
-            dfs_lookup(
-                fs.dfs,
-                c("/").as_ptr(),
-                libc::O_RDWR,
-                &mut root,
-                null_mut(),
-                null_mut()
-            ),
-            0
-        );
+        let root = fs.root();
         assert_eq!(
             dfs_write(fs.dfs, root, &mut wsgl, 0, &mut *ev),
             libc::EINVAL

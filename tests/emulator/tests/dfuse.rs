@@ -38,6 +38,32 @@ fn dfuse(e: &Emu, args: &[&str]) -> std::process::Output {
     e.cmd("dfuse").args(args).output().unwrap()
 }
 
+/// A fresh system (pool `tank` of `size`) with a POSIX container `vol`, and a mount point.
+fn system_with_volume(size: &str) -> (Emu, PathBuf) {
+    let e = Emu::start(size);
+    posix_container(&e, "vol");
+    let mnt = mountpoint(&e, "mnt");
+    (e, mnt)
+}
+
+/// `umount`, then waits until the kernel no longer lists the mount.
+fn unmount(mnt: &Path) {
+    assert!(Command::new("umount").arg(mnt).status().unwrap().success());
+    wait_unmounted(mnt);
+}
+
+/// Detaches a FUSE mount as its user would (`fusermount3 -u`).
+fn fusermount_u(mnt: &Path) {
+    assert!(
+        Command::new("fusermount3")
+            .arg("-u")
+            .arg(mnt)
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
 fn wait_unmounted(mnt: &Path) {
     let deadline = Instant::now() + Duration::from_secs(10);
     while mountinfo_line(mnt).is_some() {
@@ -51,9 +77,7 @@ fn mount_statfs_io_and_unmount() {
     if !common::can_mount() {
         return;
     }
-    let e = Emu::start("2G");
-    posix_container(&e, "vol");
-    let mnt = mountpoint(&e, "mnt");
+    let (e, mnt) = system_with_volume("2G");
     let out = dfuse(&e, &[mnt.to_str().unwrap(), "tank", "vol", "--multi-user"]);
     common::assert_exited_0(&out, "dfuse");
     let line = mountinfo_line(&mnt).expect("mounted once the launcher exited 0");
@@ -119,8 +143,7 @@ fn mount_statfs_io_and_unmount() {
         .unwrap();
     assert!(String::from_utf8_lossy(&busy.stderr).contains("DER_BUSY"));
 
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
-    wait_unmounted(&mnt);
+    unmount(&mnt);
     let gone = e
         .cmd("daos-emu-cli")
         .args(["container", "destroy", "tank", "vol"])
@@ -138,9 +161,7 @@ fn foreground_exits_zero_on_unmount_and_killed_dfuse_leaves_enotconn() {
     if !common::can_mount() {
         return;
     }
-    let e = Emu::start("1G");
-    posix_container(&e, "vol");
-    let mnt = mountpoint(&e, "mnt");
+    let (e, mnt) = system_with_volume("1G");
     let mut fg = e
         .cmd("dfuse")
         .args(["-f", mnt.to_str().unwrap(), "tank", "vol"])
@@ -151,14 +172,7 @@ fn foreground_exits_zero_on_unmount_and_killed_dfuse_leaves_enotconn() {
         assert!(Instant::now() < deadline, "no mount");
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert!(
-        Command::new("fusermount3")
-            .arg("-u")
-            .arg(&mnt)
-            .status()
-            .unwrap()
-            .success()
-    );
+    fusermount_u(&mnt);
     assert!(
         fg.wait().unwrap().success(),
         "foreground dfuse exits 0 after an unmount"
@@ -197,21 +211,12 @@ fn foreground_exits_zero_on_unmount_and_killed_dfuse_leaves_enotconn() {
         "{text}"
     );
     assert!(text.contains("Exiting -1025 DER_MISC"), "{text}");
-    assert!(
-        Command::new("fusermount3")
-            .arg("-u")
-            .arg(&mnt)
-            .status()
-            .unwrap()
-            .success()
-    );
+    fusermount_u(&mnt);
 }
 
 #[test]
 fn launch_failures_are_reported_like_dfuse() {
-    let e = Emu::start("1G");
-    posix_container(&e, "vol");
-    let mnt = mountpoint(&e, "mnt");
+    let (e, mnt) = system_with_volume("1G");
     let out = dfuse(&e, &[mnt.to_str().unwrap(), "tank", "nope"]);
     assert_eq!(out.status.code(), Some(5), "-(DER_NONEXIST + 1000)");
     let text = String::from_utf8_lossy(&out.stderr);
@@ -249,9 +254,7 @@ fn full_pool_gives_enospc_and_read_only_mounts_refuse_writes() {
     if !common::can_mount() {
         return;
     }
-    let e = Emu::start("8MB");
-    posix_container(&e, "vol");
-    let mnt = mountpoint(&e, "mnt");
+    let (e, mnt) = system_with_volume("8MB");
     assert!(
         dfuse(&e, &[mnt.to_str().unwrap(), "tank", "vol"])
             .status
@@ -272,8 +275,7 @@ fn full_pool_gives_enospc_and_read_only_mounts_refuse_writes() {
     drop(f);
     std::fs::remove_file(mnt.join("fill")).unwrap();
     std::fs::write(mnt.join("small"), b"fits again").unwrap();
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
-    wait_unmounted(&mnt);
+    unmount(&mnt);
 
     let out = dfuse(&e, &[mnt.to_str().unwrap(), "tank", "vol", "--read-only"]);
     common::assert_exited_0(&out, "dfuse --read-only");
@@ -286,8 +288,7 @@ fn full_pool_gives_enospc_and_read_only_mounts_refuse_writes() {
     assert_eq!(s, "fits again");
     let err = std::fs::write(mnt.join("new"), b"x").unwrap_err();
     assert_eq!(err.raw_os_error(), Some(libc::EROFS));
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
-    wait_unmounted(&mnt);
+    unmount(&mnt);
 }
 
 #[test]
@@ -295,9 +296,7 @@ fn dd_throughput() {
     if !common::can_mount() {
         return;
     }
-    let e = Emu::start("4GiB");
-    posix_container(&e, "vol");
-    let mnt = mountpoint(&e, "mnt");
+    let (e, mnt) = system_with_volume("4GiB");
     assert!(
         dfuse(&e, &[mnt.to_str().unwrap(), "tank", "vol"])
             .status
@@ -320,6 +319,5 @@ fn dd_throughput() {
     eprintln!("dd 256 MiB through dfuse: {mbps:.0} MiB/s");
     assert!(mbps > 30.0, "{mbps:.0} MiB/s");
     assert_eq!(std::fs::metadata(mnt.join("big")).unwrap().len(), 256 << 20);
-    assert!(Command::new("umount").arg(&mnt).status().unwrap().success());
-    wait_unmounted(&mnt);
+    unmount(&mnt);
 }

@@ -23,6 +23,18 @@ fn sys() -> &'static Emu {
     common::shared_system("8GiB", |_| {})
 }
 
+/// Closes the handles `cohs` of the container `l`, destroys it and disconnects `poh`.
+fn tear_down(poh: daos_handle_t, l: &str, cohs: &[daos_handle_t]) {
+    // SAFETY: blocking calls on handles the caller owns and does not use again.
+    unsafe {
+        for coh in cohs {
+            assert_eq!(daos_cont_close(*coh, null_mut()), 0);
+        }
+        assert_eq!(daos_cont_destroy2(poh, c(l).as_ptr(), 0, null_mut()), 0);
+        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
+    }
+}
+
 fn connect(pool: &str) -> daos_handle_t {
     sys();
     common::pool_connect(pool)
@@ -290,13 +302,7 @@ fn a_handle_keeps_the_capabilities_it_was_opened_with() {
     let ro = open_container(poh, &l, DAOS_COO_RO);
     assert_eq!(set_attr(ro, "still", b"no"), NO_PERM);
     assert_eq!(get_attr(ro, "still").unwrap(), b"yes");
-    // SAFETY: blocking calls on handles we own.
-    unsafe {
-        assert_eq!(daos_cont_close(ro, null_mut()), 0);
-        assert_eq!(daos_cont_close(rw, null_mut()), 0);
-        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
-        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
-    }
+    tear_down(poh, &l, &[ro, rw]);
 }
 
 #[test]
@@ -318,13 +324,7 @@ fn read_write_open_needs_a_read_and_a_write_capability_not_write_permission() {
     let again = open_container(poh, &l, DAOS_COO_RW);
     assert_eq!(set_attr(again, "denied", b"x"), NO_PERM);
     let ro = open_container(poh, &l, DAOS_COO_RO);
-    // SAFETY: blocking calls on handles we own.
-    unsafe {
-        assert_eq!(daos_cont_close(ro, null_mut()), 0);
-        assert_eq!(daos_cont_close(again, null_mut()), 0);
-        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
-        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
-    }
+    tear_down(poh, &l, &[ro, again]);
 }
 
 fn query_rc(coh: daos_handle_t) -> i32 {
@@ -384,12 +384,7 @@ fn fault_counts_survive_adding_and_removing_other_rules() {
     assert_eq!(query_rc(coh), UNREACH);
     assert_eq!(query_rc(coh), 0);
     sys().dmg(&["fault", "clear"]);
-    // SAFETY: blocking calls on handles we own.
-    unsafe {
-        assert_eq!(daos_cont_close(coh, null_mut()), 0);
-        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
-        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
-    }
+    tear_down(poh, &l, &[coh]);
 }
 
 #[test]
@@ -421,12 +416,7 @@ fn a_rule_is_in_effect_as_soon_as_dmg_fault_set_returns() {
         String::from_utf8_lossy(&out.stderr)
     );
     sys().dmg(&["fault", "clear"]);
-    // SAFETY: blocking calls on handles we own.
-    unsafe {
-        assert_eq!(daos_cont_close(coh, null_mut()), 0);
-        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
-        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
-    }
+    tear_down(poh, &l, &[coh]);
 }
 
 #[test]
@@ -570,10 +560,5 @@ fn deleting_attributes_that_do_not_exist_succeeds() {
     let other = format!("{l}-other");
     assert_eq!(pool_attr_rc(poh, &[&pa, &other], None), 0);
     assert_eq!(pool_attr_rc(poh, &[&pa, &other], None), 0, "pool, twice");
-    // SAFETY: blocking calls on handles we own.
-    unsafe {
-        assert_eq!(daos_cont_close(coh, null_mut()), 0);
-        assert_eq!(daos_cont_destroy2(poh, c(&l).as_ptr(), 0, null_mut()), 0);
-        assert_eq!(daos_pool_disconnect(poh, null_mut()), 0);
-    }
+    tear_down(poh, &l, &[coh]);
 }
