@@ -904,27 +904,15 @@ fn snapshots() {
             ),
             INVAL
         );
+        let just_e1 = daos_epoch_range_t {
+            epr_lo: e1,
+            epr_hi: e1,
+        };
+        assert_eq!(daos_cont_destroy_snap(coh, just_e1, null_mut()), 0);
         assert_eq!(
-            daos_cont_destroy_snap(
-                coh,
-                daos_epoch_range_t {
-                    epr_lo: e1,
-                    epr_hi: e1
-                },
-                null_mut()
-            ),
-            0
-        );
-        assert_eq!(
-            daos_cont_destroy_snap(
-                coh,
-                daos_epoch_range_t {
-                    epr_lo: e1,
-                    epr_hi: e1
-                },
-                null_mut()
-            ),
-            NONEXIST
+            daos_cont_destroy_snap(coh, just_e1, null_mut()),
+            NONEXIST,
+            "destroyed once"
         );
         let ro = open(poh, &l, DAOS_COO_RO).unwrap();
         assert_eq!(
@@ -1302,6 +1290,57 @@ fn dfs_posix_containers() {
     }
 }
 
+/// A read-write DFS mount of the container `l` of `pool`, by `dfs_connect`.
+fn dfs_connect_rw(pool: &str, l: &str) -> *mut dfs_t {
+    let mut dfs: *mut dfs_t = null_mut();
+    // SAFETY: valid arguments; blocking call.
+    let rc = unsafe {
+        dfs_connect(
+            c(pool).as_ptr(),
+            null(),
+            c(l).as_ptr(),
+            libc::O_RDWR,
+            null_mut(),
+            &mut dfs,
+        )
+    };
+    assert_eq!(rc, 0, "dfs_connect {pool}/{l}");
+    dfs
+}
+
+/// A regular file `name` in the root of `dfs`, created if need be and open read-write.
+fn create_file(dfs: *mut dfs_t, name: &str) -> *mut dfs_obj_t {
+    let mut f: *mut dfs_obj_t = null_mut();
+    // SAFETY: a live mount; valid name and out-pointer.
+    let rc = unsafe {
+        dfs_open(
+            dfs,
+            null_mut(),
+            c(name).as_ptr(),
+            libc::S_IFREG | 0o644,
+            libc::O_RDWR | libc::O_CREAT,
+            0,
+            0,
+            null(),
+            &mut f,
+        )
+    };
+    assert_eq!(rc, 0, "create {name}");
+    f
+}
+
+/// Free bytes of the pool `poh`, over both tiers.
+fn free_bytes(poh: daos_handle_t) -> u64 {
+    let mut info = daos_pool_info_t {
+        pi_bits: daos_pool_info_bit_DPI_SPACE as u64,
+        ..Default::default()
+    };
+    // SAFETY: valid arguments; blocking call.
+    let rc = unsafe { daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()) };
+    assert_eq!(rc, 0);
+    info.pi_space.ps_space.s_free.iter().sum()
+}
+
 #[test]
 fn pool_space_accounting_and_enospc() {
     sys().dmg(&["pool", "create", "--size", "1MB", "tiny"]);
@@ -1310,33 +1349,8 @@ fn pool_space_accounting_and_enospc() {
     create_posix(poh, &l);
     // SAFETY: valid arguments; blocking calls.
     unsafe {
-        let mut dfs: *mut dfs_t = null_mut();
-        assert_eq!(
-            dfs_connect(
-                c("tiny").as_ptr(),
-                null(),
-                c(&l).as_ptr(),
-                libc::O_RDWR,
-                null_mut(),
-                &mut dfs
-            ),
-            0
-        );
-        let mut f: *mut dfs_obj_t = null_mut();
-        assert_eq!(
-            dfs_open(
-                dfs,
-                null_mut(),
-                c("f").as_ptr(),
-                libc::S_IFREG | 0o644,
-                libc::O_RDWR | libc::O_CREAT,
-                0,
-                0,
-                null(),
-                &mut f
-            ),
-            0
-        );
+        let dfs = dfs_connect_rw("tiny", &l);
+        let f = create_file(dfs, "f");
         let chunk = vec![7u8; 600_000];
         let mut iov = d_iov_t {
             iov_buf: chunk.as_ptr() as *mut c_void,
@@ -1358,62 +1372,22 @@ fn pool_space_accounting_and_enospc() {
             dfs_write(dfs, f, &mut sgl, 600_000, null_mut()),
             libc::ENOSPC
         );
-        let mut info = daos_pool_info_t {
-            pi_bits: daos_pool_info_bit_DPI_SPACE as u64,
-            ..Default::default()
-        };
-        assert_eq!(
-            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
-            0
-        );
-        let free: u64 = info.pi_space.ps_space.s_free.iter().sum();
-        assert_eq!(free, 1_000_000 - 600_000);
+        assert_eq!(free_bytes(poh), 1_000_000 - 600_000);
         dfs_release(f);
         assert_eq!(
             dfs_remove(dfs, null_mut(), c("f").as_ptr(), false, null_mut()),
             0
         );
-        assert_eq!(
-            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
-            0
-        );
-        assert_eq!(info.pi_space.ps_space.s_free.iter().sum::<u64>(), 1_000_000);
+        assert_eq!(free_bytes(poh), 1_000_000);
         dfs_disconnect(dfs);
         // Destroying a container gives its space back.
-        assert_eq!(
-            dfs_connect(
-                c("tiny").as_ptr(),
-                null(),
-                c(&l).as_ptr(),
-                libc::O_RDWR,
-                null_mut(),
-                &mut dfs
-            ),
-            0
-        );
-        assert_eq!(
-            dfs_open(
-                dfs,
-                null_mut(),
-                c("g").as_ptr(),
-                libc::S_IFREG | 0o644,
-                libc::O_RDWR | libc::O_CREAT,
-                0,
-                0,
-                null(),
-                &mut f
-            ),
-            0
-        );
+        let dfs = dfs_connect_rw("tiny", &l);
+        let f = create_file(dfs, "g");
         assert_eq!(dfs_write(dfs, f, &mut sgl, 0, null_mut()), 0);
         dfs_release(f);
         dfs_disconnect(dfs);
         assert_eq!(destroy(poh, &l, false), 0);
-        assert_eq!(
-            daos_pool_query(poh, null_mut(), &mut info, null_mut(), null_mut()),
-            0
-        );
-        assert_eq!(info.pi_space.ps_space.s_free.iter().sum::<u64>(), 1_000_000);
+        assert_eq!(free_bytes(poh), 1_000_000);
         daos_pool_disconnect(poh, null_mut());
     }
 }
