@@ -169,6 +169,9 @@ pub fn forget_tree(root: &Path) {
 /// The dkeys of objects already listed through a snapshot view.
 type KeyCache = parking_lot::Mutex<HashMap<Oid, Arc<Vec<Vec<u8>>>>>;
 
+/// The data extents of files already read through a snapshot view.
+type ExtentCache = parking_lot::Mutex<HashMap<Oid, Arc<Vec<(u64, u64)>>>>;
+
 /// What a read sees: a container now, or as of a snapshot.
 pub struct View {
     tree: Option<Arc<TreeIndex>>,
@@ -177,6 +180,10 @@ pub struct View {
     /// A frozen view lists an object's dkeys once: a listing in batches then costs one
     /// walk, not one per batch.
     keys: Option<KeyCache>,
+    /// A frozen view finds a file's extents once: a seek for data or a hole walks the pages
+    /// of the run it is in (tmpfs), so finding them again for each chunk of a large file made
+    /// reading it quadratic.
+    extents: Option<ExtentCache>,
 }
 
 enum Src {
@@ -208,6 +215,7 @@ impl View {
             live: true,
             raw: RawStore::at(objs_dir(dir)),
             keys: None,
+            extents: None,
         })
     }
 
@@ -231,6 +239,7 @@ impl View {
             live: false,
             raw: RawStore::at(snap_objs_dir(dir, epoch)),
             keys: Some(KeyCache::default()),
+            extents: Some(ExtentCache::default()),
         })
     }
 
@@ -273,7 +282,7 @@ impl View {
             return Ok(k);
         }
         let keys = Arc::new(match self.src(oid)? {
-            Src::Tree(t, n) => t.dkeys(&n).map_err(io)?,
+            Src::Tree(t, n) => t.dkeys(&n, &self.file_extents(oid)).map_err(io)?,
             Src::Raw => self.raw.dkeys(oid).map_err(io)?,
         });
         if let Some(c) = &self.keys {
@@ -285,8 +294,31 @@ impl View {
     /// One dkey's akeys; `None` when missing.
     pub fn read_dkey(&self, oid: Oid, key: &[u8]) -> DerResult<Option<Akeys>> {
         match self.src(oid)? {
-            Src::Tree(t, n) => t.read_dkey(&n, key).map_err(io),
+            Src::Tree(t, n) => t.read_dkey(&n, key, &self.file_extents(oid)).map_err(io),
             Src::Raw => self.raw.read_dkey(oid, key).map_err(io),
+        }
+    }
+
+    /// How the tree finds the extents of file `oid` between two offsets: once per frozen
+    /// view, from the host each time for a live one (its files change).
+    fn file_extents(
+        &self,
+        oid: Oid,
+    ) -> impl Fn(&Path, u64, u64) -> std::io::Result<Vec<(u64, u64)>> + '_ {
+        move |path, start, end| {
+            let Some(cache) = &self.extents else {
+                return tree::data_extents_in(path, start, end);
+            };
+            let cached = cache.lock().get(&oid).cloned();
+            let all = match cached {
+                Some(all) => all,
+                None => {
+                    let all = Arc::new(tree::data_extents(path)?);
+                    cache.lock().insert(oid, all.clone());
+                    all
+                }
+            };
+            Ok(tree::window(&all, start, end))
         }
     }
 

@@ -218,32 +218,64 @@ fn since_epoch(m: &std::fs::Metadata) -> u64 {
     (m.mtime().max(0) as u64) * 1_000_000_000 + m.mtime_nsec().max(0) as u64
 }
 
+/// How a projection finds the extents of a file between two offsets.
+pub type Extents<'a> = dyn Fn(&Path, u64, u64) -> io::Result<Vec<(u64, u64)>> + 'a;
+
+/// The parts of `extents` (sorted, not overlapping) between `start` and `end`.
+pub fn window(extents: &[(u64, u64)], start: u64, end: u64) -> Vec<(u64, u64)> {
+    let first = extents.partition_point(|&(o, l)| o + l <= start);
+    extents[first..]
+        .iter()
+        .take_while(|&&(o, _)| o < end)
+        .map(|&(o, l)| {
+            let from = o.max(start);
+            (from, (o + l).min(end) - from)
+        })
+        .collect()
+}
+
 /// The extents of a file's array object as (offset, length): its data, plus the record that
 /// holds the size of a file ending in a hole.
 pub fn data_extents(path: &Path) -> io::Result<Vec<(u64, u64)>> {
+    data_extents_in(path, 0, u64::MAX)
+}
+
+/// [`data_extents`] between byte offsets `start` and `end`, cut to them: one chunk's extents
+/// cost a seek per extent of that chunk, not of the whole file (SEEK_DATA walks pages on
+/// tmpfs, so a whole-file scan per chunk made copying a large file quadratic).
+pub fn data_extents_in(path: &Path, start: u64, end: u64) -> io::Result<Vec<(u64, u64)>> {
     let size = std::fs::metadata(path)?.len();
-    let mut out = stored_extents(path)?;
+    let mut out = seek_extents(path, start, end.min(size))?;
     // A file whose end is a hole got its size from daos_array_set_size, which stores one
     // zero record at the last index (dc_array.c `add_record`): libdfs derives a file's size
     // from its highest record, so that record is part of the array.
-    let ends_in_data = out.last().is_some_and(|&(o, l)| o + l == size);
-    if size > 0 && !ends_in_data {
-        out.push((size - 1, 1));
+    let last = size.wrapping_sub(1);
+    if size > 0 && (start..end).contains(&last) {
+        let ends_in_data = out.last().is_some_and(|&(o, l)| o + l == size);
+        if !ends_in_data {
+            out.push((last, 1));
+        }
     }
     Ok(out)
 }
 
 /// The extents of a file that hold data on the host, found with SEEK_DATA/SEEK_HOLE.
 pub fn stored_extents(path: &Path) -> io::Result<Vec<(u64, u64)>> {
+    seek_extents(path, 0, u64::MAX)
+}
+
+/// The extents holding data between `from` and `to` (cut to them and to the file's size).
+fn seek_extents(path: &Path, from: u64, to: u64) -> io::Result<Vec<(u64, u64)>> {
     use std::os::fd::AsRawFd;
     let f = std::fs::File::open(path)?;
-    let size = f.metadata()?.len();
+    let to = to.min(f.metadata()?.len());
     let fd = f.as_raw_fd();
     let mut out = Vec::new();
-    let mut pos: i64 = 0;
-    while (pos as u64) < size {
+    let mut pos = from;
+    while pos < to {
+        let Ok(at) = i64::try_from(pos) else { break };
         // SAFETY: lseek on a descriptor we own; no memory is involved.
-        let data = unsafe { libc::lseek(fd, pos, libc::SEEK_DATA) };
+        let data = unsafe { libc::lseek(fd, at, libc::SEEK_DATA) };
         if data < 0 {
             let e = io::Error::last_os_error();
             if e.raw_os_error() == Some(libc::ENXIO) {
@@ -256,9 +288,12 @@ pub fn stored_extents(path: &Path) -> io::Result<Vec<(u64, u64)>> {
         if hole < 0 {
             return Err(io::Error::last_os_error());
         }
-        let end = (hole as u64).min(size);
-        if end > data as u64 {
-            out.push((data as u64, end - data as u64));
+        let (data, hole) = (data as u64, (hole as u64).min(to));
+        if data >= to {
+            break;
+        }
+        if hole > data {
+            out.push((data, hole - data));
         }
         pos = hole;
     }
@@ -456,8 +491,9 @@ impl TreeIndex {
         }
     }
 
-    /// The dkeys of a projected object, sorted.
-    pub fn dkeys(&self, node: &Node) -> io::Result<Vec<Vec<u8>>> {
+    /// The dkeys of a projected object, sorted; `extents` finds a file's data extents
+    /// between two offsets ([`data_extents_in`], or a cache of it).
+    pub fn dkeys(&self, node: &Node, extents: &Extents<'_>) -> io::Result<Vec<Vec<u8>>> {
         match node {
             Node::Sb => Ok(vec![b"/".to_vec(), SB_DKEY.to_vec()]),
             Node::Dir(p) => {
@@ -471,7 +507,7 @@ impl TreeIndex {
             Node::File(p) => {
                 let cs = self.chunk_size();
                 let mut chunks: Vec<u64> = Vec::new();
-                for (off, len) in data_extents(p)? {
+                for (off, len) in extents(p, 0, u64::MAX)? {
                     let first = off / cs;
                     let last = (off + len - 1) / cs;
                     for c in first..=last {
@@ -489,8 +525,14 @@ impl TreeIndex {
         }
     }
 
-    /// One dkey of a projected object; `None` when it has no such dkey.
-    pub fn read_dkey(&self, node: &Node, key: &[u8]) -> io::Result<Option<Akeys>> {
+    /// One dkey of a projected object; `None` when it has no such dkey. `extents` as for
+    /// [`TreeIndex::dkeys`].
+    pub fn read_dkey(
+        &self,
+        node: &Node,
+        key: &[u8],
+        extents: &Extents<'_>,
+    ) -> io::Result<Option<Akeys>> {
         match node {
             Node::Sb if key == SB_DKEY => Ok(Some(self.sb_akeys())),
             Node::Sb if key == b"/" => self
@@ -522,7 +564,7 @@ impl TreeIndex {
                 let start = (chunk - 1).saturating_mul(cs);
                 let end = start.saturating_add(cs);
                 let path = Arc::new(p.clone());
-                let exts: Vec<Ext> = data_extents(p)?
+                let exts: Vec<Ext> = extents(p, start, end)?
                     .into_iter()
                     .filter_map(|(off, len)| {
                         let from = off.max(start);
@@ -596,5 +638,42 @@ mod tests {
         assert_eq!(b[80], 16);
         assert_eq!(Entry::unpack(&b), Some(e));
         assert_eq!(Entry::unpack(&b[..87]), None);
+    }
+}
+
+#[cfg(test)]
+mod extent_tests {
+    use super::*;
+
+    #[test]
+    fn a_window_cuts_extents_to_its_bounds() {
+        let all = [(0, 10), (20, 5), (40, 1)];
+        assert_eq!(window(&all, 5, 22), vec![(5, 5), (20, 2)]);
+        assert_eq!(window(&all, 10, 20), vec![], "a hole");
+        assert_eq!(window(&all, 0, u64::MAX), all.to_vec());
+        assert_eq!(window(&all, 24, 41), vec![(24, 1), (40, 1)]);
+    }
+
+    #[test]
+    fn a_chunk_holding_the_end_of_a_sparse_file_has_its_size_record() {
+        let dir = tempfile_dir();
+        let path = dir.join("sparse");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(3 << 20).unwrap();
+        drop(f);
+        let last = (3 << 20) - 1;
+        assert_eq!(data_extents(&path).unwrap(), vec![(last, 1)]);
+        assert_eq!(
+            data_extents_in(&path, 2 << 20, 3 << 20).unwrap(),
+            vec![(last, 1)]
+        );
+        assert_eq!(data_extents_in(&path, 0, 1 << 20).unwrap(), vec![]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("emu-extents-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
     }
 }
