@@ -149,9 +149,9 @@ impl Entry {
 /// What names the objects of one DFS container.
 #[derive(Clone, Debug)]
 pub struct Layout {
-    /// Superblock object (ROOTS[0]).
+    /// Superblock object (`ROOTS[0]`).
     pub sb: Oid,
-    /// Root directory object (ROOTS[1]).
+    /// Root directory object (`ROOTS[1]`).
     pub root: Oid,
     /// oid.hi of directory objects.
     pub dir_hi: u64,
