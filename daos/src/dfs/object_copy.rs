@@ -72,7 +72,8 @@ const LAYOUT_POSIX: u64 = 1;
 #[derive(Clone, Debug)]
 pub struct ObjectCopyOptions {
     /// Most dkeys (directory entries, file chunks) being copied at once (at least 1); each
-    /// keeps one DAOS operation in flight.
+    /// keeps one DAOS operation in flight. Also the number of threads that then restore
+    /// modification times (`dfs_osetattr` has no asynchronous form).
     pub in_flight: usize,
 }
 
@@ -255,7 +256,7 @@ pub fn copy_snapshot_objects(
     let totals = copier.totals;
     let (entries, epochs) = (copier.entries, copier.epochs);
     let fs = dst.mount_dfs(ContainerAccess::ReadWrite)?;
-    restore_times(&fs, &entries, &epochs)?;
+    restore_times(&fs, &entries, &epochs, options.in_flight)?;
     fs.unmount()?;
     Ok(totals)
 }
@@ -291,22 +292,11 @@ impl ObjectCopier<'_> {
             // started go first, which keeps the queue short.
             let batch = index.list_batch(anchor, self.in_flight.max(16) as u32)?;
             for oid in batch {
-                let pair = self.open(oid)?;
-                self.running
-                    .push(Box::pin(list_object(self.eq, &self.reader, pair)));
+                let work = list_object(self.eq, &self.reader, self.src, self.dst, oid);
+                self.running.push(Box::pin(work));
             }
         }
         Ok(())
-    }
-
-    fn open(&self, oid: ObjectId) -> Result<Arc<Pair>> {
-        let from = self.src.open_object(oid, ObjectAccess::ReadOnly)?;
-        let to = self.dst.open_object(oid, ObjectAccess::ReadWrite)?;
-        Ok(Arc::new(Pair {
-            from,
-            to,
-            is_file: oid.otype() == Some(ObjectType::ArrayByte),
-        }))
     }
 
     fn absorb(&mut self, done: Done) {
@@ -327,27 +317,52 @@ impl ObjectCopier<'_> {
     }
 }
 
-/// Lists an object's dkeys and its highest epoch at the snapshot.
+/// Opens an object in both containers and lists its dkeys and its highest epoch at the
+/// snapshot. Every call goes through the queue: a blocking open per object would make a copy
+/// of many small files wait for one round trip after another.
 fn list_object(
-    eq: &EventQueue,
+    eq: &Arc<EventQueue>,
     reader: &Transaction,
-    pair: Arc<Pair>,
+    src: &Container,
+    dst: &Container,
+    oid: ObjectId,
 ) -> impl Future<Output = Result<Done>> + Send + 'static + use<> {
-    let tx = Tx::of(reader);
-    let dkeys = pair.from.list_dkeys_async(eq, tx);
-    let max_epoch = pair.from.max_epoch_async(eq, tx);
+    let from = src.open_object_async(eq, oid, ObjectAccess::ReadOnly);
+    let to = dst.open_object_async(eq, oid, ObjectAccess::ReadWrite);
+    let (eq, reader) = (Arc::clone(eq), reader.clone());
     async move {
-        let oid = pair.from.oid();
-        let (dkeys, max_epoch) = futures_util::join!(dkeys, max_epoch);
         let in_object = |e: Error| e.with_context(format!("copying object {oid}"));
+        let (from, to) = futures_util::join!(from, to);
+        let pair = Arc::new(Pair {
+            from: from.map_err(in_object)?,
+            to: to.map_err(in_object)?,
+            is_file: oid.otype() == Some(ObjectType::ArrayByte),
+        });
+        let tx = Tx::of(&reader);
+        let (dkeys, max_epoch) = futures_util::join!(
+            pair.from.list_dkeys_async(&eq, tx),
+            pair.from.max_epoch_async(&eq, tx)
+        );
         let dkeys = dkeys.map_err(in_object)?;
         let max_epoch = max_epoch.map_err(in_object)?;
-        Ok(Done {
+        let done = Done {
             dkeys: dkeys.into_iter().map(|d| (Arc::clone(&pair), d)).collect(),
             max_epoch: Some((oid, max_epoch)),
             ..Done::default()
-        })
+        };
+        close_if_last(&eq, pair).await.map_err(in_object)?;
+        Ok(done)
     }
+}
+
+/// Closes both handles of an object through the queue once no other work holds them (a
+/// drop would close them with a blocking call, one round trip each).
+async fn close_if_last(eq: &EventQueue, pair: Arc<Pair>) -> Result<()> {
+    let Ok(pair) = Arc::try_unwrap(pair) else {
+        return Ok(());
+    };
+    let (from, to) = futures_util::join!(pair.from.close_async(eq), pair.to.close_async(eq));
+    from.and(to)
 }
 
 /// Copies every akey of one dkey: single values whole, arrays by the extents that hold data
@@ -424,6 +439,7 @@ fn copy_dkey(
                 }
             }
         }
+        close_if_last(&eq, pair).await.map_err(in_object)?;
         Ok(done)
     }
 }
@@ -432,7 +448,28 @@ fn copy_dkey(
 /// snapshot, children before their directory (setting an entry updates its directory's
 /// object). libdfs stats the root like any directory (`dfs_stat` → `entry_stat` of its entry
 /// in the superblock, src/client/dfs/obj.c), so it needs it too.
-fn restore_times(fs: &Dfs, entries: &[Entry], epochs: &HashMap<ObjectId, Epoch>) -> Result<()> {
+///
+/// `dfs_osetattr` has no asynchronous form, so the entries of one depth are set by `workers`
+/// threads at once (a mount is safe to share), the deepest first: every directory is then
+/// set after all of its children.
+fn restore_times(
+    fs: &Dfs,
+    entries: &[Entry],
+    epochs: &HashMap<ObjectId, Epoch>,
+    workers: usize,
+) -> Result<()> {
+    for level in by_depth(entries)?.iter().rev() {
+        for_each_parallel(level, workers, |(path, entry)| {
+            set_mtime(fs, path, entry, epochs)
+        })?;
+    }
+    Ok(())
+}
+
+/// The files and directories under the root entry, with their paths, by depth (the root
+/// alone at depth 0). Links are left out: they have no object, and libdfs shows their
+/// entry's times, which were copied.
+fn by_depth(entries: &[Entry]) -> Result<Vec<Vec<(String, &Entry)>>> {
     let mut children: HashMap<ObjectId, Vec<&Entry>> = HashMap::new();
     let mut root = None;
     for entry in entries {
@@ -450,30 +487,67 @@ fn restore_times(fs: &Dfs, entries: &[Entry], epochs: &HashMap<ObjectId, Epoch>)
             "the snapshot holds no DFS superblock with a root entry: not a POSIX container",
         ));
     };
-    // Post-order without recursion: a directory is set when popped the second time.
-    let mut stack: Vec<(String, &Entry, bool)> = vec![("/".to_string(), root, false)];
-    while let Some((path, entry, expanded)) = stack.pop() {
-        if !expanded {
-            stack.push((path.clone(), entry, true));
-            for child in children.get(&entry.oid).into_iter().flatten() {
+    let mut levels = vec![vec![("/".to_string(), root)]];
+    loop {
+        let mut next = Vec::new();
+        for (path, dir) in levels.last().into_iter().flatten() {
+            if dir.file_type() != libc::S_IFDIR {
+                continue;
+            }
+            for child in children.get(&dir.oid).into_iter().flatten() {
+                if !matches!(child.file_type(), libc::S_IFDIR | libc::S_IFREG) {
+                    continue;
+                }
                 let name = String::from_utf8_lossy(&child.name);
                 let child_path = if path == "/" {
                     format!("/{name}")
                 } else {
                     format!("{path}/{name}")
                 };
-                match child.file_type() {
-                    libc::S_IFDIR => stack.push((child_path, child, false)),
-                    libc::S_IFREG => set_mtime(fs, &child_path, child, epochs)?,
-                    // A link has no object: its entry's times are what libdfs shows.
-                    _ => {}
-                }
+                next.push((child_path, *child));
             }
-            continue;
         }
-        set_mtime(fs, &path, entry, epochs)?;
+        if next.is_empty() {
+            return Ok(levels);
+        }
+        levels.push(next);
     }
-    Ok(())
+}
+
+/// Runs `work` on every item with up to `workers` threads; the first error stops the
+/// others from taking more items and is returned.
+fn for_each_parallel<T: Sync>(
+    items: &[T],
+    workers: usize,
+    work: impl Fn(&T) -> Result<()> + Sync,
+) -> Result<()> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error = Mutex::new(None);
+    let run = || {
+        while !failed.load(Ordering::Relaxed) {
+            let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                return;
+            };
+            if let Err(e) = work(item) {
+                failed.store(true, Ordering::Relaxed);
+                let mut slot = first_error.lock().unwrap_or_else(|p| p.into_inner());
+                slot.get_or_insert(e);
+            }
+        }
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..workers.min(items.len()) {
+            scope.spawn(run);
+        }
+        run();
+    });
+    match first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn set_mtime(fs: &Dfs, path: &str, entry: &Entry, epochs: &HashMap<ObjectId, Epoch>) -> Result<()> {
@@ -542,5 +616,65 @@ mod tests {
             later.to_system_time(),
             "written after the entry's times were set"
         );
+    }
+
+    fn entry(parent: ObjectId, name: &str, mode: u32, oid: ObjectId) -> Entry {
+        Entry::decode(parent, name.as_bytes(), &packed(mode, oid, (1, 0), 0)).expect("decodes")
+    }
+
+    #[test]
+    fn entries_come_by_depth_with_their_paths_and_without_links() {
+        let sb = ObjectId::new(SB_HI, 0);
+        let (root, a, b) = (
+            ObjectId::new(1, 0),
+            ObjectId::new(0, 10),
+            ObjectId::new(0, 11),
+        );
+        let entries = vec![
+            entry(a, "f", libc::S_IFREG, ObjectId::new(0, 12)),
+            entry(root, "a", libc::S_IFDIR, a),
+            entry(b, "g", libc::S_IFREG, ObjectId::new(0, 13)),
+            entry(sb, "/", libc::S_IFDIR, root),
+            entry(root, "l", libc::S_IFLNK, ObjectId::default()),
+            entry(a, "b", libc::S_IFDIR, b),
+        ];
+        let levels = by_depth(&entries).expect("a root");
+        let paths: Vec<Vec<&str>> = levels
+            .iter()
+            .map(|l| {
+                let mut p: Vec<&str> = l.iter().map(|(p, _)| p.as_str()).collect();
+                p.sort();
+                p
+            })
+            .collect();
+        assert_eq!(
+            paths,
+            vec![vec!["/"], vec!["/a"], vec!["/a/b", "/a/f"], vec!["/a/b/g"]]
+        );
+        let no_root = &entries[..3];
+        assert!(by_depth(no_root).is_err(), "no superblock entry");
+    }
+
+    #[test]
+    fn parallel_work_runs_every_item_once_or_stops_at_an_error() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let items: Vec<usize> = (0..100).collect();
+        let seen = AtomicUsize::new(0);
+        for_each_parallel(&items, 8, |i| {
+            seen.fetch_add(*i, Ordering::Relaxed);
+            Ok(())
+        })
+        .expect("no error");
+        assert_eq!(seen.load(Ordering::Relaxed), (0..100).sum::<usize>());
+        let err = for_each_parallel(&items, 8, |i| {
+            if *i == 42 {
+                Err(Error::raised("test", Der::Busy, "item 42"))
+            } else {
+                Ok(())
+            }
+        })
+        .expect_err("item 42 fails");
+        assert_eq!(err.der(), Some(Der::Busy));
+        for_each_parallel(&[] as &[usize], 8, |_| Ok(())).expect("nothing to do");
     }
 }
