@@ -89,21 +89,32 @@ pub fn copy_tree(
             format!("the destination is not empty (it has /{name})"),
         ));
     }
-    let mut copy = Copier {
-        src,
-        dst,
-        data: Pipeline::new(src, dst, eq, options),
-        totals: CopyProgress::default(),
-        progress,
-        directories: Vec::new(),
-    };
-    copy.walk()?;
-    copy.finish_files()?;
-    copy.finish_directories()?;
+    std::thread::scope(|scope| {
+        let small = SmallFiles::start(scope, src, dst, options);
+        let mut copy = Copier {
+            src,
+            dst,
+            data: Pipeline::new(src, dst, eq, options),
+            small,
+            totals: CopyProgress::default(),
+            progress,
+            directories: Vec::new(),
+        };
+        let copied = copy.walk().and_then(|()| copy.finish_files());
+        // Stops the workers (they finish the file in hand) and waits for their last results;
+        // on an error, the first one found is the one returned.
+        let small_done = copy.finish_small_files();
+        copied.and(small_done)?;
+        copy.finish_directories()?;
+        Ok::<_, Error>(copy.totals)
+    })
+    .and_then(|totals| finish_root(src, dst).map(|()| totals))
+}
+
+fn finish_root(src: &Dfs, dst: &Dfs) -> Result<()> {
     let root = src.stat("/")?;
     dst.set_attributes("/", &attributes_of(&root, true))
-        .map_err(|e| at("/", e))?;
-    Ok(copy.totals)
+        .map_err(|e| at("/", e))
 }
 
 /// Adds the path an error happened on to its context.
@@ -139,6 +150,7 @@ struct Copier<'a> {
     src: &'a Dfs,
     dst: &'a Dfs,
     data: Pipeline<'a>,
+    small: SmallFiles,
     totals: CopyProgress,
     progress: &'a mut dyn FnMut(&CopyProgress),
     /// Directories copied, with their source status, for their attributes at the end.
@@ -164,6 +176,10 @@ impl Copier<'_> {
                         pending.push(path);
                     }
                     FileType::Symlink => self.copy_symlink(&path, &entry.stat)?,
+                    FileType::File if self.small.takes(&entry.stat) => {
+                        let done = self.small.add(path, entry.stat)?;
+                        self.count_files(done);
+                    }
                     FileType::File => {
                         let done = self.data.add(path, entry.stat)?;
                         self.count_files(done);
@@ -214,6 +230,12 @@ impl Copier<'_> {
         }
     }
 
+    fn finish_small_files(&mut self) -> Result<()> {
+        let done = self.small.finish()?;
+        self.count_files(done);
+        Ok(())
+    }
+
     fn finish_directories(&mut self) -> Result<()> {
         // Deepest first; setting a child's attributes leaves its parent's mtime alone anyway.
         for (path, stat) in self.directories.iter().rev() {
@@ -223,6 +245,138 @@ impl Copier<'_> {
         }
         Ok(())
     }
+}
+
+/// Files that fit in one chunk, copied whole by worker threads, one file each at a time:
+/// their cost is metadata calls (open, create, set attributes) that libdfs has only in
+/// blocking form, so they overlap only across threads. Larger files go through the
+/// [`Pipeline`], whose reads and writes overlap through the event queue.
+struct SmallFiles {
+    threshold: u64,
+    /// To the workers; `None` once they are told to stop.
+    work: Option<std::sync::mpsc::SyncSender<(String, FileStat)>>,
+    /// From the workers: a file's size, or the error that stopped one.
+    results: std::sync::mpsc::Receiver<Result<u64>>,
+    /// Files handed over whose result has not come back.
+    outstanding: usize,
+}
+
+impl SmallFiles {
+    fn start<'scope, 'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        src: &'env Dfs,
+        dst: &'env Dfs,
+        options: &CopyOptions,
+    ) -> SmallFiles {
+        let workers = options.in_flight;
+        let (work, queue) = std::sync::mpsc::sync_channel::<(String, FileStat)>(workers);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let (report, results) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let (queue, report) = (Arc::clone(&queue), report.clone());
+            scope.spawn(move || {
+                loop {
+                    let next = queue
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .recv();
+                    let Ok((path, stat)) = next else { return };
+                    let copied = copy_small_file(src, dst, &path, &stat).map(|()| stat.size);
+                    if report.send(copied).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        SmallFiles {
+            threshold: options.chunk_size as u64,
+            work: Some(work),
+            results,
+            outstanding: 0,
+        }
+    }
+
+    fn takes(&self, stat: &FileStat) -> bool {
+        stat.size <= self.threshold
+    }
+
+    /// Hands over a file (waiting while every worker is busy and the queue full); returns
+    /// the sizes of the files completed meanwhile, or the first error a worker met.
+    fn add(&mut self, path: String, stat: FileStat) -> Result<Vec<u64>> {
+        let mut done = self.collect(false)?;
+        let Some(work) = &self.work else {
+            return Err(Error::invalid("copy_tree", "the file workers have stopped"));
+        };
+        if work.send((path, stat)).is_err() {
+            // Every worker is gone: one of them reported why.
+            done.extend(self.collect(true)?);
+            return Err(Error::invalid("copy_tree", "the file workers have stopped"));
+        }
+        self.outstanding += 1;
+        done.extend(self.collect(false)?);
+        Ok(done)
+    }
+
+    /// Tells the workers to stop once the queue is empty and waits for every result.
+    fn finish(&mut self) -> Result<Vec<u64>> {
+        self.work = None;
+        self.collect(true)
+    }
+
+    fn collect(&mut self, wait: bool) -> Result<Vec<u64>> {
+        let mut done = Vec::new();
+        while self.outstanding > 0 {
+            let next = if wait {
+                self.results.recv().ok()
+            } else {
+                self.results.try_recv().ok()
+            };
+            let Some(result) = next else { break };
+            self.outstanding -= 1;
+            done.push(result?);
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for SmallFiles {
+    fn drop(&mut self) {
+        // The workers end when the queue closes; the scope waits for them.
+        self.work = None;
+    }
+}
+
+/// Copies one file that fits in a chunk: content (a chunk of zeros stays a hole), size, then
+/// mode, owner and mtime once it is closed.
+fn copy_small_file(src: &Dfs, dst: &Dfs, path: &str, stat: &FileStat) -> Result<()> {
+    let len = usize::try_from(stat.size)
+        .map_err(|_| Error::raised("copy_tree", Der::Overflow, format!("{path:?} is too large")))?;
+    let mut data = vec![0; len];
+    {
+        let from = src.open_file(path).map_err(|e| at(path, e))?;
+        let mut filled = 0;
+        while filled < len {
+            let n = from
+                .read_at(&mut data[filled..], filled as u64)
+                .map_err(|e| at(path, e))?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+    }
+    {
+        let to = dst
+            .create_file(path, stat.mode & 0o7777)
+            .map_err(|e| at(path, e))?;
+        if data.iter().any(|&b| b != 0) {
+            to.write_at(&data, 0).map_err(|e| at(path, e))?;
+        } else if stat.size > 0 {
+            to.set_len(stat.size).map_err(|e| at(path, e))?;
+        }
+    }
+    dst.set_attributes(path, &attributes_of(stat, true))
+        .map_err(|e| at(path, e))
 }
 
 /// A regular file whose data is being copied.
