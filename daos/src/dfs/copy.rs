@@ -2,10 +2,13 @@
 //! writes in flight through an [`EventQueue`]: what restoring a volume from a snapshot mount
 //! ([`Container::mount_dfs_snapshot`](crate::Container::mount_dfs_snapshot)) needs.
 //!
-//! The walk creates directories and symbolic links as it meets them and hands regular files
-//! to a pipeline that keeps up to [`CopyOptions::in_flight`] chunk reads and writes running,
-//! across as many files as that takes: one large file is streamed with that many extents in
-//! flight, and many small files are copied that many at a time. Owner and modification time
+//! The walk creates directories and symbolic links as it meets them. Files larger than one
+//! chunk go to a pipeline that keeps up to [`CopyOptions::in_flight`] chunk reads and writes
+//! running through the queue, across as many files as that takes, so one large file is
+//! streamed with that many extents in flight. Files that fit in one chunk cost mostly
+//! metadata calls (open, create, set attributes) that libdfs has only in blocking form: they
+//! are copied whole by [`CopyOptions::in_flight`] worker threads, one file each at a time,
+//! so those calls overlap too. Owner and modification time
 //! (and mode, where libdfs can set it) are applied to each file once its data is written and
 //! to directories, the root included, once everything is copied, so that creating their
 //! entries does not move their modification times again.
@@ -23,7 +26,8 @@ use crate::error::{Der, Error, Result};
 /// How [`copy_tree`] copies.
 #[derive(Clone, Debug)]
 pub struct CopyOptions {
-    /// Most chunk reads and writes running at once, over all files (at least 1).
+    /// Most chunk reads and writes running at once, over all files (at least 1); also the
+    /// number of threads copying files that fit in one chunk.
     pub in_flight: usize,
     /// Bytes per read and write (at least 1). Chunks of zeros are not written, so holes stay
     /// holes (a zero-filled region the source stored is then a hole in the copy).
