@@ -165,37 +165,7 @@ fn attribute_changes_that_libdfs_refuses() {
 fn copy_tree_keeps_content_and_metadata_of_every_entry() {
     let (_src_c, src) = rw_mount("copy-src");
     let (_dst_c, dst) = rw_mount("copy-dst");
-    src.mkdir("/a", 0o755).unwrap();
-    src.mkdir("/a/b", 0o750).unwrap();
-    src.mkdir("/empty", 0o700).unwrap();
-    src.write_file("/empty-file", b"").unwrap();
-    src.write_file("/a/small", b"small").unwrap();
-    // Several chunks of the copy, and a tail.
-    let big: Vec<u8> = (0..(3 << 20) + 4321).map(|i| (i * 7 % 251) as u8).collect();
-    src.write_file("/a/b/big", &big).unwrap();
-    src.symlink("/link", "a/small").unwrap();
-    src.symlink("/dangling", "nowhere").unwrap();
-    let old = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
-    src.set_attributes(
-        "/a/small",
-        &SetAttributes {
-            mode: Some(0o640),
-            uid: Some(1234),
-            gid: Some(5678),
-            mtime: Some(old),
-        },
-    )
-    .unwrap();
-    for dir in ["/a/b", "/a", "/empty", "/"] {
-        src.set_attributes(
-            dir,
-            &SetAttributes {
-                mtime: Some(old),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    }
+    let data_bytes = common::write_copy_sample(&src);
 
     let (_, lib) = common::daos();
     let eq = daos::EventQueue::new(&lib).unwrap();
@@ -217,7 +187,7 @@ fn copy_tree_keeps_content_and_metadata_of_every_entry() {
     listing(&dst, "/", &mut got);
     assert_eq!(want, got);
     assert_eq!((total.files, total.directories, total.symlinks), (3, 3, 2));
-    assert_eq!(total.bytes, big.len() as u64 + 5);
+    assert_eq!(total.bytes, data_bytes);
     assert_eq!(reports.last(), Some(&total), "progress ends at the totals");
     assert!(
         reports.windows(2).all(|w| w[0].bytes <= w[1].bytes),

@@ -3,12 +3,10 @@
 
 mod common;
 
-use std::time::{Duration, UNIX_EPOCH};
-
 use common::{TempContainer, listing, rw_mount};
 use daos::{
-    ContainerAccess, Der, EventQueue, ObjectCopyOptions, Properties, SetAttributes,
-    copy_snapshot_objects, object_copy_properties,
+    ContainerAccess, Der, EventQueue, ObjectCopyOptions, Properties, copy_snapshot_objects,
+    object_copy_properties,
 };
 
 /// A container with no objects, made with `props`, as a copy's destination must be.
@@ -21,42 +19,30 @@ fn bare_destination(prefix: &str, props: &Properties) -> TempContainer {
     TempContainer { pool, label, uuid }
 }
 
-fn sample(fs: &daos::Dfs) {
-    fs.mkdir("/a", 0o755).unwrap();
-    fs.mkdir("/a/b", 0o750).unwrap();
-    fs.mkdir("/empty", 0o700).unwrap();
-    fs.write_file("/empty-file", b"").unwrap();
-    fs.write_file("/a/small", b"small").unwrap();
-    let big: Vec<u8> = (0..(3 << 20) + 4321).map(|i| (i * 7 % 251) as u8).collect();
-    fs.write_file("/a/b/big", &big).unwrap();
-    fs.symlink("/link", "a/small").unwrap();
-    let old = UNIX_EPOCH + Duration::from_secs(1_600_000_000);
-    fs.set_attributes(
-        "/a/small",
-        &SetAttributes {
-            mode: Some(0o640),
-            uid: Some(1234),
-            gid: Some(5678),
-            mtime: Some(old),
-        },
+/// Copies snapshot `epoch` of `src` into `dst` with `in_flight`, reporting progress.
+fn copy(
+    src: &daos::Container,
+    epoch: daos::Epoch,
+    dst: &TempContainer,
+    in_flight: usize,
+    progress: &mut dyn FnMut(&daos::CopyProgress),
+) -> daos::Result<daos::CopyProgress> {
+    let (_, lib) = common::daos();
+    let eq = EventQueue::new(&lib).unwrap();
+    copy_snapshot_objects(
+        src,
+        epoch,
+        &dst.open(),
+        &eq,
+        &ObjectCopyOptions { in_flight },
+        progress,
     )
-    .unwrap();
-    for dir in ["/a/b", "/a", "/empty"] {
-        fs.set_attributes(
-            dir,
-            &SetAttributes {
-                mtime: Some(old),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-    }
 }
 
 #[test]
 fn a_copied_snapshot_mounts_as_the_snapshot_was() {
     let (src_c, src) = rw_mount("objcopy-src");
-    sample(&src);
+    let data_bytes = common::write_copy_sample(&src);
     let cont = src_c.open();
     let epoch = cont.create_snapshot_with_object_index().unwrap();
     let mut want = Vec::new();
@@ -67,24 +53,13 @@ fn a_copied_snapshot_mounts_as_the_snapshot_was() {
     src.remove("/empty", false).unwrap();
 
     let dst_c = bare_destination("objcopy-dst", &object_copy_properties(&cont).unwrap());
-    let dst = dst_c.open();
-    let (_, lib) = common::daos();
-    let eq = EventQueue::new(&lib).unwrap();
     let mut reports = Vec::new();
-    let total = copy_snapshot_objects(
-        &cont,
-        epoch,
-        &dst,
-        &eq,
-        &ObjectCopyOptions { in_flight: 4 },
-        &mut |p| reports.push(*p),
-    )
-    .unwrap();
-    assert_eq!((total.files, total.directories, total.symlinks), (3, 3, 1));
-    assert_eq!(total.bytes, (3 << 20) + 4321 + 5);
+    let total = copy(&cont, epoch, &dst_c, 4, &mut |p| reports.push(*p)).unwrap();
+    assert_eq!((total.files, total.directories, total.symlinks), (3, 3, 2));
+    assert_eq!(total.bytes, data_bytes);
     assert_eq!(reports.last(), Some(&total), "progress ends at the totals");
 
-    let copy = dst.mount_dfs(ContainerAccess::ReadWrite).unwrap();
+    let copy = dst_c.open().mount_dfs(ContainerAccess::ReadWrite).unwrap();
     let mut got = Vec::new();
     listing(&copy, "/", &mut got);
     assert_eq!(want, got, "content, modes, owners, sizes and mtimes");
@@ -101,31 +76,13 @@ fn a_snapshot_without_an_object_index_is_refused_saying_why() {
     let cont = src_c.open();
     let epoch = cont.create_snapshot().unwrap();
     let dst_c = bare_destination("objcopy-nooit-dst", &object_copy_properties(&cont).unwrap());
-    let (_, lib) = common::daos();
-    let eq = EventQueue::new(&lib).unwrap();
-    let err = copy_snapshot_objects(
-        &cont,
-        epoch,
-        &dst_c.open(),
-        &eq,
-        &ObjectCopyOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = copy(&cont, epoch, &dst_c, 16, &mut |_| {}).unwrap_err();
     assert_eq!(err.der(), Some(Der::Nonexist), "{err}");
     assert!(err.to_string().contains("object index"), "{err}");
 
     // Indexed afterwards, the same snapshot copies.
     cont.create_object_index(epoch).unwrap();
-    copy_snapshot_objects(
-        &cont,
-        epoch,
-        &dst_c.open(),
-        &eq,
-        &ObjectCopyOptions::default(),
-        &mut |_| {},
-    )
-    .unwrap();
+    copy(&cont, epoch, &dst_c, 16, &mut |_| {}).unwrap();
     let copy = dst_c.open().mount_dfs(ContainerAccess::ReadOnly).unwrap();
     assert_eq!(copy.read_file("/f").unwrap(), b"x");
 }
@@ -135,16 +92,6 @@ fn no_operations_in_flight_is_invalid() {
     let (src_c, _src) = rw_mount("objcopy-zero");
     let cont = src_c.open();
     let epoch = cont.create_snapshot_with_object_index().unwrap();
-    let (_, lib) = common::daos();
-    let eq = EventQueue::new(&lib).unwrap();
-    let err = copy_snapshot_objects(
-        &cont,
-        epoch,
-        &cont,
-        &eq,
-        &ObjectCopyOptions { in_flight: 0 },
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err = copy(&cont, epoch, &src_c, 0, &mut |_| {}).unwrap_err();
     assert!(err.is_invalid(), "{err}");
 }

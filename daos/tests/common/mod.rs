@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use daos::{
     Container, ContainerAccess, Daos, Destroy, Dfs, Pool, PoolAccess, PosixContainerSpec,
-    Properties, Uuid,
+    Properties, SetAttributes, Uuid,
 };
 use daos_test_harness::{TestSystem, system, unique_label};
 
@@ -172,4 +172,42 @@ pub fn listing(fs: &Dfs, path: &str, out: &mut Vec<(String, String)>) {
             listing(fs, &child, out);
         }
     }
+}
+
+/// Writes the tree the copy tests copy: 3 directories (one empty), 3 files (empty, small, and
+/// several chunks with a tail), a link and a dangling link, a file with its own mode and
+/// owner, and old modification times on the directories (the root included) and that file.
+/// Returns the bytes of file data.
+pub fn write_copy_sample(fs: &Dfs) -> u64 {
+    fs.mkdir("/a", 0o755).unwrap();
+    fs.mkdir("/a/b", 0o750).unwrap();
+    fs.mkdir("/empty", 0o700).unwrap();
+    fs.write_file("/empty-file", b"").unwrap();
+    fs.write_file("/a/small", b"small").unwrap();
+    let big: Vec<u8> = (0..(3 << 20) + 4321).map(|i| (i * 7 % 251) as u8).collect();
+    fs.write_file("/a/b/big", &big).unwrap();
+    fs.symlink("/link", "a/small").unwrap();
+    fs.symlink("/dangling", "nowhere").unwrap();
+    let old = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000);
+    fs.set_attributes(
+        "/a/small",
+        &SetAttributes {
+            mode: Some(0o640),
+            uid: Some(1234),
+            gid: Some(5678),
+            mtime: Some(old),
+        },
+    )
+    .unwrap();
+    for dir in ["/a/b", "/a", "/empty", "/"] {
+        fs.set_attributes(
+            dir,
+            &SetAttributes {
+                mtime: Some(old),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    big.len() as u64 + 5
 }
