@@ -42,6 +42,27 @@ async fn unmount(cluster: &Cluster, m: &Mounted) {
         .must("NodeUnstageVolume");
 }
 
+/// Whether `route`'s variant of test `name` runs here: it needs root and /dev/fuse, and the
+/// emulator when it injects faults (each says so when it does not run).
+fn runs(name: &str, route: Route, injects_faults: bool) -> bool {
+    (!injects_faults || emulator_only_or_skip(name))
+        && privileged_or_skip(&format!("{name}_{}_route", route.name()))
+}
+
+/// Publishes `volume` for `pod-r` and asserts that it holds exactly `want`.
+async fn mount_holding(
+    cluster: &Cluster,
+    volume: csi::Volume,
+    want: &BTreeMap<PathBuf, Entry>,
+    what: &str,
+) -> Mounted {
+    let copy = mount(cluster, volume, "pod-r").await;
+    let got = describe(&copy.target).expect("describing the copy");
+    let diff = differences(want, &got);
+    assert!(diff.is_empty(), "{what} differs:\n{}", diff.join("\n"));
+    copy
+}
+
 async fn snapshot(cluster: &Cluster, name: &str, source: &str) -> csi::Snapshot {
     cluster
         .controller()
@@ -193,10 +214,7 @@ async fn restore_from_a_snapshot_is_that_snapshot_objects_route() {
 }
 
 async fn restore_from_a_snapshot_is_that_snapshot(route: Route) {
-    if !privileged_or_skip(&format!(
-        "restore_from_a_snapshot_is_that_snapshot_{}_route",
-        route.name()
-    )) {
+    if !runs("restore_from_a_snapshot_is_that_snapshot", route, false) {
         return;
     }
     within(Duration::from_secs(180), "restore", async {
@@ -293,14 +311,7 @@ async fn restore_from_a_snapshot_is_that_snapshot(route: Route) {
             "daos_csi_copy_entries_total below the {} entries copied",
             at_snapshot.len() - 1
         );
-        let copy = mount(&cluster, restored.clone(), "pod-r").await;
-        let got = describe(&copy.target).expect("describing the restore");
-        let diff = differences(&at_snapshot, &got);
-        assert!(
-            diff.is_empty(),
-            "the restore differs from the snapshot:\n{}",
-            diff.join("\n")
-        );
+        let copy = mount_holding(&cluster, restored.clone(), &at_snapshot, "the restore").await;
 
         // A restored volume is a volume like any other: written, snapshotted, deleted.
         std::fs::write(copy.target.join("after-restore.txt"), b"mine").expect("write");
@@ -359,10 +370,11 @@ async fn clone_of_a_volume_being_written_is_one_point_in_time_objects_route() {
 }
 
 async fn clone_of_a_volume_being_written_is_one_point_in_time(route: Route) {
-    if !privileged_or_skip(&format!(
-        "clone_of_a_volume_being_written_is_one_point_in_time_{}_route",
-        route.name()
-    )) {
+    if !runs(
+        "clone_of_a_volume_being_written_is_one_point_in_time",
+        route,
+        false,
+    ) {
         return;
     }
     within(Duration::from_secs(180), "clone", async {
@@ -479,12 +491,11 @@ async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry_objec
 }
 
 async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry(route: Route) {
-    if !emulator_only_or_skip("a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry")
-        || !privileged_or_skip(&format!(
-            "a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry_{}_route",
-            route.name()
-        ))
-    {
+    if !runs(
+        "a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry",
+        route,
+        true,
+    ) {
         return;
     }
     within(Duration::from_secs(180), "copy and crash", async {
@@ -524,16 +535,7 @@ async fn a_copy_interrupted_by_a_controller_crash_is_finished_by_the_retry(route
             containers_before + 1,
             "one new container: the partial copy is gone"
         );
-        let copy = mount(&cluster, restored.clone(), "pod-r").await;
-        let diff = differences(
-            &want,
-            &describe(&copy.target).expect("describing the restore"),
-        );
-        assert!(
-            diff.is_empty(),
-            "the restore after a crash differs:\n{}",
-            diff.join("\n")
-        );
+        let copy = mount_holding(&cluster, restored, &want, "the restore after a crash").await;
         unmount(&cluster, &copy).await;
         unmount(&cluster, &original).await;
     })
@@ -553,12 +555,11 @@ async fn a_source_deleted_during_the_copy_fails_it_cleanly_objects_route() {
 }
 
 async fn a_source_deleted_during_the_copy_fails_it_cleanly(route: Route) {
-    if !emulator_only_or_skip("a_source_deleted_during_the_copy_fails_it_cleanly")
-        || !privileged_or_skip(&format!(
-            "a_source_deleted_during_the_copy_fails_it_cleanly_{}_route",
-            route.name()
-        ))
-    {
+    if !runs(
+        "a_source_deleted_during_the_copy_fails_it_cleanly",
+        route,
+        true,
+    ) {
         return;
     }
     within(Duration::from_secs(180), "source deleted", async {
@@ -630,10 +631,11 @@ async fn a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds_objects_rou
 }
 
 async fn a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds(route: Route) {
-    let name = "a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds";
-    if !emulator_only_or_skip(name)
-        || !privileged_or_skip(&format!("{name}_{}_route", route.name()))
-    {
+    if !runs(
+        "a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds",
+        route,
+        true,
+    ) {
         return;
     }
     within(Duration::from_secs(180), "copy failure", async {
@@ -693,16 +695,7 @@ async fn a_copy_failing_half_way_leaves_nothing_and_a_retry_succeeds(route: Rout
         )
         .await
         .must("CreateVolume after the failed copy");
-        let copy = mount(&cluster, restored, "pod-r").await;
-        let diff = differences(
-            &want,
-            &describe(&copy.target).expect("describing the restore"),
-        );
-        assert!(
-            diff.is_empty(),
-            "the retried copy differs:\n{}",
-            diff.join("\n")
-        );
+        let copy = mount_holding(&cluster, restored, &want, "the retried copy").await;
         unmount(&cluster, &copy).await;
         unmount(&cluster, &original).await;
     })
