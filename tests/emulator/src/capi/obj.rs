@@ -209,6 +209,31 @@ pub unsafe extern "C" fn daos_obj_generate_oid2(
     })
 }
 
+/// The shape of the calls that open a handle on a container (object, OIT, transaction):
+/// `out` checked, `open` run as an operation on the container's pools, the new handle
+/// stored through `out` when it succeeds.
+///
+/// # Safety
+/// `out` is NULL or valid until completion; `ev` is NULL or an initialised event.
+unsafe fn open_on_container(
+    op: &'static str,
+    coh: daos_handle_t,
+    out: *mut daos_handle_t,
+    ev: *mut daos_event_t,
+    open: impl FnOnce() -> DerResult<u64> + Send + 'static,
+) -> c_int {
+    daos_guard(|| {
+        if out.is_null() {
+            return Der::INVAL.0;
+        }
+        let out = SendPtr(out);
+        run_daos(op, &cont_pools(coh.cookie), ev, move || {
+            // SAFETY: the out-pointer stays valid until completion.
+            unsafe { put_result(out, open().map(|cookie| daos_handle_t { cookie })) }
+        })
+    })
+}
+
 /// `daos_obj_open`.
 ///
 /// # Safety
@@ -221,22 +246,12 @@ pub unsafe extern "C" fn daos_obj_open(
     oh: *mut daos_handle_t,
     ev: *mut daos_event_t,
 ) -> c_int {
-    daos_guard(|| {
-        if oh.is_null() {
-            return Der::INVAL.0;
-        }
-        let out = SendPtr(oh);
-        run_daos("daos_obj_open", &cont_pools(coh.cookie), ev, move || {
-            // SAFETY: the out-pointer stays valid until completion.
-            unsafe {
-                put_result(
-                    out,
-                    objects::obj_open(coh.cookie, oid_of(oid), mode)
-                        .map(|cookie| daos_handle_t { cookie }),
-                )
-            }
+    // SAFETY: per this function's contract.
+    unsafe {
+        open_on_container("daos_obj_open", coh, oh, ev, move || {
+            objects::obj_open(coh.cookie, oid_of(oid), mode)
         })
-    })
+    }
 }
 
 /// `daos_obj_close`.
@@ -963,21 +978,12 @@ pub unsafe extern "C" fn daos_oit_open(
     oh: *mut daos_handle_t,
     ev: *mut daos_event_t,
 ) -> c_int {
-    daos_guard(|| {
-        if oh.is_null() {
-            return Der::INVAL.0;
-        }
-        let out = SendPtr(oh);
-        run_daos("daos_oit_open", &cont_pools(coh.cookie), ev, move || {
-            // SAFETY: the out-pointer stays valid until completion.
-            unsafe {
-                put_result(
-                    out,
-                    objects::oit_open(coh.cookie, epoch).map(|cookie| daos_handle_t { cookie }),
-                )
-            }
+    // SAFETY: per this function's contract.
+    unsafe {
+        open_on_container("daos_oit_open", coh, oh, ev, move || {
+            objects::oit_open(coh.cookie, epoch)
         })
-    })
+    }
 }
 
 /// `daos_oit_close`.
@@ -1125,21 +1131,12 @@ pub unsafe extern "C" fn daos_tx_open(
     flags: u64,
     ev: *mut daos_event_t,
 ) -> c_int {
-    daos_guard(|| {
-        if th.is_null() {
-            return Der::INVAL.0;
-        }
-        let out = SendPtr(th);
-        run_daos("daos_tx_open", &cont_pools(coh.cookie), ev, move || {
-            // SAFETY: the out-pointer stays valid until completion.
-            unsafe {
-                put_result(
-                    out,
-                    objects::tx_open(coh.cookie, flags).map(|cookie| daos_handle_t { cookie }),
-                )
-            }
+    // SAFETY: per this function's contract.
+    unsafe {
+        open_on_container("daos_tx_open", coh, th, ev, move || {
+            objects::tx_open(coh.cookie, flags)
         })
-    })
+    }
 }
 
 /// `daos_tx_commit`.
@@ -1166,27 +1163,12 @@ pub unsafe extern "C" fn daos_tx_open_snap(
     th: *mut daos_handle_t,
     ev: *mut daos_event_t,
 ) -> c_int {
-    daos_guard(|| {
-        if th.is_null() {
-            return Der::INVAL.0;
-        }
-        let out = SendPtr(th);
-        run_daos(
-            "daos_tx_open_snap",
-            &cont_pools(coh.cookie),
-            ev,
-            move || {
-                // SAFETY: the out-pointer stays valid until completion.
-                unsafe {
-                    put_result(
-                        out,
-                        objects::tx_open_snap(coh.cookie, epoch)
-                            .map(|cookie| daos_handle_t { cookie }),
-                    )
-                }
-            },
-        )
-    })
+    // SAFETY: per this function's contract.
+    unsafe {
+        open_on_container("daos_tx_open_snap", coh, th, ev, move || {
+            objects::tx_open_snap(coh.cookie, epoch)
+        })
+    }
 }
 
 /// `daos_tx_abort`.
