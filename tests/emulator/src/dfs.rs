@@ -728,42 +728,9 @@ impl Dfs {
             self.space.set_len(f, st.st_size as u64)?;
         }
         if flags & (2 | 4) != 0 {
-            let omit = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_OMIT,
-            };
-            let times = [
-                if flags & 2 != 0 {
-                    libc::timespec {
-                        tv_sec: st.st_atime,
-                        tv_nsec: st.st_atime_nsec,
-                    }
-                } else {
-                    omit
-                },
-                if flags & 4 != 0 {
-                    libc::timespec {
-                        tv_sec: st.st_mtime,
-                        tv_nsec: st.st_mtime_nsec,
-                    }
-                } else {
-                    omit
-                },
-            ];
-            let c =
-                std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
-            // SAFETY: utimensat on a NUL-terminated path with a two-element timespec array.
-            let rc = unsafe {
-                libc::utimensat(
-                    libc::AT_FDCWD,
-                    c.as_ptr(),
-                    times.as_ptr(),
-                    libc::AT_SYMLINK_NOFOLLOW,
-                )
-            };
-            if rc != 0 {
-                return Err(errno(io::Error::last_os_error()));
-            }
+            let atime = (flags & 2 != 0).then_some((st.st_atime, st.st_atime_nsec));
+            let mtime = (flags & 4 != 0).then_some((st.st_mtime, st.st_mtime_nsec));
+            crate::fsutil::set_times_nofollow(&path, atime, mtime).map_err(errno)?;
         }
         std::fs::symlink_metadata(&path).map_err(errno)
     }

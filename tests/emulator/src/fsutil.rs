@@ -384,6 +384,43 @@ pub fn euid_egid() -> (u32, u32) {
     unsafe { (libc::geteuid(), libc::getegid()) }
 }
 
+/// Sets the access and modification times of `path` itself (a symbolic link is not followed),
+/// each as (seconds, nanoseconds); `None` leaves that time as it is.
+pub fn set_times_nofollow(
+    path: &Path,
+    atime: Option<(i64, i64)>,
+    mtime: Option<(i64, i64)>,
+) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    let spec = |t: Option<(i64, i64)>| match t {
+        Some((sec, nsec)) => libc::timespec {
+            tv_sec: sec,
+            tv_nsec: nsec,
+        },
+        None => libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+    };
+    let times = [spec(atime), spec(mtime)];
+    // SAFETY: a NUL-terminated path and an array of two timespecs, as utimensat requires.
+    let rc = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            times.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
 /// Removes a directory tree, ignoring a tree that is already gone.
 pub fn remove_tree(path: &Path) -> io::Result<()> {
     match std::fs::remove_dir_all(path) {

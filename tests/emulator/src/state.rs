@@ -1006,34 +1006,12 @@ fn copy_sparse(from: &Path, to: &Path) -> io::Result<()> {
 
 /// Gives `path` (not following a symbolic link) the access and modification times of `m`.
 fn set_times(path: &Path, m: &std::fs::Metadata) -> io::Result<()> {
-    use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::MetadataExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let times = [
-        libc::timespec {
-            tv_sec: m.atime(),
-            tv_nsec: m.atime_nsec(),
-        },
-        libc::timespec {
-            tv_sec: m.mtime(),
-            tv_nsec: m.mtime_nsec(),
-        },
-    ];
-    // SAFETY: a NUL-terminated path and an array of two timespecs, as utimensat requires.
-    let rc = unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::fsutil::set_times_nofollow(
+        path,
+        Some((m.atime(), m.atime_nsec())),
+        Some((m.mtime(), m.mtime_nsec())),
+    )
 }
 
 #[cfg(test)]

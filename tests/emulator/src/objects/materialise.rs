@@ -256,31 +256,8 @@ fn set_mode_owner(path: &Path, entry: &Entry) -> ErrnoResult<()> {
         .map_err(errno)
 }
 
-fn set_mtime(path: &Path, (sec, nsec): (i64, i64)) -> ErrnoResult<()> {
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(|_| libc::EINVAL)?;
-    let times = [
-        libc::timespec {
-            tv_sec: sec,
-            tv_nsec: nsec,
-        },
-        libc::timespec {
-            tv_sec: sec,
-            tv_nsec: nsec,
-        },
-    ];
-    // SAFETY: a NUL-terminated path and two timespecs, as utimensat requires.
-    let rc = unsafe {
-        libc::utimensat(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            times.as_ptr(),
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    };
-    if rc != 0 {
-        return Err(errno(io::Error::last_os_error()));
-    }
-    Ok(())
+fn set_mtime(path: &Path, time: (i64, i64)) -> ErrnoResult<()> {
+    crate::fsutil::set_times_nofollow(path, Some(time), Some(time)).map_err(errno)
 }
 
 /// Makes sure a POSIX container has its namespace before DFS serves it: a container with
