@@ -661,21 +661,13 @@ impl Bench<'_> {
             .and_then(|cont| cont.mount_dfs_snapshot(set.epoch))
             .map_err(|e| format!("mounting snapshot {} of the source: {e}", set.epoch))?;
         let dfs = target.mount(ContainerAccess::ReadWrite)?;
-        let eq = EventQueue::new(&self.daos).map_err(|e| format!("daos_eq_create: {e}"))?;
         let options = CopyOptions {
             in_flight,
             ..CopyOptions::default()
         };
-        let start = Instant::now();
-        let copied = daos::copy_tree(&source, &dfs, &eq, &options, &mut |_| {});
-        let took = start.elapsed();
-        // After a failure, operations still in flight hold the target open.
-        if let Err(e) = eq.close_blocking() {
-            eprintln!("bench: item 8: closing the copy's event queue: {e}");
-        }
-        let copied = copied.map_err(|e| format!("copy_tree: {e}"))?;
-        check_totals("copy_tree", &copied, &set.manifest)?;
-        Ok(took)
+        self.timed_copy("copy_tree", set, |eq| {
+            daos::copy_tree(&source, &dfs, eq, &options, &mut |_| {})
+        })
     }
 
     fn copy_objects(
@@ -692,17 +684,29 @@ impl Bench<'_> {
             .pool
             .open_container(target.uuid, ContainerAccess::ReadWrite)
             .map_err(|e| format!("opening container {}: {e}", target.label))?;
-        let eq = EventQueue::new(&self.daos).map_err(|e| format!("daos_eq_create: {e}"))?;
         let options = ObjectCopyOptions { in_flight };
+        self.timed_copy("copy_snapshot_objects", set, |eq| {
+            daos::copy_snapshot_objects(&source, set.epoch, &dst, eq, &options, &mut |_| {})
+        })
+    }
+
+    /// Times `copy` of `set`, run with an event queue of its own, and checks its totals.
+    fn timed_copy(
+        &self,
+        name: &str,
+        set: &DataSet,
+        copy: impl FnOnce(&Arc<EventQueue>) -> daos::Result<CopyProgress>,
+    ) -> Result<Duration, String> {
+        let eq = EventQueue::new(&self.daos).map_err(|e| format!("daos_eq_create: {e}"))?;
         let start = Instant::now();
-        let copied =
-            daos::copy_snapshot_objects(&source, set.epoch, &dst, &eq, &options, &mut |_| {});
+        let copied = copy(&eq);
         let took = start.elapsed();
+        // After a failure, operations still in flight hold the target open.
         if let Err(e) = eq.close_blocking() {
             eprintln!("bench: item 8: closing the copy's event queue: {e}");
         }
-        let copied = copied.map_err(|e| format!("copy_snapshot_objects: {e}"))?;
-        check_totals("copy_snapshot_objects", &copied, &set.manifest)?;
+        let copied = copied.map_err(|e| format!("{name}: {e}"))?;
+        check_totals(name, &copied, &set.manifest)?;
         Ok(took)
     }
 
